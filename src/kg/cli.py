@@ -1,0 +1,236 @@
+"""The ``kg`` command: subcommands that mirror the HTTP operations and call the same core.
+
+Exit codes: 0 ok, 1 a query or validation failure, 2 bad usage or unreadable input.
+Errors are one line on stderr; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import traceback
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .config import SETTINGS, Config
+from .errors import KGError
+from .formats import (FORMATS, RDF_INPUT_FORMATS, TABLE, ResultKind, by_name, for_path)
+from .namespaces import GRAPHS, PREFIXES
+from .store import KnowledgeGraph, Source
+
+_SETTING = {setting.name: setting for setting in SETTINGS}
+_LARGE_INPUT = 8 * 1024 * 1024  # bytes; above this `kg load` shows a progress bar
+
+
+class _Group(click.Group):
+    """Turns core errors into one line on stderr and the documented exit code."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KGError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                traceback.print_exc()
+            click.echo(f"kg: error: {exc.message}", err=True)
+            ctx.exit(exc.exit_code)
+
+
+def _data_dir_option(func):
+    setting = _SETTING["data_dir"]
+    return click.option(setting.flag, "data_dir", type=click.Path(file_okay=False),
+                        envvar=setting.env_var, help=setting.help)(func)
+
+
+def _open(ctx: click.Context, data_dir: str | None) -> KnowledgeGraph:
+    config = Config.load({"data_dir": data_dir or ctx.obj.get("data_dir")})
+    return KnowledgeGraph.open(config)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kg")
+@_data_dir_option
+@click.option("-q", "--quiet", is_flag=True, help="Only print errors on stderr.")
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
+@click.pass_context
+def main(ctx: click.Context, data_dir: str | None, quiet: bool, debug: bool) -> None:
+    """France's security and police cooperation in the Indo-Pacific, as a knowledge graph.
+
+    With no --data-dir the store lives in memory and is filled from the bundled ontology
+    and data at every start; with --data-dir DIR it persists on disk.
+
+    \b
+    Examples:
+      kg query 'SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }'
+      kg stats
+      kg --data-dir ./store load extra.ttl
+    """
+    level = logging.DEBUG if debug else logging.ERROR if quiet else logging.INFO
+    logging.basicConfig(format="kg: %(message)s")  # the root handler stays at WARNING
+    logging.getLogger("kg").setLevel(level)
+    ctx.obj = {"data_dir": data_dir, "debug": debug}
+
+
+@main.command()
+@click.argument("sparql", required=False)
+@click.option("-f", "--file", "query_file", type=click.File("r", encoding="utf-8"),
+              help="Read the query from a file ('-' for stdin).")
+@click.option("--format", "format_name", metavar="NAME",
+              help="table|json|xml|csv|tsv for SELECT/ASK; turtle|ntriples|nquads|jsonld|"
+                   "rdfxml for CONSTRUCT/DESCRIBE. Default: table on a terminal, else "
+                   "json / turtle.")
+@click.option("--graph", "default_graphs", multiple=True, metavar="IRI",
+              help="Query these graphs as the default graph instead of the union of all.")
+@_data_dir_option
+@click.pass_context
+def query(ctx, sparql, query_file, format_name, default_graphs, data_dir):
+    """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE).
+
+    The prefixes listed by `kg prefixes` are predeclared.
+
+    \b
+    Examples:
+      kg query 'SELECT ?label WHERE { fipid:dcsd rdfs:label ?label }'
+      kg query --format csv -f question.rq > answer.csv
+      kg query --format turtle 'DESCRIBE fipid:dcsd'
+    """
+    if (sparql is None) == (query_file is None):
+        raise click.UsageError("give the query as an argument or with -f FILE (not both)")
+    text = sparql if sparql is not None else query_file.read()
+    result = _open(ctx, data_dir).query(text, default_graphs=default_graphs)
+    if format_name:
+        fmt = TABLE if format_name == "table" else by_name(
+            format_name, FORMATS[ResultKind.SOLUTIONS] + FORMATS[ResultKind.GRAPH])
+    elif result.kind is ResultKind.GRAPH:
+        fmt = FORMATS[ResultKind.GRAPH][0]
+    else:
+        fmt = TABLE if sys.stdout.isatty() else FORMATS[ResultKind.SOLUTIONS][0]
+    result.serialize(fmt, sys.stdout.buffer)
+    sys.stdout.flush()
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--graph", metavar="IRI", help=f"Graph for triples (default {GRAPHS['user']}). "
+              "N-Quads and TriG keep their own graphs.")
+@click.option("--format", "format_name", metavar="NAME",
+              help="turtle|ntriples|nquads|trig|rdfxml|jsonld (default: by extension).")
+@_data_dir_option
+@click.pass_context
+def load(ctx, files, graph, format_name, data_dir):
+    """Load RDF files into the store, all of them or nothing.
+
+    A syntax error is reported as file:line:column and nothing of the call is stored.
+    Without --data-dir the store lives in memory, so the load only lasts this command.
+
+    \b
+    Examples:
+      kg --data-dir ./store load more.ttl other.nq
+      kg --data-dir ./store load --graph https://example.org/g data.nt
+      cat data.ttl | kg --data-dir ./store load --format turtle -
+    """
+    kg = _open(ctx, data_dir)
+    sources = [Source(name) for name in files]
+    for source in sources:  # fail on a bad name before parsing anything
+        if format_name is None:
+            for_path(source.name)
+        elif source.name != "-" and not Path(source.name).is_file():
+            raise click.BadParameter(f"{source.name}: no such file", param_hint="FILES")
+    total = sum(Path(s.name).stat().st_size for s in sources
+                if s.name != "-" and Path(s.name).is_file())
+    if sys.stderr.isatty() and total > _LARGE_INPUT:
+        with click.progressbar(length=total, label="loading", file=sys.stderr) as bar:
+            added = kg.load(sources, graph=graph, format=format_name,
+                            progress=bar.update)
+    else:
+        added = kg.load(sources, graph=graph, format=format_name)
+    click.echo(f"loaded {added} triples from {len(sources)} file(s); "
+               f"the store holds {len(kg)} triples", err=True)
+
+
+@main.command()
+@click.argument("sparql", required=False)
+@click.option("-f", "--file", "update_file", type=click.File("r", encoding="utf-8"),
+              help="Read the update from a file ('-' for stdin).")
+@_data_dir_option
+@click.pass_context
+def update(ctx, sparql, update_file, data_dir):
+    """Run a SPARQL 1.1 update on a persistent store (needs --data-dir).
+
+    \b
+    Example:
+      kg --data-dir ./store update 'INSERT DATA { GRAPH fipg:user { fipid:x rdfs:label "x" } }'
+    """
+    if (sparql is None) == (update_file is None):
+        raise click.UsageError("give the update as an argument or with -f FILE (not both)")
+    if not (data_dir or ctx.obj.get("data_dir")):
+        raise click.UsageError("an update of the in-memory store would be lost when the "
+                               "command ends: pass --data-dir DIR")
+    kg = _open(ctx, data_dir)
+    before = len(kg)
+    kg.update(sparql if sparql is not None else update_file.read())
+    click.echo(f"the store holds {len(kg)} triples ({len(kg) - before:+d})", err=True)
+
+
+@main.command()
+@click.option("--graph", metavar="IRI", help="Export one named graph only.")
+@click.option("--format", "format_name", default="nquads", show_default=True,
+              help="nquads|trig|turtle|ntriples|rdfxml|jsonld (turtle and the other "
+                   "one-graph formats need --graph).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
+              help="Write to this file instead of stdout.")
+@_data_dir_option
+@click.pass_context
+def export(ctx, graph, format_name, output, data_dir):
+    """Export the dataset (or one graph) as RDF.
+
+    \b
+    Examples:
+      kg export -o dump.nq
+      kg export --graph https://w3id.org/fr-indopacific/graph/ontology --format turtle
+    """
+    fmt = by_name(format_name, RDF_INPUT_FORMATS)
+    kg = _open(ctx, data_dir)
+    if output is None:
+        kg.export(sys.stdout.buffer, fmt, graph=graph)
+        sys.stdout.flush()
+    else:
+        with open(output, "wb") as stream:
+            kg.export(stream, fmt, graph=graph)
+
+
+@main.command()
+@_data_dir_option
+@click.pass_context
+def stats(ctx, data_dir):
+    """Triples per named graph, and counts of classes, properties and typed entities.
+
+    \b
+    Example:
+      kg stats
+    """
+    numbers = _open(ctx, data_dir).stats()
+    width = max([len(iri) for iri in numbers.graphs] + [len("(default graph)")])
+    click.echo("triples per graph:")
+    for iri, count in numbers.graphs.items():
+        click.echo(f"  {iri.ljust(width)}  {count:>8}")
+    if numbers.default_graph:
+        click.echo(f"  {'(default graph)'.ljust(width)}  {numbers.default_graph:>8}")
+    click.echo(f"  {'total'.ljust(width)}  {numbers.triples:>8}")
+    click.echo(f"classes:        {numbers.classes}")
+    click.echo(f"properties:     {numbers.properties}")
+    click.echo(f"typed entities: {numbers.typed_entities}")
+
+
+@main.command()
+def prefixes():
+    """List the prefixes predeclared in every query.
+
+    \b
+    Example:
+      kg prefixes
+    """
+    for prefix, namespace in PREFIXES.items():
+        click.echo(f"PREFIX {prefix + ':':9} <{namespace}>")
+

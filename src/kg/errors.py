@@ -1,0 +1,90 @@
+"""Exceptions of the core, each carrying the HTTP status and CLI exit code it maps to.
+
+The core raises these; only the edges (the CLI and the Flask error handler) turn them
+into exit codes or HTTP responses.
+"""
+
+from __future__ import annotations
+
+#: Exit codes of the ``kg`` command (documented in the README).
+EXIT_OK = 0
+EXIT_FAILURE = 1  # a query or validation failure
+EXIT_USAGE = 2  # bad usage or unreadable input
+
+
+class KGError(Exception):
+    """Base class of every error the core reports to a user."""
+
+    status = 500
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class UsageError(KGError):
+    """A request that cannot be carried out as asked (wrong option, wrong format, …)."""
+
+    status = 400
+    exit_code = EXIT_USAGE
+
+
+class InputSyntaxError(KGError):
+    """RDF input that does not parse; keeps where the error is."""
+
+    status = 400
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, source: str, line: int | None = None,
+                 column: int | None = None) -> None:
+        self.source = source
+        self.line = line
+        self.column = column
+        location = ":".join(str(part) for part in (source, line, column) if part is not None)
+        super().__init__(f"{location}: {message}")
+
+
+class UnreadableInputError(KGError):
+    """A file that cannot be opened or whose format cannot be told."""
+
+    status = 400
+    exit_code = EXIT_USAGE
+
+
+class QuerySyntaxError(KGError):
+    """A SPARQL query or update that does not parse; keeps the parser's position."""
+
+    status = 400
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, line: int | None = None,
+                 column: int | None = None) -> None:
+        self.line = line
+        self.column = column
+        super().__init__(message)
+
+
+class QueryEvaluationError(KGError):
+    """A query that parsed but failed while it was evaluated (e.g. an unknown function)."""
+
+    status = 400
+    exit_code = EXIT_FAILURE
+
+
+class NotAcceptableError(KGError):
+    """No serialisation fits what the client accepts."""
+
+    status = 406
+    exit_code = EXIT_USAGE
+
+    def __init__(self, message: str, *, available: list[str]) -> None:
+        self.available = available
+        super().__init__(f"{message}; available: {', '.join(available)}")
+
+
+class StoreError(KGError):
+    """The store could not be opened or written (disk, lock, corruption)."""
+
+    status = 500
+    exit_code = EXIT_FAILURE

@@ -1,0 +1,61 @@
+"""The project's IRIs and the prefixes predeclared for every query.
+
+As on Wikidata's query service, queries may use these prefixes without declaring them;
+``kg prefixes`` lists them.
+"""
+
+from __future__ import annotations
+
+BASE = "https://w3id.org/fr-indopacific/"
+ONTOLOGY_IRI = BASE + "ontology"
+ONTOLOGY_NS = ONTOLOGY_IRI + "#"
+ID_NS = BASE + "id/"
+GRAPH_NS = BASE + "graph/"
+
+#: Named graphs, one per source. The union of all of them is the default graph of queries.
+GRAPHS: dict[str, str] = {
+    "ontology": GRAPH_NS + "ontology",
+    "factsheet": GRAPH_NS + "factsheet",
+    "wikidata": GRAPH_NS + "wikidata",
+    "user": GRAPH_NS + "user",
+}
+
+PREFIXES: dict[str, str] = {
+    "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",
+    "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
+    "owl": "http://www.w3.org/2002/07/owl#",
+    "xsd": "http://www.w3.org/2001/XMLSchema#",
+    "skos": "http://www.w3.org/2004/02/skos/core#",
+    "org": "http://www.w3.org/ns/org#",
+    "prov": "http://www.w3.org/ns/prov#",
+    "dcterms": "http://purl.org/dc/terms/",
+    "schema": "http://schema.org/",
+    "time": "http://www.w3.org/2006/time#",
+    "foaf": "http://xmlns.com/foaf/0.1/",
+    "vann": "http://purl.org/vocab/vann/",
+    "sh": "http://www.w3.org/ns/shacl#",
+    "wd": "http://www.wikidata.org/entity/",
+    "wdt": "http://www.wikidata.org/prop/direct/",
+    "fip": ONTOLOGY_NS,
+    "fipid": ID_NS,
+    "fipg": GRAPH_NS,
+}
+
+
+def compact(iri: str, prefixes: dict[str, str] = PREFIXES) -> str:
+    """Write ``iri`` as a prefixed name when a prefix fits, else as ``<iri>``.
+
+    >>> compact("http://www.w3.org/ns/org#Organization")
+    'org:Organization'
+    >>> compact("http://example.org/x")
+    '<http://example.org/x>'
+    """
+    best = ""
+    for prefix, namespace in prefixes.items():
+        if iri.startswith(namespace) and len(namespace) > len(prefixes.get(best, "")):
+            local = iri[len(namespace):]
+            if local and all(ch.isalnum() or ch in "_-." for ch in local) and local[-1] != ".":
+                best = prefix
+    if best:
+        return f"{best}:{iri[len(prefixes[best]):]}"
+    return f"<{iri}>"

@@ -1,0 +1,294 @@
+"""The embedded Oxigraph store: open it, fill it from the bundled files, load, export, count.
+
+Each source lives in its own named graph (see ``namespaces.GRAPHS``); queries see the
+union of all graphs as their default graph. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Callable, Sequence
+
+from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Store, serialize
+
+from . import sparql
+from .config import Config
+from .errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
+from .formats import (FORMATS, QUAD_FORMATS, RDF_INPUT_FORMATS, Format, ResultKind,
+                      by_name, for_path)
+from .namespaces import GRAPHS, PREFIXES
+
+if TYPE_CHECKING:
+    import rdflib
+
+log = logging.getLogger("kg")
+
+#: Bundled folders and the named graph each one is loaded into.
+BUNDLED_SOURCES: tuple[tuple[str, str], ...] = (
+    ("ontology", GRAPHS["ontology"]),
+    ("data", GRAPHS["factsheet"]),
+    ("data/wikidata", GRAPHS["wikidata"]),
+)
+
+#: Called while loading with the number of bytes read since the previous call.
+ProgressCallback = Callable[[int], None]
+
+
+def bundle_root(config: Config) -> Path:
+    """Where the bundled ``ontology/`` and ``data/`` folders are.
+
+    The wheel ships them inside the package (``kg/bundled``); a source checkout has them
+    at the top of the repository.
+    """
+    if config.bundle_dir is not None:
+        return config.bundle_dir
+    packaged = Path(__file__).parent / "bundled"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2]
+
+
+def bundled_files(root: Path) -> list[tuple[Path, str]]:
+    """Every bundled RDF file with the graph it belongs in, in a stable order."""
+    files = []
+    for folder, graph in BUNDLED_SOURCES:
+        directory = root / folder
+        if directory.is_dir():
+            for path in sorted(directory.iterdir()):
+                if path.is_file() and _is_rdf(path):
+                    files.append((path, graph))
+    return files
+
+
+def _is_rdf(path: Path) -> bool:
+    try:
+        for_path(path.name)
+    except UsageError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input to load: a path (``-`` for standard input) or bytes with a name."""
+
+    name: str
+    data: bytes | None = None
+
+    def open(self) -> IO[bytes]:
+        """A binary stream over the input."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        if self.name == "-":
+            return sys.stdin.buffer
+        try:
+            return Path(self.name).open("rb")
+        except OSError as exc:
+            raise UnreadableInputError(f"{self.name}: {exc.strerror or exc}") from exc
+
+
+class _CountingReader(io.RawIOBase):
+    """A reader that reports progress while the parser pulls bytes."""
+
+    def __init__(self, raw: IO[bytes], progress: ProgressCallback) -> None:
+        super().__init__()
+        self._raw, self._progress = raw, progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self._raw.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        self._progress(len(chunk))
+        return len(chunk)
+
+
+def _syntax_error(exc: SyntaxError, source: str) -> InputSyntaxError:
+    message, *rest = exc.args or ("syntax error",)
+    position = rest[0] if rest and isinstance(rest[0], tuple) else ()
+    line = position[1] if len(position) > 2 else None
+    column = position[2] if len(position) > 2 else None
+    return InputSyntaxError(str(message), source=source, line=line, column=column)
+
+
+@dataclass
+class Stats:
+    """Counts that describe the store."""
+
+    graphs: dict[str, int] = field(default_factory=dict)
+    default_graph: int = 0
+    classes: int = 0
+    properties: int = 0
+    typed_entities: int = 0
+
+    @property
+    def triples(self) -> int:
+        """All quads in the store, every graph included."""
+        return self.default_graph + sum(self.graphs.values())
+
+
+class KnowledgeGraph:
+    """The knowledge graph: an Oxigraph store with the project's graphs and prefixes.
+
+    >>> kg = KnowledgeGraph.open(load_bundled=False)
+    >>> kg.load([Source("a.ttl", b"<http://e/a> a <http://e/C> .")])
+    1
+    >>> kg.query("ASK { ?s a ?c }").boolean
+    True
+    """
+
+    def __init__(self, store: Store, *, config: Config) -> None:
+        self.store = store
+        self.config = config
+
+    @classmethod
+    def open(cls, config: Config | None = None, *, load_bundled: bool = True) -> "KnowledgeGraph":
+        """Open the store ``config`` describes and fill it with the bundled files.
+
+        In memory (no ``data_dir``) the bundled files are loaded at every start. On disk
+        they are loaded on the first start only; later starts reuse what is stored.
+        """
+        config = config or Config.load()
+        if config.data_dir is None:
+            store = Store()
+        else:
+            try:
+                config.data_dir.mkdir(parents=True, exist_ok=True)
+                store = Store(str(config.data_dir))
+            except OSError as exc:
+                raise StoreError(f"cannot open the store in {config.data_dir}: {exc}") from exc
+        kg = cls(store, config=config)
+        if load_bundled:
+            kg._load_bundled()
+        return kg
+
+    def _load_bundled(self) -> None:
+        if self.config.data_dir is not None and any(
+                self.store.contains_named_graph(NamedNode(graph)) for _, graph in BUNDLED_SOURCES):
+            log.info("reusing the store in %s (%d triples); bundled files not reloaded",
+                     self.config.data_dir, len(self.store))
+            return
+        root = bundle_root(self.config)
+        files = bundled_files(root)
+        if not files:
+            log.warning("no bundled RDF files found under %s", root)
+        for path, graph in files:
+            self.load([Source(str(path))], graph=graph)
+        log.info("loaded %d bundled files from %s (%d triples)", len(files), root, len(self.store))
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(self, sources: Sequence[Source], *, graph: str | None = None,
+             format: str | None = None, progress: ProgressCallback | None = None) -> int:
+        """Load RDF files into the store, all or nothing; return how many quads were added.
+
+        Triples go to ``graph`` (default: the user-additions graph); quad formats keep their
+        own graphs. A syntax error in any source raises InputSyntaxError with the source,
+        line and column, and leaves the store unchanged.
+        """
+        target = NamedNode(graph or GRAPHS["user"])
+        staging = Store()  # every source parses before anything reaches the store
+        for source in sources:
+            fmt = by_name(format, RDF_INPUT_FORMATS) if format else for_path(source.name)
+            stream = source.open()
+            reader = _CountingReader(stream, progress) if progress else stream
+            try:
+                staging.load(reader, fmt.engine,
+                             to_graph=None if fmt in QUAD_FORMATS else target)
+            except SyntaxError as exc:
+                raise _syntax_error(exc, source.name) from None
+            except UnicodeDecodeError as exc:
+                raise InputSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                                       source=source.name) from None
+            finally:
+                if stream is not sys.stdin.buffer:
+                    stream.close()
+        before = len(self.store)
+        try:
+            self.store.load(staging.dump(format=RdfFormat.N_QUADS), RdfFormat.N_QUADS)
+        except OSError as exc:
+            raise StoreError(f"cannot write to the store: {exc}") from exc
+        return len(self.store) - before
+
+    # -- SPARQL ----------------------------------------------------------------------------
+
+    def query(self, text: str, **options) -> sparql.QueryResult:
+        """Run a SPARQL query in Oxigraph's engine; see :func:`kg.sparql.execute_query`."""
+        return sparql.execute_query(self.store, text, **options)
+
+    def update(self, text: str) -> None:
+        """Run a SPARQL update in Oxigraph's engine; see :func:`kg.sparql.execute_update`."""
+        sparql.execute_update(self.store, text)
+
+    # -- export and views ------------------------------------------------------------------
+
+    def export(self, output: IO[bytes], fmt: Format, *, graph: str | None = None) -> None:
+        """Write the whole dataset, or one named graph, to ``output``."""
+        dataset_format = fmt in FORMATS[ResultKind.DATASET]
+        if graph is None:
+            if not dataset_format:
+                raise UsageError(f"{fmt.name} holds one graph: pass --graph IRI, or export "
+                                 "the whole dataset as nquads or trig")
+            self.store.dump(output, fmt.engine, prefixes=PREFIXES)
+            return
+        name = NamedNode(graph)
+        if not self.store.contains_named_graph(name):
+            raise UsageError(f"no named graph <{graph}> in the store; see `kg stats`")
+        quads = self.store.quads_for_pattern(None, None, None, name)
+        if dataset_format:
+            serialize(quads, output, fmt.engine)
+        else:
+            self.store.dump(output, fmt.engine, from_graph=name, prefixes=PREFIXES)
+
+    def graph_names(self) -> list[str]:
+        """The IRIs of the named graphs in the store."""
+        return sorted(graph.value for graph in self.store.named_graphs()
+                      if isinstance(graph, NamedNode))
+
+    def stats(self) -> Stats:
+        """Triples per named graph and counts of classes, properties and typed entities."""
+        stats = Stats(default_graph=sum(
+            1 for _ in self.store.quads_for_pattern(None, None, None, DefaultGraph())))
+        for row in self.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } "
+                              "GROUP BY ?g ORDER BY ?g").solutions:
+            stats.graphs[row["g"].value] = int(row["n"].value)
+        counts = next(iter(self.query(_COUNTS_QUERY).solutions))
+        stats.classes = int(counts["classes"].value)
+        stats.properties = int(counts["properties"].value)
+        stats.typed_entities = int(counts["entities"].value)
+        return stats
+
+    def rdflib_dataset(self) -> "rdflib.Dataset":
+        """An rdflib ``Dataset`` over the same store (through oxrdflib), for rdflib and pyshacl.
+
+        It shares the store: what one writes the other sees. Prefer :meth:`query` for SPARQL,
+        which runs in Oxigraph's engine instead of rdflib's.
+        """
+        import rdflib
+        from oxrdflib import OxigraphStore
+
+        return rdflib.Dataset(store=OxigraphStore(store=self.store), default_union=True)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+
+_COUNTS_QUERY = """
+SELECT (COUNT(DISTINCT ?class) AS ?classes) (COUNT(DISTINCT ?property) AS ?properties)
+       (COUNT(DISTINCT ?entity) AS ?entities)
+WHERE {
+  { ?class a ?classType . VALUES ?classType { owl:Class rdfs:Class } FILTER(isIRI(?class)) }
+  UNION { ?any a ?class }
+  UNION { ?property a ?propertyType .
+          VALUES ?propertyType { rdf:Property owl:ObjectProperty owl:DatatypeProperty
+                                 owl:AnnotationProperty } }
+  UNION { ?s ?property ?o }
+  UNION { ?entity a ?type . FILTER(isIRI(?entity)) }
+}
+"""
+

@@ -1,0 +1,129 @@
+"""The store: bundled graphs, atomic loads, export round trips, persistence."""
+
+from __future__ import annotations
+
+import io
+
+import pyoxigraph
+import pytest
+
+from kg import Config, KnowledgeGraph, Source
+from kg.errors import InputSyntaxError, UnreadableInputError, UsageError
+from kg.formats import NQUADS, TRIG, TURTLE
+from kg.namespaces import GRAPHS
+
+GOOD = b"@prefix ex: <http://example.org/> .\nex:a ex:p ex:b .\nex:b ex:p _:x .\n"
+BAD_LINE_7 = b"@prefix ex: <http://example.org/> .\n" + b"ex:s ex:p ex:o .\n" * 5 + b"ex:s ex:p \"open .\n"
+
+
+def canonical(quads) -> pyoxigraph.Dataset:
+    dataset = pyoxigraph.Dataset(quads)
+    dataset.canonicalize(pyoxigraph.CanonicalizationAlgorithm.UNSTABLE)
+    return dataset
+
+
+def test_bundled_sources_land_in_their_own_graphs(bundled):
+    names = bundled.graph_names()
+    assert GRAPHS["ontology"] in names
+    assert GRAPHS["factsheet"] in names
+    stats = bundled.stats()
+    assert stats.graphs[GRAPHS["ontology"]] > 0 and stats.graphs[GRAPHS["factsheet"]] > 0
+    assert stats.default_graph == 0
+
+
+def test_union_default_graph_sees_every_graph(bundled):
+    total = bundled.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }")
+    assert int(next(iter(total.solutions))["n"].value) == len(bundled)
+
+
+def test_default_graphs_restrict_the_query(bundled):
+    only_ontology = bundled.query("SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }",
+                                  default_graphs=[GRAPHS["ontology"]])
+    assert int(next(iter(only_ontology.solutions))["n"].value) == bundled.stats().graphs[
+        GRAPHS["ontology"]]
+
+
+def test_load_puts_triples_in_the_user_graph(empty):
+    assert empty.load([Source("a.ttl", GOOD)]) == 2
+    assert empty.graph_names() == [GRAPHS["user"]]
+
+
+def test_load_named_graph_and_quads_keep_their_graph(empty):
+    empty.load([Source("a.ttl", GOOD)], graph="http://example.org/g")
+    empty.load([Source("b.nq", b'<http://e/s> <http://e/p> "o" <http://e/h> .\n')])
+    assert empty.graph_names() == ["http://e/h", "http://example.org/g"]
+
+
+def test_syntax_error_keeps_line_and_loads_nothing(empty):
+    empty.load([Source("first.ttl", GOOD)])
+    before = canonical(empty.store)
+    with pytest.raises(InputSyntaxError) as error:
+        empty.load([Source("ok.ttl", GOOD), Source("bad.ttl", BAD_LINE_7)])
+    assert error.value.source == "bad.ttl" and error.value.line == 7
+    assert str(error.value).startswith("bad.ttl:7:")
+    assert canonical(empty.store) == before
+
+
+@pytest.mark.parametrize("name, data", [
+    ("bad.nt", b"<http://e/a> <http://e/b> .\n"),
+    ("bad.jsonld", b'{"@id": 3 '),
+    ("bad.rdf", b"<rdf:RDF>"),
+    ("latin1.ttl", b'<http://e/a> <http://e/b> "caf\xe9" .'),
+])
+def test_every_format_reports_bad_input(empty, name, data):
+    with pytest.raises(InputSyntaxError) as error:
+        empty.load([Source(name, data)])
+    assert str(error.value).startswith(name)
+    assert len(empty) == 0
+
+
+def test_unknown_extension_and_missing_file(empty, tmp_path):
+    with pytest.raises(UsageError, match="--format"):
+        empty.load([Source("data.unknown", GOOD)])
+    with pytest.raises(UnreadableInputError, match="missing.ttl"):
+        empty.load([Source(str(tmp_path / "missing.ttl"))])
+
+
+def test_blank_nodes_of_separate_files_stay_distinct(empty):
+    empty.load([Source("a.ttl", b'_:b <http://e/p> "1" .'), Source("b.ttl", b'_:b <http://e/p> "2" .')])
+    subjects = {quad.subject for quad in empty.store}
+    assert len(subjects) == 2
+
+
+@pytest.mark.parametrize("fmt", [NQUADS, TRIG])
+def test_export_then_load_is_isomorphic(bundled, empty, fmt):
+    buffer = io.BytesIO()
+    bundled.export(buffer, fmt)
+    empty.load([Source(f"dump.{'nq' if fmt is NQUADS else 'trig'}", buffer.getvalue())])
+    assert canonical(empty.store) == canonical(bundled.store)
+
+
+def test_export_one_graph_as_turtle(bundled, empty):
+    buffer = io.BytesIO()
+    bundled.export(buffer, TURTLE, graph=GRAPHS["ontology"])
+    empty.load([Source("ontology.ttl", buffer.getvalue())], graph=GRAPHS["ontology"])
+    ontology = bundled.store.quads_for_pattern(None, None, None,
+                                               pyoxigraph.NamedNode(GRAPHS["ontology"]))
+    assert canonical(empty.store) == canonical(ontology)
+
+
+def test_export_refuses_a_dataset_as_turtle(bundled):
+    with pytest.raises(UsageError, match="--graph"):
+        bundled.export(io.BytesIO(), TURTLE)
+
+
+def test_on_disk_store_is_reused_without_reload(tmp_path, caplog):
+    config = Config.load({"data_dir": str(tmp_path / "store")}, environ={})
+    first = KnowledgeGraph.open(config)
+    first.load([Source("extra.ttl", GOOD)])
+    counts = first.stats()
+    del first  # releases the store's lock
+    with caplog.at_level("INFO", logger="kg"):
+        second = KnowledgeGraph.open(config)
+    assert "not reloaded" in caplog.text
+    assert second.stats() == counts
+
+
+def test_rdflib_view_shares_the_store(bundled):
+    dataset = bundled.rdflib_dataset()
+    assert len(dataset) == len(bundled)
