@@ -172,6 +172,53 @@ class OxigraphServer(HttpTarget):
             self.process.stderr.close()
 
 
+class KgAppTarget(Target):
+    """Our endpoint: ``kg.app.create_app`` driven through Flask's test client.
+
+    The whole HTTP layer runs (routing, protocol parsing, negotiation, the query engine and
+    its worker processes); only the socket is missing. The store starts empty (the
+    bundle directory is an empty folder) and is filled between tests through the core,
+    since the endpoint accepts no writes; ``Engine.dataset_changed`` makes the query
+    workers reload it. :meth:`close` stops the workers.
+    """
+
+    name = "kg"
+    query_path = "/sparql"
+    update_path = "/sparql"  # the protocol allows one path for both; ours refuses updates
+
+    def __init__(self, *, empty_bundle: str, settings: dict | None = None) -> None:
+        from kg.app import create_app
+
+        self.app = create_app({"bundle_dir": empty_bundle, **(settings or {})})
+        self.client = self.app.test_client()
+        self._state = self.app.extensions["kg"]
+
+    def reset(self) -> None:
+        self._state.kg.store.clear()
+        self._state.engine.dataset_changed()
+
+    def load(self, nquads: bytes) -> None:
+        from pyoxigraph import RdfFormat
+
+        if nquads:
+            self._state.kg.store.load(nquads, RdfFormat.N_QUADS)
+            self._state.engine.dataset_changed()
+
+    def request(self, method, path, *, params=(), headers=None, body=None) -> Response:
+        answer = self.client.open(path + ("?" + urlencode(list(params)) if params else ""),
+                                  method=method, headers=headers or {}, data=body)
+        try:
+            return Response(answer.status_code, _media_type(answer.headers.get("Content-Type")),
+                            answer.get_data())
+        finally:
+            answer.close()
+
+    def close(self) -> None:
+        from kg.app import close_app
+
+        close_app(self.app)
+
+
 class CoreTarget(Target):
     """``kg.KnowledgeGraph`` called directly, with a minimal protocol shim.
 
