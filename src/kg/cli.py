@@ -107,6 +107,8 @@ def query(ctx, sparql, query_file, format_name, default_graphs, data_dir):
     else:
         fmt = TABLE if sys.stdout.isatty() else FORMATS[ResultKind.SOLUTIONS][0]
     result.serialize(fmt, sys.stdout.buffer)
+    if sys.stdout.isatty() and fmt is not TABLE:
+        sys.stdout.buffer.write(b"\n")  # JSON and XML end without one; keep the prompt apart
     sys.stdout.flush()
 
 
