@@ -24,7 +24,8 @@ line gets removed. Cells are compared one by one:
 * ``"text"^^xsd:gYear`` — a literal with that text and datatype;
 * ``"text"`` — a literal with that text, whatever its language or datatype;
 * ``3``, ``240``, ``4800.0`` — a literal of a numeric datatype with that value;
-* ``true`` / ``false`` — the answer of an ASK query.
+* ``true`` / ``false`` — an xsd:boolean, or the answer of an ASK query;
+* ``UNDEF`` — an unbound variable.
 
 In ``set`` mode every expected row must match a solution and every solution an expected
 row; ``ordered`` also compares positions.
@@ -75,7 +76,7 @@ def _expand(name: str) -> str:
 class Cell:
     """One expected value, and how a solution's term is compared with it."""
 
-    kind: str  # iri | lang | typed | text | number | unbound
+    kind: str  # iri | lang | typed | text | number | boolean | unbound
     value: str
     extra: str = ""
 
@@ -84,6 +85,8 @@ class Cell:
         token = token.strip()
         if token == "UNDEF":
             return cls("unbound", "")
+        if token in ("true", "false"):
+            return cls("boolean", token)
         match = _CELL.match(token)
         if match:
             text = match["text"].replace('\\"', '"').replace("\\\\", "\\")
@@ -112,6 +115,8 @@ class Cell:
             return term.value == self.value and term.datatype.value == self.extra
         if self.kind == "text":
             return term.value == self.value
+        if self.kind == "boolean":
+            return term.datatype.value == PREFIXES["xsd"] + "boolean" and term.value == self.value
         if term.datatype.value not in _NUMERIC:
             return False
         try:
@@ -314,6 +319,8 @@ def test_every_category_is_covered():
     ("3000", Literal("3000.0", datatype=NamedNode(PREFIXES["xsd"] + "decimal")), True),
     ("3", Literal("3"), False),
     ("UNDEF", None, True),
+    ("true", Literal(True), True),
+    ("true", Literal("true"), False),
 ])
 def test_cell_matching(token, term, matches):
     assert Cell.parse(token).matches(term) is matches
