@@ -251,10 +251,18 @@ class CoreTarget(Target):
         from kg.formats import negotiate
 
         headers = {k.lower(): v for k, v in (headers or {}).items()}
-        fields = list(params)
-        if method == "POST" and _media_type(headers.get("content-type")) == \
-                "application/x-www-form-urlencoded":
+        path, _, query_string = path.partition("?")
+        fields = list(params) + parse_qsl(query_string, keep_blank_values=True)
+        content_type = _media_type(headers.get("content-type"))
+        if method == "POST" and content_type == "application/x-www-form-urlencoded":
             fields += parse_qsl((body or b"").decode(), keep_blank_values=True)
+        elif method == "POST" and content_type == "application/sparql-query":
+            try:
+                fields.append(("query", (body or b"").decode("utf-8")))
+            except UnicodeDecodeError:
+                return Response(400, "text/plain", b"the query is not UTF-8")
+        elif method == "POST":
+            return Response(415, "text/plain", b"unsupported media type")
         queries = [value for key, value in fields if key == "query"]
         if method not in ("GET", "POST") or len(queries) != 1:
             return Response(400, "text/plain", b"exactly one query parameter is needed")
