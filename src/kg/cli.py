@@ -225,6 +225,41 @@ def stats(ctx, data_dir):
     click.echo(f"typed entities: {numbers.typed_entities}")
 
 
+_SERVE_SETTINGS = ("host", "port", "base_url", "timeout", "workers", "threads",
+                   "max_query_length", "max_body_size", "max_nesting", "max_rows")
+
+
+def _serve_options(func):
+    # one flag per setting of the table, read as text and parsed by Config.load, so flags,
+    # KG_* variables and defaults follow one precedence
+    for name in reversed(_SERVE_SETTINGS):
+        setting = _SETTING[name]
+        func = click.option(setting.flag, name, metavar=type(setting.default).__name__.upper(),
+                            help=f"{setting.help} [default: {setting.default or 'unset'}; "
+                                 f"env {setting.env_var}]")(func)
+    return func
+
+
+@main.command()
+@_data_dir_option
+@_serve_options
+@click.pass_context
+def serve(ctx, data_dir, **settings):
+    """Serve the SPARQL 1.1 endpoint and the linked-data routes (gunicorn).
+
+    With no options: the bundled graph, in memory, at http://127.0.0.1:7878/sparql.
+
+    \b
+    Examples:
+      kg serve
+      kg serve --port 8080 --timeout 10
+      kg --data-dir ./store serve --host 0.0.0.0 --base-url https://kg.example.org/
+    """
+    from .server import serve as run_server  # gunicorn only when serving
+
+    run_server(Config.load({"data_dir": data_dir or ctx.obj.get("data_dir"), **settings}))
+
+
 @main.command()
 def prefixes():
     """List the prefixes predeclared in every query.

@@ -12,6 +12,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from .errors import UsageError
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -37,6 +39,11 @@ def _optional_path(value: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
+def _base_url(value: str) -> str:
+    # one trailing slash, so that base_url + "id/dcsd" is always a well-formed URL
+    return value.rstrip("/") + "/" if value else ""
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", None,
             "Directory of a persistent on-disk store. Unset: an in-memory store filled "
@@ -44,6 +51,28 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("bundle_dir", None,
             "Directory holding the bundled ontology/ and data/ folders. Unset: the "
             "files shipped with the package.", _optional_path),
+    # -- the SPARQL endpoint (`kg serve`) --------------------------------------------------
+    Setting("host", "127.0.0.1", "Interface `kg serve` listens on (0.0.0.0: every one)."),
+    Setting("port", 7878, "TCP port `kg serve` listens on.", int),
+    Setting("base_url", "",
+            "Public URL of the server, under which the canonical IRIs "
+            "https://w3id.org/fr-indopacific/… resolve (e.g. the target of the w3id "
+            "redirect). Unset: http://HOST:PORT/.", _base_url),
+    Setting("timeout", 30.0, "Seconds a query may run before it is stopped (answer 503).",
+            float),
+    Setting("workers", 2,
+            "Query worker processes (each holds its own view of the data; a runaway query "
+            "is stopped by ending its process). 0: run queries in the server process, "
+            "without timeouts.", int),
+    Setting("threads", 8, "Request threads of the server process.", int),
+    Setting("max_query_length", 100_000, "Longest query accepted, in characters (413).", int),
+    Setting("max_body_size", 1_048_576, "Largest request body accepted, in bytes (413).", int),
+    Setting("max_nesting", 100,
+            "Deepest nesting of { ( [ accepted in a query (400): deeper input crashes the "
+            "parser.", int),
+    Setting("max_rows", 100_000,
+            "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) in one result (400 beyond).",
+            int),
 )
 
 
@@ -53,6 +82,16 @@ class Config:
 
     data_dir: Path | None = None
     bundle_dir: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 7878
+    base_url: str = ""
+    timeout: float = 30.0
+    workers: int = 2
+    threads: int = 8
+    max_query_length: int = 100_000
+    max_body_size: int = 1_048_576
+    max_nesting: int = 100
+    max_rows: int = 100_000
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,
@@ -71,14 +110,30 @@ class Config:
             raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         values = {}
         for setting in SETTINGS:
-            if overrides.get(setting.name) is not None:
-                value = overrides[setting.name]
-                values[setting.name] = setting.parse(value) if isinstance(value, str) else value
-            elif environ.get(setting.env_var):
-                values[setting.name] = setting.parse(environ[setting.env_var])
-            else:
-                values[setting.name] = setting.default
+            try:
+                if overrides.get(setting.name) is not None:
+                    value = overrides[setting.name]
+                    values[setting.name] = (setting.parse(value) if isinstance(value, str)
+                                            else value)
+                elif environ.get(setting.env_var):
+                    values[setting.name] = setting.parse(environ[setting.env_var])
+                else:
+                    values[setting.name] = setting.default
+            except ValueError as exc:
+                raise UsageError(f"{setting.flag} / {setting.env_var}: {exc}") from None
         return cls(**values)
+
+    @property
+    def public_url(self) -> str:
+        """The URL this server answers at, with a trailing slash.
+
+        >>> Config(port=9000).public_url
+        'http://127.0.0.1:9000/'
+        """
+        if self.base_url:
+            return self.base_url
+        host = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        return f"http://{host}:{self.port}/"
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain values, for display."""

@@ -88,3 +88,59 @@ class StoreError(KGError):
 
     status = 500
     exit_code = EXIT_FAILURE
+
+
+# -- errors of the SPARQL endpoint -------------------------------------------------------------
+
+class ReadOnlyError(KGError):
+    """A write (SPARQL Update, LOAD) sent to the read-only endpoint."""
+
+    status = 403
+
+
+class ForbiddenFeatureError(KGError):
+    """A query using a feature refused for safety (SERVICE, LOAD: they fetch URLs)."""
+
+    status = 400
+
+
+class QueryTooComplexError(KGError):
+    """A query nested deeper than the parser can take without crashing."""
+
+    status = 400
+
+
+class TooLargeError(KGError):
+    """A request body or query longer than the configured limit."""
+
+    status = 413
+
+
+class ResultTooLargeError(KGError):
+    """A result with more rows than the configured limit; a LIMIT clause avoids it."""
+
+    status = 400
+
+
+class UnsupportedMediaTypeError(KGError):
+    """A request body in a media type the route does not take."""
+
+    status = 415
+
+
+class NotFoundError(KGError):
+    """No resource with this IRI or path."""
+
+    status = 404
+
+
+class QueryTimeoutError(KGError):
+    """A query stopped at the deadline (or no query worker free before it)."""
+
+    status = 503
+
+
+class EngineError(KGError):
+    """The query engine failed (a worker process crashed or answered nonsense)."""
+
+    status = 500

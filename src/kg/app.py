@@ -1,0 +1,153 @@
+"""The Flask application: ``create_app(config)`` builds it, blueprints do the routes.
+
+The app owns the store (:class:`kg.KnowledgeGraph`) and the query engine
+(:class:`kg.engine.Engine`), both kept in ``app.extensions`` by :func:`init_app` and
+reached from views with :func:`get_store` and :func:`get_engine`. One error handler turns
+every error (core KGError, Werkzeug's 404/405, faults) into a JSON or text answer.
+"""
+
+from __future__ import annotations
+
+import atexit
+import logging
+from dataclasses import dataclass
+from http import HTTPStatus
+from typing import Any, Mapping
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, json, request
+from werkzeug.exceptions import HTTPException
+
+from .config import Config
+from .engine import Engine
+from .errors import KGError, NotFoundError
+from .store import KnowledgeGraph
+
+log = logging.getLogger("kg")
+
+#: Routes listed in the body of a 404, so that a lost client knows where to go.
+ROUTES = ("/sparql", "/id/<slug>", "/ontology", "/.well-known/void")
+
+
+@dataclass
+class _State:
+    kg: KnowledgeGraph
+    engine: Engine
+    config: Config
+
+
+def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
+    """Build the endpoint's app from a Config, or from a mapping of settings (over ``KG_*``).
+
+    The caller owns the query workers it starts: ``close_app(app)`` stops them (they are
+    also stopped when the process exits).
+    """
+    if not isinstance(config, Config):
+        config = Config.load(config)
+    app = Flask("kg")
+    app.config["KG"] = config
+    init_app(app, config)
+    from .web import linked, sparql  # the blueprints import get_engine from here
+
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(linked.bp)
+    app.register_error_handler(Exception, handle_error)
+    app.after_request(_cors)
+    prefix = urlsplit(config.public_url).path.rstrip("/")
+    if prefix:
+        app.wsgi_app = _PrefixMiddleware(app.wsgi_app, prefix)
+    return app
+
+
+def init_app(app: Flask, config: Config) -> None:
+    """Open the store and start the query engine for ``app``."""
+    kg = KnowledgeGraph.open(config)
+    engine = Engine.from_config(kg, config).start()
+    atexit.register(engine.close)
+    app.extensions["kg"] = _State(kg, engine, config)
+
+
+def close_app(app: Flask) -> None:
+    """Stop the query workers of ``app``."""
+    app.extensions["kg"].engine.close()
+
+
+def get_store() -> KnowledgeGraph:
+    """The knowledge graph of the current app."""
+    return current_app.extensions["kg"].kg
+
+
+def get_engine() -> Engine:
+    """The query engine of the current app."""
+    return current_app.extensions["kg"].engine
+
+
+def get_config() -> Config:
+    """The settings of the current app."""
+    return current_app.extensions["kg"].config
+
+
+def handle_error(exc: Exception) -> Response:
+    """The one error handler: the status of a KGError or HTTP error, 500 for the rest.
+
+    JSON (``{"status", "error", "message", …}``) when the client accepts JSON, else text.
+    Faults (5xx) are logged with their traceback; client errors are not.
+    """
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    if isinstance(exc, HTTPException) and exc.code == 404:
+        exc = NotFoundError(f"nothing at {request.path}; this server answers at "
+                            + ", ".join(ROUTES))
+    if isinstance(exc, KGError):
+        status, message = exc.status, exc.message
+        extra = {key: getattr(exc, key) for key in ("line", "column", "available")
+                 if getattr(exc, key, None) is not None}
+        if status >= 500:
+            log.error("%s %s: %s", request.method, request.path, message)
+    elif isinstance(exc, HTTPException):
+        status, message = exc.code or 500, exc.description or exc.name
+        allow = exc.get_response().headers.get("Allow")
+        if allow:
+            headers["Allow"] = allow
+    else:
+        log.error("%s %s failed", request.method, request.path, exc_info=exc)
+        status, message = 500, f"internal error ({type(exc).__name__}); see the server log"
+    if status == 503:
+        headers["Retry-After"] = "5"
+    title = HTTPStatus(status).phrase
+    if _wants_json():
+        body = json.dumps({"status": status, "error": title, "message": message, **extra})
+        return Response(body + "\n", status, headers, mimetype="application/json")
+    return Response(f"{status} {title}: {message}\n", status, headers, mimetype="text/plain")
+
+
+def _wants_json() -> bool:
+    accept = request.accept_mimetypes
+    return accept.quality("application/json") > accept.quality("text/plain") or any(
+        "json" in media_type for media_type, quality in accept if quality > 0)
+
+
+def _cors(response: Response) -> Response:
+    # every route reads: any origin may call it from a browser
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    if request.method == "OPTIONS":
+        response.headers["Access-Control-Allow-Methods"] = response.headers.get(
+            "Allow", "GET, HEAD, OPTIONS")
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+        response.headers["Access-Control-Max-Age"] = "86400"
+    return response
+
+
+class _PrefixMiddleware:
+    """Serves the app under the path of the public base URL (e.g. ``/kg``) as well as at ``/``."""
+
+    def __init__(self, wsgi_app, prefix: str) -> None:
+        self.wsgi_app, self.prefix = wsgi_app, prefix
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path == self.prefix or path.startswith(self.prefix + "/"):
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + self.prefix
+            environ["PATH_INFO"] = path[len(self.prefix):] or "/"
+        return self.wsgi_app(environ, start_response)
+

@@ -1,0 +1,263 @@
+"""Query execution with deadlines: a small pool of worker processes (no Flask here).
+
+pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so each
+query runs in a persistent worker process holding its own view of the data (an N-Quads
+snapshot of the in-memory store, or the on-disk store opened read-only). The caller waits
+with a deadline; past it the worker is killed (SIGKILL frees the CPU at once), replaced in
+the background, and the caller gets QueryTimeoutError (503) while the other workers keep
+answering. A worker writes the complete answer before the caller sees a byte, so an answer
+is a whole document or an error, never a truncated one. A crash in the parser (deep
+nesting overflows its stack) only ends a worker.
+
+Writes go through the process owning the store; :meth:`Engine.dataset_changed` bumps a
+version number and each worker reloads its view before its next query.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import queue
+import shutil
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+from pyoxigraph import RdfFormat
+
+from . import errors, worker
+from .formats import FORMATS, Format, ResultKind, by_name
+from .guard import check_query
+from .store import KnowledgeGraph
+
+log = logging.getLogger("kg")
+
+_STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to load its data
+_CHUNK = 64 * 1024
+
+
+@dataclass
+class Answer:
+    """A complete serialised answer: bytes in memory or a spool file, streamed in chunks."""
+
+    kind: ResultKind
+    format: Format
+    rows: int
+    data: bytes | None = None
+    path: str | None = None
+
+    @property
+    def size(self) -> int:
+        """Length in bytes."""
+        return len(self.data) if self.path is None else os.path.getsize(self.path)
+
+    def chunks(self) -> Iterator[bytes]:
+        """The bytes in pieces; the spool file is removed once read (or abandoned)."""
+        if self.path is None:
+            yield self.data or b""
+            return
+        try:
+            with open(self.path, "rb") as stream:
+                while chunk := stream.read(_CHUNK):
+                    yield chunk
+        finally:
+            self.close()
+
+    def read(self) -> bytes:
+        """The whole answer at once (for tests and small answers)."""
+        return b"".join(self.chunks())
+
+    def close(self) -> None:
+        """Remove the spool file, if any."""
+        if self.path is not None and os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+def rebuild_error(name: str, message: str, attributes: dict) -> errors.KGError:
+    """The KGError a worker reported, rebuilt in this process with its attributes."""
+    cls = getattr(errors, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, errors.KGError)):
+        return errors.EngineError(f"{name}: {message}")
+    exc = cls.__new__(cls)
+    Exception.__init__(exc, message)
+    exc.__dict__.update(attributes, message=message)
+    return exc
+
+
+class _Worker:
+    """One worker process and the engine's end of its pipe."""
+
+    def __init__(self, context, spool_dir: str) -> None:
+        self.conn, child = context.Pipe()
+        self.process = context.Process(target=worker.main, args=(child, spool_dir),
+                                       daemon=True, name="kg-query-worker")
+        self.process.start()
+        child.close()
+        self.version: int | None = None
+
+    def load(self, source: dict, version: int, timeout: float) -> None:
+        try:
+            self.conn.send(("load", source))
+            if not self.conn.poll(timeout):
+                raise errors.EngineError("a query worker did not load the data in time")
+            self.conn.recv()
+        except (EOFError, OSError) as exc:
+            raise errors.EngineError(
+                f"a query worker ended while loading the data (exit code "
+                f"{self.process.exitcode}); a script starting the engine needs an "
+                "`if __name__ == '__main__':` guard") from exc
+        self.version = version
+
+    def kill(self) -> None:
+        self.process.kill()
+        self.process.join(5)
+        self.conn.close()
+
+
+class Engine:
+    """Runs SPARQL queries for the endpoint, each with a deadline.
+
+    ``workers=0`` runs queries in this process: no timeouts, but no process start either
+    (for one-shot use). Otherwise call :meth:`start` first and :meth:`close` at the end.
+    """
+
+    def __init__(self, kg: KnowledgeGraph, *, workers: int = 2, timeout: float = 30.0,
+                 max_rows: int = 100_000, max_query_length: int = 100_000,
+                 max_nesting: int = 100) -> None:
+        self.kg = kg
+        self.workers, self.timeout, self.max_rows = workers, timeout, max_rows
+        self.max_query_length, self.max_nesting = max_query_length, max_nesting
+        self.version = 0
+        self._spool_dir = tempfile.mkdtemp(prefix="kg-spool-")
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._lock = threading.Lock()
+        self._snapshot: tuple[int, dict] | None = None
+        # spawn: never fork a threaded server; the child starts a fresh interpreter
+        self._context = multiprocessing.get_context("spawn")
+        self._closed = False
+
+    @classmethod
+    def from_config(cls, kg: KnowledgeGraph, config) -> "Engine":
+        """An engine with the limits of ``config`` (a :class:`kg.config.Config`)."""
+        return cls(kg, workers=config.workers, timeout=config.timeout,
+                   max_rows=config.max_rows, max_query_length=config.max_query_length,
+                   max_nesting=config.max_nesting)
+
+    # -- the pool ------------------------------------------------------------------------
+
+    def start(self) -> "Engine":
+        """Start the worker processes and wait until each holds the data."""
+        started = [_Worker(self._context, self._spool_dir) for _ in range(self.workers)]
+        for process in started:
+            self._prepare(process)
+            self._idle.put(process)
+        return self
+
+    def _source(self) -> tuple[int, dict]:
+        with self._lock:
+            if self._snapshot is None or self._snapshot[0] != self.version:
+                if self.kg.config.data_dir is not None:
+                    source = {"path": str(self.kg.config.data_dir)}
+                else:
+                    source = {"nquads": self.kg.store.dump(format=RdfFormat.N_QUADS)}
+                self._snapshot = (self.version, source)
+            return self._snapshot
+
+    def _prepare(self, process: _Worker) -> None:
+        version, source = self._source()
+        process.load(source, version, _STARTUP_TIMEOUT)
+
+    def _replace(self, process: _Worker) -> None:
+        """Kill a worker and start another in the background."""
+        pid = process.process.pid
+        process.kill()
+        for name in os.listdir(self._spool_dir):  # what it was writing when killed
+            if name.startswith(f"kg-{pid}-"):
+                os.unlink(os.path.join(self._spool_dir, name))
+
+        def spawn() -> None:
+            if self._closed:
+                return
+            fresh = _Worker(self._context, self._spool_dir)
+            try:
+                self._prepare(fresh)
+            except errors.KGError:
+                if not self._closed:
+                    log.exception("a replacement query worker failed to start")
+                fresh.kill()
+                return
+            self._idle.put(fresh)
+            if self._closed:  # closed while it started
+                fresh.kill()
+
+        threading.Thread(target=spawn, name="kg-worker-replace", daemon=True).start()
+
+    def dataset_changed(self) -> None:
+        """Tell the workers the data changed: each reloads its view before its next query."""
+        with self._lock:
+            self.version += 1
+
+    def close(self) -> None:
+        """Stop the workers and remove the spool folder."""
+        self._closed = True
+        while True:
+            try:
+                self._idle.get_nowait().kill()
+            except queue.Empty:
+                break
+        shutil.rmtree(self._spool_dir, ignore_errors=True)
+
+    # -- queries -------------------------------------------------------------------------
+
+    def query(self, text: str, *, accept: str | None = None, format: str | None = None,
+              default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()) -> Answer:
+        """Run a read-only query and return its complete answer, negotiated on ``accept``.
+
+        Raises the KGError that fits: syntax (400, with position), limits (400/413),
+        not acceptable (406), timeout or no worker free in time (503), crash (500).
+        """
+        check_query(text, max_length=self.max_query_length, max_nesting=self.max_nesting)
+        request = {"query": text, "accept": accept, "format": format,
+                   "default_graphs": list(default_graphs), "named_graphs": list(named_graphs),
+                   "max_rows": self.max_rows}
+        if self.workers == 0:
+            return self._answer(("ok", worker.answer(self.kg.store, request, self._spool_dir)))
+        deadline = time.monotonic() + self.timeout
+        try:
+            process = self._idle.get(timeout=self.timeout)
+        except queue.Empty:
+            raise errors.QueryTimeoutError(
+                f"all {self.workers} query workers stayed busy for {self.timeout:g} s; "
+                "try again later") from None
+        try:
+            if process.version != self.version:
+                self._prepare(process)
+            process.conn.send(("query", request))
+            if not process.conn.poll(max(0.0, deadline - time.monotonic())):
+                self._replace(process)
+                raise errors.QueryTimeoutError(
+                    f"the query was stopped after {self.timeout:g} s (the timeout of this "
+                    "endpoint); narrow it or add a LIMIT")
+            reply = process.conn.recv()
+        except (EOFError, OSError) as exc:
+            process.process.join(1)  # let it finish dying, so the exit code is known
+            code = process.process.exitcode
+            self._replace(process)
+            raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
+                                     f"code {code}); the query may be too complex") from exc
+        self._idle.put(process)
+        return self._answer(reply)
+
+    @staticmethod
+    def _answer(reply: tuple) -> Answer:
+        if reply[0] == "error":
+            raise rebuild_error(*reply[1:])
+        if reply[0] == "fault":
+            raise errors.EngineError(f"the query engine failed: {reply[1]}")
+        body = reply[1]
+        kind = ResultKind(body["kind"])
+        return Answer(kind, by_name(body["format"], FORMATS[kind]), body["rows"],
+                      body["data"], body["path"])

@@ -1,0 +1,101 @@
+"""Cheap checks a query passes before any parser sees it.
+
+Oxigraph's parser recurses once per nesting level: about 2,000 nested ``{``, ``(`` or
+``[`` overflow the stack and kill the whole process, so depth is measured here, by a
+scanner that skips strings, IRIs and comments (a ``{`` inside ``"…"`` nests nothing).
+The same scan finds the keywords that make the engine fetch URLs (``SERVICE``, and
+``LOAD`` in updates), which this read-only endpoint refuses: Oxigraph would otherwise
+contact any host, loopback included.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .errors import ForbiddenFeatureError, QueryTooComplexError, TooLargeError
+
+#: Keywords refused, with the reason given to the client.
+FORBIDDEN = {
+    "SERVICE": "federated queries (SERVICE) are disabled on this endpoint: the server "
+               "does not fetch remote data",
+    "LOAD": "LOAD is disabled: the endpoint is read-only and does not fetch URLs",
+}
+
+_OPEN, _CLOSE = "{([", "})]"
+# strings first (long forms before short), then IRIs, comments and words; a '<' that does
+# not start an IRIREF is the less-than operator
+_TOKEN = re.compile(r'''
+    (?P<string>"""(?:[^"\\]|\\.|"(?!""))*"""|'\'\'(?:[^'\\]|\\.|'(?!''))*\'\'\'
+              |"(?:[^"\\\n\r]|\\.)*"|'(?:[^'\\\n\r]|\\.)*')
+  | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+  | (?P<escape>\\.)
+  | (?P<comment>\#[^\n\r]*)
+  | (?P<word>[?$:]?[A-Za-z_][\w\-.:]*)
+  | (?P<bracket>[{}()\[\]])
+''', re.VERBOSE | re.DOTALL)
+_ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+
+
+def _unescape(text: str) -> str:
+    # SPARQL allows \\uXXXX escapes anywhere in a query; decode them so that an escaped
+    # keyword is seen as the keyword
+    return _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)), text)
+
+
+def scan(text: str) -> tuple[int, set[str]]:
+    """The deepest bracket nesting of ``text`` and the forbidden keywords it uses.
+
+    Both the text as written and with its ``\\u`` escapes decoded are scanned, and the
+    worse answer counts, so an escape cannot hide a keyword or a bracket.
+
+    >>> scan('SELECT * { ?s ?p "{{{" . FILTER(?s < <http://e/x>) } # {{')
+    (2, set())
+    >>> scan('select * { service <http://x/> { ?s ?p ?o } }')
+    (2, {'SERVICE'})
+    >>> scan('SELECT ?service { ?service ex:load ?o }')
+    (1, set())
+    """
+    raw_depth, raw_found = _scan(text)
+    depth, found = _scan(_unescape(text))
+    return max(raw_depth, depth), raw_found | found
+
+
+def _scan(text: str) -> tuple[int, set[str]]:
+    depth = deepest = 0
+    found: set[str] = set()
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        token = match.group()
+        if kind in ("bracket", "iri"):
+            # brackets inside what looks like an IRI count too: `?a<((1))>?b` is an IRI to
+            # this scanner but nested expressions to the parser
+            for char in token:
+                if char in _OPEN:
+                    depth += 1
+                    deepest = max(deepest, depth)
+                elif char in _CLOSE:
+                    depth = max(0, depth - 1)
+        elif kind == "word" and token[0] not in "?$:" and ":" not in token:
+            if token.upper() in FORBIDDEN:
+                found.add(token.upper())
+    return deepest, found
+
+
+def check_query(text: str, *, max_length: int, max_nesting: int) -> None:
+    """Refuse a query that is too long, nested too deep, or uses SERVICE or LOAD.
+
+    >>> check_query("ASK {}", max_length=10, max_nesting=5)
+    >>> check_query("ASK " + "{" * 9 + "}" * 9, max_length=100, max_nesting=5)
+    Traceback (most recent call last):
+    ...
+    kg.errors.QueryTooComplexError: the query nests { ( [ 9 levels deep; at most 5 are accepted
+    """
+    if len(text) > max_length:
+        raise TooLargeError(f"the query is {len(text)} characters long; at most "
+                            f"{max_length} are accepted")
+    depth, forbidden = scan(text)
+    if depth > max_nesting:
+        raise QueryTooComplexError(f"the query nests {{ ( [ {depth} levels deep; at most "
+                                   f"{max_nesting} are accepted")
+    if forbidden:
+        raise ForbiddenFeatureError("; ".join(FORBIDDEN[word] for word in sorted(forbidden)))

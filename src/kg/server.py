@@ -1,0 +1,75 @@
+"""``kg serve``: the endpoint under gunicorn, a production WSGI server, run in-process.
+
+One gunicorn worker process (it owns the store; the query workers are its children) with
+the ``gthread`` worker class, so that requests are answered by a pool of threads while
+queries run in the query workers.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from gunicorn.app.base import BaseApplication
+
+from .config import Config
+
+log = logging.getLogger("kg")
+
+
+def routes(config: Config) -> list[tuple[str, str]]:
+    """(URL, what it serves) for every route, for the start-up log and the README.
+
+    >>> routes(Config(port=7878))[0]
+    ('http://127.0.0.1:7878/sparql', 'SPARQL 1.1 query endpoint (GET/POST; service description without a query)')
+    """
+    base = config.public_url
+    return [(base + "sparql",
+             "SPARQL 1.1 query endpoint (GET/POST; service description without a query)"),
+            (base + "id/<slug>", "entity descriptions (linked data)"),
+            (base + "ontology", "the ontology"),
+            (base + ".well-known/void", "VoID description of the dataset")]
+
+
+class _Server(BaseApplication):
+    """gunicorn configured from our settings instead of its command line."""
+
+    def __init__(self, config: Config) -> None:
+        self.config_ = config
+        super().__init__()
+
+    def load_config(self) -> None:
+        config = self.config_
+        options = {
+            "bind": f"{config.host}:{config.port}",
+            "workers": 1,  # the store lives in the worker: one process owns it
+            "worker_class": "gthread",
+            "threads": config.threads,
+            # a request may wait for a query up to the query timeout, plus start-up slack
+            "timeout": int(config.timeout) + 60,
+            "graceful_timeout": 5,
+            # GET queries can be long: our own limit (max_query_length) answers 413 with a
+            # message instead of gunicorn's bare 400 at 4 KB
+            "limit_request_line": 0,
+            "accesslog": "-",
+            "loglevel": "info",
+            "when_ready": self._ready,
+        }
+        if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25
+            # one shared socket in ~/.gunicorn would make two servers step on each other
+            options["control_socket_disable"] = True
+        for key, value in options.items():
+            self.cfg.set(key, value)
+
+    def _ready(self, server) -> None:
+        for url, what in routes(self.config_):
+            server.log.info("serving %s  (%s)", url, what)
+
+    def load(self):
+        from .app import create_app  # in the gunicorn worker, after it has forked
+
+        return create_app(self.config_)
+
+
+def serve(config: Config) -> None:
+    """Serve the endpoint until interrupted (Ctrl-C or SIGTERM)."""
+    _Server(config).run()

@@ -1,0 +1,202 @@
+"""What a query worker does: run one query, write the complete answer to a spool.
+
+:func:`answer` is the one place a query is executed and serialised for the endpoint; the
+engine calls it in a worker process (so that a runaway query can be stopped by ending the
+process) or, with ``workers=0``, in its own process. :func:`main` is the worker process's
+loop. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import tempfile
+from typing import Any
+
+from pyoxigraph import (BlankNode, Literal, NamedNode, QueryResultsFormat, RdfFormat, Store,
+                        Triple, parse_query_results, serialize)
+
+from . import sparql
+from .errors import KGError, QueryEvaluationError, ResultTooLargeError
+from .formats import JSON, ResultKind, negotiate
+from .namespaces import PREFIXES
+
+#: Answers up to this size stay in memory; larger ones go to a file in the spool folder.
+SPOOL_MEMORY = 1024 * 1024
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+class Spool(io.RawIOBase):
+    """A write-only buffer that moves to a temporary file once it outgrows memory."""
+
+    def __init__(self, folder: str, memory: int = SPOOL_MEMORY) -> None:
+        super().__init__()
+        self._folder, self._memory = folder, memory
+        self._buffer: io.BytesIO | None = io.BytesIO()
+        self._file = None
+        self.size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._file is None and self.size + len(data) > self._memory:
+            self._file = tempfile.NamedTemporaryFile(
+                dir=self._folder, prefix=f"kg-{os.getpid()}-", delete=False)
+            self._file.write(self._buffer.getvalue())
+            self._buffer = None
+        (self._file or self._buffer).write(data)
+        self.size += len(data)
+        return len(data)
+
+    def result(self) -> tuple[bytes | None, str | None]:
+        """(bytes, None) when the spool stayed in memory, else (None, path of the file)."""
+        if self._file is None:
+            return self._buffer.getvalue(), None
+        self._file.close()
+        return None, self._file.name
+
+    def discard(self) -> None:
+        """Forget what was written (and remove the file, if any)."""
+        if self._file is not None:
+            self._file.close()
+            os.unlink(self._file.name)
+            self._file = None
+
+
+def _term(term) -> dict[str, Any]:
+    """A term as SPARQL 1.1 JSON results write it."""
+    if isinstance(term, NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, BlankNode):
+        return {"type": "bnode", "value": term.value}
+    if isinstance(term, Literal):
+        value: dict[str, Any] = {"type": "literal", "value": term.value}
+        if term.language:
+            value["xml:lang"] = term.language
+            if term.direction is not None:
+                value["its:dir"] = str(term.direction).rsplit(".", 1)[-1].lower()
+        elif term.datatype.value != _XSD_STRING:
+            value["datatype"] = term.datatype.value
+        return value
+    if isinstance(term, Triple):
+        return {"type": "triple", "value": {"subject": _term(term.subject),
+                                            "predicate": _term(term.predicate),
+                                            "object": _term(term.object)}}
+    raise TypeError(f"unexpected term {term!r}")
+
+
+def _write_solutions(solutions, output, max_rows: int) -> int:
+    # written here rather than by pyoxigraph so that rows are counted as they come and a
+    # result over the limit stops early; other formats are converted from this JSON
+    variables = [variable.value for variable in solutions.variables]
+    output.write(b'{"head":{"vars":' + json.dumps(variables).encode()
+                 + b'},"results":{"bindings":[')
+    rows = 0
+    for solution in solutions:
+        rows += 1
+        if rows > max_rows:
+            raise ResultTooLargeError(f"the result has more than {max_rows} rows; add a "
+                                      "LIMIT (and OFFSET to page through it)")
+        binding = {name: _term(solution[name]) for name in variables
+                   if solution[name] is not None}
+        output.write((b"," if rows > 1 else b"")
+                     + json.dumps(binding, ensure_ascii=False).encode())
+    output.write(b"]}}")
+    return rows
+
+
+class _Counted:
+    """Passes triples through, counting them, and stops beyond ``max_rows``."""
+
+    def __init__(self, triples, max_rows: int) -> None:
+        self._triples, self._max_rows = triples, max_rows
+        self.count = 0
+
+    def __iter__(self):
+        for triple in self._triples:
+            self.count += 1
+            if self.count > self._max_rows:
+                raise ResultTooLargeError(f"the result has more than {self._max_rows} "
+                                          "triples; add a LIMIT or narrow the pattern")
+            yield triple
+
+
+def answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, Any]:
+    """Run ``request`` (query, accept, format, default/named graphs, max_rows) on ``store``.
+
+    Returns the kind, format name, row count and the complete serialised answer (bytes,
+    or the path of a spool file). Raises KGError for what the client got wrong.
+    """
+    result = sparql.execute_query(store, request["query"],
+                                  default_graphs=request.get("default_graphs", ()),
+                                  named_graphs=request.get("named_graphs", ()))
+    fmt = negotiate(request.get("accept"), result.kind, override=request.get("format"))
+    spool = Spool(spool_dir)
+    rows = 0
+    try:
+        if result.is_boolean:
+            result.raw.serialize(spool, fmt.engine)
+        elif result.kind is ResultKind.GRAPH:
+            counter = _Counted(result.raw, request["max_rows"])
+            serialize(counter, spool, fmt.engine, prefixes=PREFIXES)
+            rows = counter.count
+        else:
+            if fmt is JSON:
+                rows = _write_solutions(result.raw, spool, request["max_rows"])
+            else:
+                staged = Spool(spool_dir)
+                try:
+                    rows = _write_solutions(result.raw, staged, request["max_rows"])
+                    data, path = staged.result()
+                    parsed = parse_query_results(data if path is None else path,
+                                                 QueryResultsFormat.JSON)
+                    parsed.serialize(spool, fmt.engine)
+                finally:
+                    staged.discard()
+    except KGError:
+        spool.discard()
+        raise
+    except RuntimeError as exc:  # pyoxigraph's evaluation errors surface while reading
+        spool.discard()
+        raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
+    data, path = spool.result()
+    return {"kind": result.kind.value, "format": fmt.name, "rows": rows, "data": data,
+            "path": path}
+
+
+def error_message(exc: KGError) -> tuple:
+    """A KGError as a picklable message; :func:`kg.engine.rebuild_error` undoes it."""
+    attributes = {key: value for key, value in vars(exc).items()
+                  if isinstance(value, (str, int, float, list, type(None)))}
+    return ("error", type(exc).__name__, exc.message, attributes)
+
+
+def open_store(source: dict[str, Any]) -> Store:
+    """The worker's own view of the data: an N-Quads snapshot, or the on-disk store."""
+    if "path" in source:
+        return Store.read_only(source["path"])
+    store = Store()
+    store.load(source["nquads"], RdfFormat.N_QUADS)
+    return store
+
+
+def main(conn, spool_dir: str) -> None:
+    """The worker process: load the data it is sent, then answer queries until EOF."""
+    store = None
+    while True:
+        try:
+            message = conn.recv()
+        except EOFError:  # the engine closed the pipe: shut down
+            return
+        if message[0] == "load":
+            store = open_store(message[1])
+            conn.send(("ready", os.getpid()))
+            continue
+        try:
+            conn.send(("ok", answer(store, message[1], spool_dir)))
+        except KGError as exc:
+            conn.send(error_message(exc))
+        except Exception as exc:  # noqa: BLE001 - reported to the engine as a 500, never 400
+            conn.send(("fault", f"{type(exc).__name__}: {exc}"))
