@@ -130,8 +130,11 @@ class _Graph:
     def load(cls, path: Path, base_iri: str) -> "_Graph":
         graph = cls(root=base_iri)
         for quad in parse(path=str(path), format=RdfFormat.TURTLE, base_iri=base_iri):
-            graph.edges.setdefault((_key(quad.subject), quad.predicate.value), []).append(
-                _key(quad.object))
+            subject, predicate, value = _key(quad.subject), quad.predicate.value, _key(quad.object)
+            graph.edges.setdefault((subject, predicate), []).append(value)
+            if predicate == RDF + "type" and value == MF + "Manifest":
+                # some manifests are `<>`, others a blank node `[]`: the type tells
+                graph.root = subject
         return graph
 
     def all(self, subject: str | None, predicate: str) -> list[str]:
