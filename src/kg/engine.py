@@ -49,10 +49,10 @@ class Answer:
     data: bytes | None = None
     path: str | None = None
 
-    @property
-    def size(self) -> int:
-        """Length in bytes."""
-        return len(self.data) if self.path is None else os.path.getsize(self.path)
+    size: int = 0  #: length in bytes
+
+    def __post_init__(self) -> None:
+        self.size = len(self.data or b"") if self.path is None else os.path.getsize(self.path)
 
     def chunks(self) -> Iterator[bytes]:
         """The bytes in pieces; the spool file is removed once read (or abandoned)."""

@@ -1,0 +1,184 @@
+"""The query engine: worker processes, deadlines, limits, the pre-parse guard (no HTTP)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from kg import Config, KnowledgeGraph, Source
+from kg.engine import Engine
+from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
+                       QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
+                       QueryTooComplexError, ResultTooLargeError, TooLargeError)
+from kg.guard import check_query, scan
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+
+
+@pytest.fixture(scope="module")
+def pool(bundled):
+    """Two worker processes over the bundled graph, 2 s timeout, 50 rows at most."""
+    engine = Engine(bundled, workers=2, timeout=2.0, max_rows=50).start()
+    yield engine
+    engine.close()
+
+
+@pytest.fixture(scope="module")
+def inline(bundled):
+    """The same engine without worker processes."""
+    engine = Engine(bundled, workers=0, max_rows=50)
+    yield engine
+    engine.close()
+
+
+@pytest.mark.parametrize("mode", ["pool", "inline"])
+@pytest.mark.parametrize("accept, media_type, start", [
+    (None, "application/sparql-results+json", b'{"head"'),
+    ("application/sparql-results+xml", "application/sparql-results+xml", b"<?xml"),
+    ("text/csv", "text/csv", b"n\r\n"),
+    ("text/tab-separated-values", "text/tab-separated-values", b"?n\n"),
+])
+def test_select_in_every_results_format(request, mode, accept, media_type, start):
+    engine = request.getfixturevalue(mode)
+    answer = engine.query("SELECT ?n { VALUES ?n { 1 2 3 } }", accept=accept)
+    assert answer.format.media_type == media_type and answer.rows == 3
+    assert answer.read().startswith(start)
+
+
+def test_construct_is_negotiated_as_a_graph(pool):
+    answer = pool.query("CONSTRUCT { fipid:dcsd ?p ?o } WHERE { fipid:dcsd ?p ?o }",
+                        accept="application/sparql-results+json;q=1, text/turtle;q=0.5")
+    assert answer.format.name == "turtle" and answer.rows > 0
+    assert b"@prefix" in answer.read()
+
+
+def test_a_result_the_client_cannot_take_is_406(pool):
+    with pytest.raises(NotAcceptableError) as caught:
+        pool.query("ASK {}", accept="text/turtle")
+    assert "application/sparql-results+json" in caught.value.available
+
+
+def test_syntax_errors_keep_their_position(pool):
+    with pytest.raises(QuerySyntaxError) as caught:
+        pool.query("SELECT * WHERE {\n  ?s ?p }")
+    assert caught.value.line == 2 and caught.value.column is not None
+    assert "2:" in caught.value.message
+
+
+def test_unknown_function_is_a_client_error(pool):
+    with pytest.raises(QueryEvaluationError, match="not supported"):
+        pool.query("SELECT (<http://example.org/f>(1) AS ?x) {}")
+
+
+@pytest.mark.parametrize("query", ["SELECT * { ?s ?p ?o }", "CONSTRUCT WHERE { ?s ?p ?o }"])
+def test_row_limit(pool, query):
+    with pytest.raises(ResultTooLargeError, match="more than 50"):
+        pool.query(query)
+    assert pool.query(query + " LIMIT 50").rows == 50
+
+
+def test_runaway_query_is_stopped_and_others_are_answered(pool):
+    outcome = {}
+
+    def runaway():
+        started = time.monotonic()
+        try:
+            pool.query(RUNAWAY)
+        except QueryTimeoutError as exc:
+            outcome["error"], outcome["after"] = exc, time.monotonic() - started
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)
+    assert pool.query("ASK { ?s ?p ?o }").read() == b'{"head":{},"boolean":true}'
+    thread.join(60)
+    assert outcome["error"].status == 503 and "stopped after 2 s" in outcome["error"].message
+    assert outcome["after"] < 30  # generous: the deadline is 2 s
+    # the killed worker is replaced: both workers answer again
+    answers = [pool.query("ASK {}") for _ in range(4)]
+    assert all(answer.read() == b'{"head":{},"boolean":true}' for answer in answers)
+
+
+def test_a_crashing_query_only_ends_its_worker(pool):
+    deep = "SELECT * {" + "{" * 20_000 + "}" * 20_000 + "}"
+    saved = pool.max_nesting, pool.max_query_length
+    pool.max_nesting = pool.max_query_length = 10**9  # let it through the guard
+    try:
+        with pytest.raises(EngineError, match="ended unexpectedly"):
+            pool.query(deep)
+    finally:
+        pool.max_nesting, pool.max_query_length = saved
+    assert pool.query("ASK { ?s ?p ?o }").read().endswith(b"true}")
+
+
+def test_workers_see_writes_after_dataset_changed():
+    kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
+    engine = Engine(kg, workers=1, timeout=20).start()
+    try:
+        assert engine.query("ASK { <http://e/a> ?p ?o }").read().endswith(b"false}")
+        kg.load([Source("a.ttl", b"<http://e/a> <http://e/p> 1 .")])
+        engine.dataset_changed()
+        assert engine.query("ASK { <http://e/a> ?p ?o }").read().endswith(b"true}")
+    finally:
+        engine.close()
+
+
+def test_on_disk_store_is_read_by_the_workers(tmp_path):
+    config = Config.load({"data_dir": str(tmp_path / "store")}, environ={})
+    kg = KnowledgeGraph.open(config, load_bundled=False)
+    kg.load([Source("a.ttl", b"<http://e/a> <http://e/p> 1 .")])
+    engine = Engine(kg, workers=1, timeout=20).start()
+    try:
+        assert engine.query("SELECT * { ?s ?p ?o }").rows == 1
+        kg.load([Source("b.ttl", b"<http://e/b> <http://e/p> 2 .")])
+        engine.dataset_changed()
+        assert engine.query("SELECT * { ?s ?p ?o }").rows == 2
+    finally:
+        engine.close()
+
+
+def test_large_answers_are_spooled_to_a_file_and_removed(bundled):
+    engine = Engine(bundled, workers=1, timeout=20, max_rows=10**6).start()
+    try:
+        answer = engine.query("SELECT * { ?s ?p ?o ?s ?p ?o }".replace(" ?s ?p ?o }", " }"))
+        assert answer.path is not None and answer.size > 1024 * 1024
+        body = answer.read()
+        assert body.endswith(b"]}}") and len(body) == answer.size
+        assert answer.path is not None and not __import__("os").path.exists(answer.path)
+    finally:
+        engine.close()
+
+
+# -- the guard -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("text", [
+    "SELECT * " + "{" * 2000 + "}" * 2000,
+    "SELECT * { FILTER(" + "(" * 2000 + "1" + ")" * 2000 + ") }",
+    "SELECT * {" + " OPTIONAL {" * 2000 + "}" * 2001,
+    "SELECT * { ?s ?p " + "[ ?p " * 2000 + "]" * 2000 + "}",
+    "SELECT * { FILTER(?a<" + "(" * 2000 + "1" + ")" * 2000 + ">?b) }",  # not an IRI
+])
+def test_deep_nesting_is_refused_before_parsing(text):
+    with pytest.raises(QueryTooComplexError, match="2001|2000|2002"):
+        check_query(text, max_length=10**6, max_nesting=100)
+
+
+@pytest.mark.parametrize("text, found", [
+    ("SELECT * { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }", {"SERVICE"}),
+    ("select * { service silent ?x { ?s ?p ?o } }", {"SERVICE"}),
+    ("SELECT * { \\u0053ERVICE <http://x/> { ?s ?p ?o } }", {"SERVICE"}),
+    ("LOAD <file:///etc/passwd>", {"LOAD"}),
+    ('SELECT ?service { ?service rdfs:label "SERVICE LOAD" } # SERVICE', set()),
+    ("SELECT * { ?s ex:service ?o }", set()),
+])
+def test_scanner_finds_keywords_that_fetch_urls(text, found):
+    assert scan(text)[1] == found
+
+
+def test_guard_limits():
+    with pytest.raises(TooLargeError):
+        check_query("ASK {}" + " " * 100, max_length=100, max_nesting=10)
+    with pytest.raises(ForbiddenFeatureError, match="SERVICE"):
+        check_query("SELECT * { SERVICE <http://e/> {} }", max_length=100, max_nesting=10)
