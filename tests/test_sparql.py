@@ -71,3 +71,40 @@ def test_table_uses_prefixed_names_and_counts_rows(bundled):
 def test_update_and_query_in_the_default_graph(empty):
     empty.update('INSERT DATA { <http://e/a> rdfs:label "a"@en }')
     assert empty.query('ASK { <http://e/a> rdfs:label "a"@en }').boolean
+
+
+DATASET = """INSERT DATA { GRAPH <http://e/g1> { <http://e/a> <http://e/p> 1 }
+                           GRAPH <http://e/g2> { <http://e/a> <http://e/p> 2 } }"""
+
+
+def values(result, name="o"):
+    return sorted(row[name].value for row in result.solutions)
+
+
+def test_default_graph_is_the_union(empty):
+    empty.update(DATASET)
+    assert values(empty.query("SELECT ?o { ?s ?p ?o }")) == ["1", "2"]
+
+
+def test_from_in_the_query_is_honoured(empty):
+    empty.update(DATASET)
+    assert values(empty.query("SELECT ?o FROM <http://e/g1> { ?s ?p ?o }")) == ["1"]
+    named = empty.query("SELECT ?g FROM NAMED <http://e/g2> { GRAPH ?g { ?s ?p ?o } }")
+    assert values(named, "g") == ["http://e/g2"]
+
+
+def test_the_word_from_in_a_string_is_not_a_dataset_clause(empty):
+    empty.update(DATASET)
+    assert values(empty.query('SELECT ?o { ?s ?p ?o FILTER(?o != "FROM <x>") }')) == ["1", "2"]
+
+
+def test_protocol_dataset_overrides_from(empty):
+    empty.update(DATASET)
+    result = empty.query("SELECT ?o FROM <http://e/g1> { ?s ?p ?o }", default_graphs=["http://e/g2"])
+    assert values(result) == ["2"]
+
+
+def test_default_graph_uri_alone_leaves_no_named_graph(empty):
+    empty.update(DATASET)
+    result = empty.query("SELECT ?g { GRAPH ?g { ?s ?p ?o } }", default_graphs=["http://e/g1"])
+    assert values(result, "g") == []

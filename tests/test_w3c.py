@@ -32,11 +32,6 @@ needs_suites = pytest.mark.skipif(not SUITES.sparql.is_dir(),
 
 # Known gaps of our endpoint that put it below Oxigraph's count (see README, Conformance).
 # strict: once they are fixed the test passes, and XPASS fails until this marker goes.
-_BELOW_OXIGRAPH = pytest.mark.xfail(strict=True, reason=(
-    "the core ignores FROM/FROM NAMED (use_default_graph_as_union overrides the query's "
-    "dataset: 8 dawg-dataset tests) and a default-graph-uri without named-graph-uri leaves "
-    "every graph named (dawg-graph-04)"))
-
 
 @pytest.fixture(scope="module")
 def report():
@@ -51,7 +46,6 @@ def _ours(report):
 
 
 @needs_suites
-@_BELOW_OXIGRAPH
 def test_we_pass_at_least_as_many_as_oxigraph(report):
     assert report.passed(report.ours) >= report.passed("oxigraph")
 

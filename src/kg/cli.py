@@ -81,7 +81,8 @@ def main(ctx: click.Context, data_dir: str | None, quiet: bool, debug: bool) -> 
                    "rdfxml for CONSTRUCT/DESCRIBE. Default: table on a terminal, else "
                    "json / turtle.")
 @click.option("--graph", "default_graphs", multiple=True, metavar="IRI",
-              help="Query these graphs as the default graph instead of the union of all.")
+              help="Query these graphs as the default graph instead of the union of all "
+                   "(as the protocol's default-graph-uri: GRAPH then sees no named graph).")
 @_data_dir_option
 @click.pass_context
 def query(ctx, sparql, query_file, format_name, default_graphs, data_dir):

@@ -99,3 +99,16 @@ def check_query(text: str, *, max_length: int, max_nesting: int) -> None:
                                    f"{max_nesting} are accepted")
     if forbidden:
         raise ForbiddenFeatureError("; ".join(FORBIDDEN[word] for word in sorted(forbidden)))
+
+
+def uses_keyword(text: str, keyword: str) -> bool:
+    """Whether ``keyword`` occurs as a keyword of ``text`` (not in a string, IRI or comment).
+
+    >>> uses_keyword('SELECT * FROM <http://e/g> { ?s ?p ?o }', "FROM")
+    True
+    >>> uses_keyword('SELECT * { ?s ?p "from" } # FROM', "FROM")
+    False
+    """
+    wanted = keyword.upper()
+    return any(match.lastgroup == "word" and match.group().upper() == wanted
+               for match in _TOKEN.finditer(_unescape(text)))

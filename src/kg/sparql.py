@@ -16,6 +16,7 @@ from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QuerySoluti
 
 from .errors import QueryEvaluationError, QuerySyntaxError, UsageError
 from .formats import FORMATS, TABLE, Format, ResultKind
+from .guard import uses_keyword
 from .namespaces import PREFIXES, compact
 
 _POSITION = re.compile(r"(?:error )?at (\d+):(\d+)")
@@ -93,17 +94,20 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
                   named_graphs: Sequence[str] = (), base_iri: str | None = None) -> QueryResult:
     """Parse and run a SPARQL 1.1 query with the predeclared prefixes.
 
-    ``default_graphs`` replaces the union default graph by the merge of the given graphs;
-    ``named_graphs`` restricts what ``GRAPH`` sees. Raises QuerySyntaxError with line and
-    column when the query does not parse.
+    The dataset, as the SPARQL protocol orders it: ``default_graphs`` and ``named_graphs``
+    (the protocol's ``default-graph-uri`` and ``named-graph-uri``) when either is given;
+    otherwise the query's own ``FROM``/``FROM NAMED``; otherwise the union of all graphs as
+    default graph, with every named graph available to ``GRAPH``. Raises QuerySyntaxError
+    with line and column when the query does not parse.
     """
     options: dict = {"prefixes": PREFIXES, "base_iri": base_iri}
-    if default_graphs:
+    if default_graphs or named_graphs:
         options["default_graph"] = [NamedNode(iri) for iri in default_graphs]
-    else:
-        options["use_default_graph_as_union"] = True
-    if named_graphs:
         options["named_graphs"] = [NamedNode(iri) for iri in named_graphs]
+    elif not uses_keyword(text, "FROM"):
+        # any dataset option makes Oxigraph ignore FROM, so the union is asked for only
+        # when the query names no dataset of its own
+        options["use_default_graph_as_union"] = True
     try:
         return QueryResult(store.query(text, **options))
     except SyntaxError as exc:
