@@ -268,7 +268,9 @@ def test_competency_question(cq_graph, cq):
         assert len(cq.expected) == 1 and len(cq.expected[0]) == 1
         want = cq.expected[0][0].value
         assert isinstance(answer, bool), "an ask-mode question must be an ASK query"
-        assert answer == (want == "true"), f"{cq.header['question']} expected {want}"
+        if answer != (want == "true"):
+            pytest.fail(f"{cq.path.name}: {cq.header['question']}\n  expected {want}, got "
+                        f"{str(answer).lower()}", pytrace=False)
         return
     problems = compare(cq, answer)
     assert not problems, (f"{cq.path.name}: {cq.header['question']}\n  "
