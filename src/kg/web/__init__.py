@@ -10,7 +10,10 @@ from pyoxigraph import Triple, serialize
 
 from ..engine import Answer
 from ..formats import ResultKind, negotiate
+from ..describe import SD, VOID
 from ..namespaces import PREFIXES
+
+_PREFIXES = {**PREFIXES, "sd": SD, "void": VOID}
 
 
 def _content_type(media_type: str) -> str:
@@ -31,7 +34,7 @@ def rdf_response(triples: Iterable[Triple], accept: str | None,
                  override: str | None = None) -> Response:
     """A small graph built by the server (service description, VoID), negotiated."""
     fmt = negotiate(accept, ResultKind.GRAPH, override=override)
-    body = serialize(list(triples), None, fmt.engine, prefixes=PREFIXES)
+    body = serialize(list(triples), None, fmt.engine, prefixes=_PREFIXES)
     response = Response(body, content_type=_content_type(fmt.media_type))
     response.headers["Vary"] = "Accept"
     return response
