@@ -16,6 +16,8 @@ from kg.formats import ResultKind, negotiate
     ("application/json", ResultKind.SOLUTIONS, "json"),
     ("text/csv;q=0.9, text/tab-separated-values", ResultKind.SOLUTIONS, "tsv"),
     ("text/*;q=0.5, application/sparql-results+xml;q=0.4", ResultKind.SOLUTIONS, "csv"),
+    ("text/*", ResultKind.SOLUTIONS, "csv"),
+    ("text/xml", ResultKind.SOLUTIONS, "xml"),
     ("application/n-triples, text/turtle;q=0.8", ResultKind.GRAPH, "ntriples"),
     ("application/ld+json", ResultKind.GRAPH, "jsonld"),
     ("application/rdf+xml;q=1, */*;q=0.1", ResultKind.GRAPH, "rdfxml"),

@@ -213,8 +213,11 @@ class Engine:
     # -- queries -------------------------------------------------------------------------
 
     def query(self, text: str, *, accept: str | None = None, format: str | None = None,
-              default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = ()) -> Answer:
+              default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
+              base_iri: str | None = None) -> Answer:
         """Run a read-only query and return its complete answer, negotiated on ``accept``.
+
+        Relative IRIs in the query resolve against ``base_iri`` (the endpoint's own URL).
 
         Raises the KGError that fits: syntax (400, with position), limits (400/413),
         not acceptable (406), timeout or no worker free in time (503), crash (500).
@@ -222,7 +225,7 @@ class Engine:
         check_query(text, max_length=self.max_query_length, max_nesting=self.max_nesting)
         request = {"query": text, "accept": accept, "format": format,
                    "default_graphs": list(default_graphs), "named_graphs": list(named_graphs),
-                   "max_rows": self.max_rows}
+                   "base_iri": base_iri, "max_rows": self.max_rows}
         if self.workers == 0:
             return self._answer(("ok", worker.answer(self.kg.store, request, self._spool_dir)))
         deadline = time.monotonic() + self.timeout

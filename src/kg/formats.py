@@ -157,9 +157,11 @@ def negotiate(accept: str | None, kind: ResultKind, *, override: str | None = No
     ranges = _parse_accept(accept)
     best: tuple[float, Format] | None = None
     for fmt in choices:
-        # the most specific match over the format's names decides, so an explicit q-value
-        # for its canonical media type beats a wildcard that matches one of its aliases
-        matches = [m for m in (_quality(mt, ranges) for mt in fmt.media_types) if m is not None]
+        # wildcards match the canonical media type only (text/* means CSV or TSV, not SPARQL
+        # XML through its alias text/xml); aliases count when named exactly
+        matches = [match for media_type in fmt.media_types
+                   if (match := _quality(media_type, ranges)) is not None
+                   and (match[0] == 2 or media_type == fmt.media_type)]
         if not matches:
             continue
         quality = max(matches)[1]

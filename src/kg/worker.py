@@ -131,7 +131,8 @@ def answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, A
     """
     result = sparql.execute_query(store, request["query"],
                                   default_graphs=request.get("default_graphs", ()),
-                                  named_graphs=request.get("named_graphs", ()))
+                                  named_graphs=request.get("named_graphs", ()),
+                                  base_iri=request.get("base_iri"))
     fmt = negotiate(request.get("accept"), result.kind, override=request.get("format"))
     spool = Spool(spool_dir)
     rows = 0

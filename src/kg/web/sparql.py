@@ -44,7 +44,7 @@ def endpoint() -> Response:
     answer = get_engine().query(
         queries[0], accept=request.headers.get("Accept"), format=params.get("format"),
         default_graphs=params.getlist("default-graph-uri"),
-        named_graphs=params.getlist("named-graph-uri"))
+        named_graphs=params.getlist("named-graph-uri"), base_iri=request.base_url)
     return stream_answer(answer)
 
 
@@ -59,9 +59,13 @@ def _parameters() -> tuple[MultiDict, str | None]:
     if mimetype not in (_FORM, _QUERY):
         raise UnsupportedMediaTypeError(
             f"a query is POSTed as {_FORM} or {_QUERY}, not {mimetype or 'no media type'}")
+    charset = request.mimetype_params.get("charset", "utf-8")
+    if mimetype == _QUERY and charset.lower().replace("-", "") != "utf8":
+        # SPARQL 1.1 Protocol 2.1.3: a query in the body is UTF-8, nothing else
+        raise UnsupportedMediaTypeError(f"{_QUERY} bodies are UTF-8; charset={charset} is "
+                                        "not accepted")
     try:
-        text = _read_body(get_config().max_body_size).decode(
-            request.mimetype_params.get("charset", "utf-8"))
+        text = _read_body(get_config().max_body_size).decode(charset)
     except (UnicodeDecodeError, LookupError) as exc:
         raise UsageError(f"the request body cannot be read as text: {exc}") from None
     if mimetype == _QUERY:
