@@ -33,6 +33,7 @@ from rdflib import RDF, Graph, URIRef
 
 from kg import Config, KnowledgeGraph, Source
 from kg.namespaces import PREFIXES, compact
+from kg.store import bundle_root
 from kg.validate import (SH, Finding, ValidationResult, as_graph, load_ontology, load_shapes,
                          rdfs_closure, shapes_dir, validate)
 
@@ -232,10 +233,13 @@ def test_shapes_are_documented(shapes):
     assert not undocumented, "\n".join(sorted(undocumented))
 
 
-def test_shapes_are_found_beside_the_bundled_data():
-    root = Path(Config.load({}, environ={}).bundle_dir or REPO)
-    assert shapes_dir() == root / "shapes"
-    assert (shapes_dir() / "fip-shapes.ttl").is_file()
+def test_shapes_are_found_beside_the_bundled_data(tmp_path):
+    assert shapes_dir() == bundle_root(Config.load({}, environ={})) / "shapes"
+    assert (shapes_dir().parent / "ontology").is_dir() and (shapes_dir() / "fip-shapes.ttl").is_file()
+    (tmp_path / "shapes").mkdir()
+    (tmp_path / "shapes" / "x.ttl").write_text("<http://e/s> a <http://www.w3.org/ns/shacl#NodeShape> .")
+    config = Config.load({"bundle_dir": str(tmp_path)}, environ={})
+    assert shapes_dir(config) == tmp_path / "shapes" and len(load_shapes(config)) == 1
 
 
 # -- the cases ----------------------------------------------------------------------------------
