@@ -35,7 +35,7 @@ from kg import Config, KnowledgeGraph, Source
 from kg.namespaces import PREFIXES, compact
 from kg.store import bundle_root
 from kg.validate import (SH, Finding, ValidationResult, as_graph, load_ontology, load_shapes,
-                         rdfs_closure, shapes_dir, validate)
+                         load_turtle, rdfs_closure, shapes_dir, validate)
 
 REPO = Path(__file__).resolve().parents[1]
 CASES_DIR = Path(__file__).parent / "cases"
@@ -367,6 +367,28 @@ def test_validate_accepts_a_dataset_and_leaves_it_untouched(empty):
 def test_validate_reports_conformance_as_exit_code_zero():
     result = validate(Graph(), shapes=load_shapes(), ontology=Graph())
     assert result.conforms and result.exit_code == 0 and result.results == ()
+
+
+def test_shapes_with_a_turtle_error_keep_file_and_line(tmp_path):
+    from kg.errors import InputSyntaxError
+
+    bad = tmp_path / "bad.ttl"
+    bad.write_text("@prefix sh: <http://www.w3.org/ns/shacl#> .\n<http://e/S> a sh:NodeShape ;;; oops .\n")
+    with pytest.raises(InputSyntaxError) as caught:
+        load_turtle([bad])
+    assert caught.value.source == str(bad) and caught.value.line == 2
+
+
+def test_shapes_with_a_broken_sparql_constraint_are_a_usage_error():
+    from kg.validate import ShapesError
+
+    shapes = Graph().parse(format="turtle", data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <http://e/S> a sh:NodeShape ; sh:targetClass <http://e/C> ;
+            sh:sparql [ sh:select "SELECT $this WHERE { $this <http://e/p> " ] .""")
+    data = Graph().parse(format="turtle", data="<http://e/a> a <http://e/C> .")
+    with pytest.raises(ShapesError):
+        validate(data, shapes=shapes, ontology=Graph())
 
 
 def test_validate_rejects_an_unknown_inference():

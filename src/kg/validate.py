@@ -164,6 +164,7 @@ def validate(data_graph: Graph, *, shapes: Graph | None = None, ontology: Graph 
     turns those constraints off. To report on some nodes only, filter :attr:`ValidationResult.results`.
     """
     import pyshacl
+    from pyparsing import ParseException
     from pyshacl.errors import ReportableRuntimeError
 
     if inference not in INFERENCE_MODES:
@@ -180,6 +181,8 @@ def validate(data_graph: Graph, *, shapes: Graph | None = None, ontology: Graph 
             advanced=True, inplace=True, allow_warnings=True)
     except ReportableRuntimeError as exc:
         raise ShapesError(f"the shapes cannot be used: {exc.message}") from None
+    except ParseException as exc:  # a SPARQL constraint or target that does not parse
+        raise ShapesError(f"a SPARQL query in the shapes does not parse: {exc}") from None
     return ValidationResult(conforms=bool(conforms), results=_findings(report),
                             report=report, text=text)
 
