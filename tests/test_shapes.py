@@ -253,6 +253,16 @@ def test_there_are_enough_cases():
     assert any(e.kind == "check" for e in expectations)
 
 
+def test_every_shape_is_tripped_by_a_case(shapes):
+    """Each named shape with a target has at least one invalid case that expects it."""
+    targeted = {s for p in (SH.targetClass, SH.targetSubjectsOf, SH.target)
+                for s in shapes.subjects(p, None) if isinstance(s, URIRef)}
+    expected = {URIRef(e.shape) for path in CASE_FILES for e in parse_expectations(path)
+                if e.kind == "violation"}
+    untested = sorted(compact(str(s), ALL_PREFIXES) for s in targeted - expected)
+    assert not untested, f"shapes without an invalid case: {', '.join(untested)}"
+
+
 def _case_id(path: Path) -> str:
     return str(path.relative_to(CASES_DIR).with_suffix(""))
 
