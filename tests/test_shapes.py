@@ -233,6 +233,21 @@ def test_shapes_are_documented(shapes):
     assert not undocumented, "\n".join(sorted(undocumented))
 
 
+def test_no_value_class_is_implied_by_the_range(shapes, ontology):
+    """Under RDFS inference, ``sh:class C`` on a property whose range entails C always holds."""
+    closed = rdfs_closure(Graph(), ontology)
+    vacuous = []
+    for shape, path in shapes.subject_objects(SH.path):
+        if not isinstance(path, URIRef):
+            continue
+        properties = set(closed.transitive_objects(path, rdflib.RDFS.subPropertyOf))
+        ranges = {r for p in properties for r in closed.objects(p, rdflib.RDFS.range)}
+        implied = {c for r in ranges for c in closed.transitive_objects(r, rdflib.RDFS.subClassOf)}
+        vacuous += [f"{compact(str(path), ALL_PREFIXES)} sh:class {compact(str(c), ALL_PREFIXES)}"
+                    for c in shapes.objects(shape, SH["class"]) if c in implied]
+    assert not vacuous, "value-class checks that RDFS inference makes always true: " + ", ".join(vacuous)
+
+
 def test_shapes_are_found_beside_the_bundled_data(tmp_path):
     assert shapes_dir() == bundle_root(Config.load({}, environ={})) / "shapes"
     assert (shapes_dir().parent / "ontology").is_dir() and (shapes_dir() / "fip-shapes.ttl").is_file()
