@@ -387,6 +387,10 @@ def test_validate_accepts_a_dataset_and_leaves_it_untouched(empty):
     assert {str(f.focus_node) for f in result.violations} == {"https://w3id.org/fr-indopacific/id/link"}
     assert all(f.severity == "Violation" and f.message for f in result.results)
     assert (None, RDF.type, SH.ValidationReport) in result.report
+    as_json = result.as_dict()
+    assert as_json["conforms"] is False
+    assert {r["focusNode"] for r in as_json["results"]} == {"<https://w3id.org/fr-indopacific/id/link>"}
+    assert all(r["resultMessage"] and r["sourceShape"] for r in as_json["results"])
 
 
 def test_validate_reports_conformance_as_exit_code_zero():

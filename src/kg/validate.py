@@ -66,6 +66,17 @@ class Finding:
         where = f" ({self.path.n3()})" if self.path is not None else ""
         return f"{self.severity}: {self.focus_node.n3()}{where}: {self.message}"
 
+    def as_dict(self) -> dict[str, str | None]:
+        """Plain values for JSON, named as in SHACL (terms in N-Triples form, None if absent)."""
+        return {"focusNode": _n3(self.focus_node), "resultPath": _n3(self.path),
+                "value": _n3(self.value), "resultMessage": self.message,
+                "resultSeverity": self.severity, "sourceShape": _n3(self.source_shape),
+                "sourceConstraintComponent": _n3(self.constraint)}
+
+
+def _n3(term: Node | None) -> str | None:
+    return term.n3() if term is not None else None
+
 
 @dataclass(frozen=True)
 class ValidationResult:
@@ -80,6 +91,10 @@ class ValidationResult:
     def exit_code(self) -> int:
         """0 when the data conforms, 1 when it does not (the ``kg`` command's exit codes)."""
         return EXIT_OK if self.conforms else EXIT_FAILURE
+
+    def as_dict(self) -> dict:
+        """``{"conforms": bool, "results": [Finding.as_dict(), ...]}``, ready for JSON."""
+        return {"conforms": self.conforms, "results": [r.as_dict() for r in self.results]}
 
     @property
     def violations(self) -> tuple[Finding, ...]:
