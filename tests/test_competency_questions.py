@@ -14,7 +14,7 @@ Each query file starts with a header of comment lines::
     # expect: <cell> | <cell> ...        (one line per expected row, cells in SELECT order)
 
 The expected rows are written from the fact sheet, not copied from the data: a failing
-question is a data defect (see /work/scratch/data-defects.md), not a reason to change the
+question is a data defect to report to the data maintainers, not a reason to change the
 expectation. A question whose file names a ``# Defect:`` is run as a strict xfail: it
 reports the defect while the data is wrong, and fails as soon as the data is fixed, so the
 line gets removed. Cells are compared one by one:
