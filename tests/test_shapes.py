@@ -53,8 +53,10 @@ KNOWN_DATA_DEFECTS: list[tuple[str, str, str]] = [
      "camelCase slugs of curated assertions in data/90-curation.ttl (data-defects.md S1)"),
 ]
 
-#: Upper bound for validating the bundled graph (the issue asks for a few seconds).
-BUNDLED_VALIDATION_BUDGET_S = 10.0
+#: Upper bound for validating the bundled graph with RDFS inference. It takes about 2 s on an
+#: idle machine; the bound leaves room for a busy CI runner and still catches a shape that
+#: makes validation an order of magnitude slower.
+BUNDLED_VALIDATION_BUDGET_S = 15.0
 
 
 # -- expectations in case headers -------------------------------------------------------------
