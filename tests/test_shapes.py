@@ -15,9 +15,11 @@
   ``check NAME``: ``shapes/checks/NAME-violation.rq`` returns a row once the case is added.
 * Every ``shapes/checks/*-violation.rq`` returns no row on the bundled graph.
 
-Cases are validated efficiently: the bundled graph is closed under RDFS once; each case is
-closed on its own (with the ontology) and added to a copy, then validated without inference
-on the case's own subjects only (see :func:`kg.validate.rdfs_closure`).
+Cases are validated efficiently: the bundled graph is closed under RDFS once (RDFS instance
+rules are local, so cases can be closed on their own and added, see
+:func:`kg.validate.rdfs_closure`), then validated without inference. The invalid cases go
+through one pySHACL run together (each expectation names its focus node, so attribution stays
+exact); each valid case gets a run of its own.
 """
 
 from __future__ import annotations
