@@ -8,11 +8,19 @@ Precedence: a flag given on the command line (or a key in the mapping passed to
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from . import __version__
 from .errors import UsageError
+
+#: The URLs of Wikidata's query service (the default SERVICE allowlist).
+WIKIDATA_SERVICES = ("https://query.wikidata.org/sparql",
+                     "https://query.wikidata.org/bigdata/namespace/wdq/sparql")
+#: A User-Agent as Wikimedia's policy asks: name/version (contact URL).
+USER_AGENT = (f"kg-fr-indopacific/{__version__} (https://w3id.org/fr-indopacific/; "
+              "knowledge-graph linking tool)")
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,22 @@ class Setting:
 
 def _optional_path(value: str) -> Path | None:
     return Path(value).expanduser() if value else None
+
+
+def _url_list(value: str) -> tuple[str, ...]:
+    from .federation import parse_list
+    return parse_list(value)
+
+
+def _url_map(value: str) -> dict[str, str]:
+    from .federation import parse_map
+    return parse_map(value)
+
+
+def _search_mode(value: str) -> str:
+    if value not in ("sparql", "api"):
+        raise ValueError(f"{value!r}: choose sparql or api")
+    return value
 
 
 def _base_url(value: str) -> str:
@@ -73,6 +97,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_rows", 100_000,
             "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) in one result (400 beyond).",
             int),
+    # -- Wikidata: federation (SERVICE) and `kg link` ----------------------------------------
+    Setting("service_allowlist", WIKIDATA_SERVICES,
+            "SERVICE endpoints a query may call (URLs separated by spaces or commas; "
+            "`none`: no federation). Their hosts must resolve to public addresses.",
+            _url_list),
+    Setting("service_map", {},
+            "IRI=URL pairs (spaces or commas between pairs): a SERVICE to IRI calls URL "
+            "instead, e.g. a Wikidata mirror or a local stand-in; the only way to point a "
+            "SERVICE at a loopback or private address.", _url_map),
+    Setting("wikidata_endpoint", WIKIDATA_SERVICES[0],
+            "SPARQL endpoint `kg link` checks links against and takes the snapshot from."),
+    Setting("wikidata_api", "https://www.wikidata.org/w/api.php",
+            "MediaWiki API `kg link --suggest` searches with when link_search is api."),
+    Setting("link_search", "sparql",
+            "How `kg link --suggest` finds candidates: sparql (labels and aliases on the "
+            "endpoint) or api (wbsearchentities on wikidata_api).", _search_mode),
+    Setting("user_agent", USER_AGENT,
+            "User-Agent of the requests `kg link` sends (Wikimedia asks for a contact)."),
 )
 
 
@@ -92,6 +134,12 @@ class Config:
     max_body_size: int = 1_048_576
     max_nesting: int = 100
     max_rows: int = 100_000
+    service_allowlist: tuple[str, ...] = WIKIDATA_SERVICES
+    service_map: Mapping[str, str] = field(default_factory=dict)
+    wikidata_endpoint: str = WIKIDATA_SERVICES[0]
+    wikidata_api: str = "https://www.wikidata.org/w/api.php"
+    link_search: str = "sparql"
+    user_agent: str = USER_AGENT
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,

@@ -30,6 +30,7 @@ from pyoxigraph import RdfFormat
 
 from . import errors, worker
 from .formats import FORMATS, Format, ResultKind, by_name
+from .federation import ServicePolicy
 from .guard import check_query
 from .store import KnowledgeGraph
 
@@ -126,8 +127,9 @@ class Engine:
 
     def __init__(self, kg: KnowledgeGraph, *, workers: int = 2, timeout: float = 30.0,
                  max_rows: int = 100_000, max_query_length: int = 100_000,
-                 max_nesting: int = 100) -> None:
+                 max_nesting: int = 100, services: ServicePolicy | None = None) -> None:
         self.kg = kg
+        self.services = services  # None: every SERVICE is refused
         self.workers, self.timeout, self.max_rows = workers, timeout, max_rows
         self.max_query_length, self.max_nesting = max_query_length, max_nesting
         self.version = 0
@@ -144,7 +146,8 @@ class Engine:
         """An engine with the limits of ``config`` (a :class:`kg.config.Config`)."""
         return cls(kg, workers=config.workers, timeout=config.timeout,
                    max_rows=config.max_rows, max_query_length=config.max_query_length,
-                   max_nesting=config.max_nesting)
+                   max_nesting=config.max_nesting,
+                   services=ServicePolicy.from_config(config))
 
     # -- the pool ------------------------------------------------------------------------
 
@@ -222,7 +225,8 @@ class Engine:
         Raises the KGError that fits: syntax (400, with position), limits (400/413),
         not acceptable (406), timeout or no worker free in time (503), crash (500).
         """
-        check_query(text, max_length=self.max_query_length, max_nesting=self.max_nesting)
+        text = check_query(text, max_length=self.max_query_length,
+                           max_nesting=self.max_nesting, services=self.services)
         request = {"query": text, "accept": accept, "format": format,
                    "default_graphs": list(default_graphs), "named_graphs": list(named_graphs),
                    "base_iri": base_iri, "max_rows": self.max_rows}

@@ -4,15 +4,22 @@ Oxigraph's parser recurses once per nesting level: about 2,000 nested ``{``, ``(
 ``[`` overflow the stack and kill the whole process, so depth is measured here, by a
 scanner that skips strings, IRIs and comments (a ``{`` inside ``"…"`` nests nothing).
 The same scan finds the keywords that make the engine fetch URLs (``SERVICE``, and
-``LOAD`` in updates), which this read-only endpoint refuses: Oxigraph would otherwise
-contact any host, loopback included.
+``LOAD`` in updates). LOAD is refused: the endpoint is read-only. SERVICE is refused
+unless a :class:`kg.federation.ServicePolicy` is given, which lets through (and rewrites)
+the allowlisted endpoints only: Oxigraph would otherwise contact any host, loopback
+included.
 """
 
 from __future__ import annotations
 
 import re
 
+from typing import TYPE_CHECKING, Iterator
+
 from .errors import ForbiddenFeatureError, QueryTooComplexError, TooLargeError
+
+if TYPE_CHECKING:
+    from .federation import ServicePolicy
 
 #: Keywords refused, with the reason given to the client.
 FORBIDDEN = {
@@ -36,10 +43,22 @@ _TOKEN = re.compile(r'''
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
 
-def _unescape(text: str) -> str:
-    # SPARQL allows \\uXXXX escapes anywhere in a query; decode them so that an escaped
-    # keyword is seen as the keyword
+def unescape(text: str) -> str:
+    """``text`` with its ``\\u``/``\\U`` escapes decoded.
+
+    SPARQL decodes them anywhere in a query before parsing, so an escaped keyword is the
+    keyword.
+
+    >>> unescape("\\\\u0053ERVICE")
+    'SERVICE'
+    """
     return _ESCAPE.sub(lambda m: chr(int(m[1] or m[2], 16)), text)
+
+
+def tokens(text: str) -> Iterator[re.Match]:
+    """The tokens of ``text`` the scanner knows, each a match whose ``lastgroup`` is its kind
+    (string, iri, escape, comment, word, bracket); spaces and punctuation are skipped."""
+    return _TOKEN.finditer(text)
 
 
 def scan(text: str) -> tuple[int, set[str]]:
@@ -56,7 +75,7 @@ def scan(text: str) -> tuple[int, set[str]]:
     (1, set())
     """
     raw_depth, raw_found = _scan(text)
-    depth, found = _scan(_unescape(text))
+    depth, found = _scan(unescape(text))
     return max(raw_depth, depth), raw_found | found
 
 
@@ -81,10 +100,14 @@ def _scan(text: str) -> tuple[int, set[str]]:
     return deepest, found
 
 
-def check_query(text: str, *, max_length: int, max_nesting: int) -> None:
-    """Refuse a query that is too long, nested too deep, or uses SERVICE or LOAD.
+def check_query(text: str, *, max_length: int, max_nesting: int,
+                services: "ServicePolicy | None" = None) -> str:
+    """Refuse a query that is too long, nested too deep, or uses LOAD or a SERVICE that
+    ``services`` does not allow (every SERVICE when it is None); return the query to run,
+    its SERVICE IRIs rewritten by ``services``.
 
     >>> check_query("ASK {}", max_length=10, max_nesting=5)
+    'ASK {}'
     >>> check_query("ASK " + "{" * 9 + "}" * 9, max_length=100, max_nesting=5)
     Traceback (most recent call last):
     ...
@@ -97,8 +120,13 @@ def check_query(text: str, *, max_length: int, max_nesting: int) -> None:
     if depth > max_nesting:
         raise QueryTooComplexError(f"the query nests {{ ( [ {depth} levels deep; at most "
                                    f"{max_nesting} are accepted")
+    if "SERVICE" in forbidden and services is not None:
+        forbidden.discard("SERVICE")
+        if not forbidden:
+            return services.rewrite(text)
     if forbidden:
         raise ForbiddenFeatureError("; ".join(FORBIDDEN[word] for word in sorted(forbidden)))
+    return text
 
 
 def uses_keyword(text: str, keyword: str) -> bool:
@@ -111,4 +139,4 @@ def uses_keyword(text: str, keyword: str) -> bool:
     """
     wanted = keyword.upper()
     return any(match.lastgroup == "word" and match.group().upper() == wanted
-               for match in _TOKEN.finditer(_unescape(text)))
+               for match in _TOKEN.finditer(unescape(text)))

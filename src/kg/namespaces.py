@@ -1,7 +1,8 @@
 """The project's IRIs and the prefixes predeclared for every query.
 
-As on Wikidata's query service, queries may use these prefixes without declaring them;
-``kg prefixes`` lists them.
+As on Wikidata's query service, queries may use these prefixes without declaring them
+(Wikidata's own ``wd wdt p ps pq wikibase bd schema`` included); ``kg prefixes`` lists
+them.
 """
 
 from __future__ import annotations
@@ -34,8 +35,15 @@ PREFIXES: dict[str, str] = {
     "foaf": "http://xmlns.com/foaf/0.1/",
     "vann": "http://purl.org/vocab/vann/",
     "sh": "http://www.w3.org/ns/shacl#",
+    # Wikidata's, as its query service predeclares them, so that queries copied from
+    # there run unchanged (inside SERVICE, or against the offline snapshot)
     "wd": "http://www.wikidata.org/entity/",
     "wdt": "http://www.wikidata.org/prop/direct/",
+    "p": "http://www.wikidata.org/prop/",
+    "ps": "http://www.wikidata.org/prop/statement/",
+    "pq": "http://www.wikidata.org/prop/qualifier/",
+    "wikibase": "http://wikiba.se/ontology#",
+    "bd": "http://www.bigdata.com/rdf#",
     "fip": ONTOLOGY_NS,
     "fipid": ID_NS,
     "fipg": GRAPH_NS,

@@ -17,6 +17,7 @@ from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Store, serialize
 
 from . import sparql
 from .config import Config
+from .federation import ServicePolicy
 from .errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
 from .formats import (FORMATS, QUAD_FORMATS, RDF_INPUT_FORMATS, Format, ResultKind,
                       by_name, for_path)
@@ -218,7 +219,12 @@ class KnowledgeGraph:
     # -- SPARQL ----------------------------------------------------------------------------
 
     def query(self, text: str, **options) -> sparql.QueryResult:
-        """Run a SPARQL query in Oxigraph's engine; see :func:`kg.sparql.execute_query`."""
+        """Run a SPARQL query in Oxigraph's engine; see :func:`kg.sparql.execute_query`.
+
+        SERVICE calls obey the allowlist and map of the configuration
+        (:mod:`kg.federation`), as on the endpoint.
+        """
+        text = ServicePolicy.from_config(self.config).rewrite(text)
         return sparql.execute_query(self.store, text, **options)
 
     def update(self, text: str) -> None:
