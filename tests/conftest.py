@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -34,3 +39,73 @@ def run_kg(tmp_path):
                               capture_output=True, cwd=tmp_path, env=env, timeout=120)
 
     return run
+
+
+def free_port() -> int:
+    """A TCP port on the loopback interface that nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+#: Files the Wikidata stand-in serves: the bundled snapshot (P297, P625, labels) and the
+#: test dataset (P31, P279, aliases, a redirect, planted candidates).
+STANDIN_FILES = (REPO / "data" / "wikidata" / "snapshot.ttl",
+                 REPO / "tests" / "wikidata" / "standin.ttl")
+
+
+@pytest.fixture(scope="session")
+def wikidata_standin():
+    """The query URL of a local stand-in for Wikidata's query service: Oxigraph's own
+    server (PyPI ``oxigraph``) on a loopback port, loaded with a Wikidata-shaped dataset."""
+    executable = shutil.which("oxigraph") or str(Path(sys.executable).with_name("oxigraph"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([executable, "serve", "--bind", f"127.0.0.1:{port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(base + "/query?query=ASK%7B%7D", timeout=5).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("the Oxigraph stand-in did not start: "
+                            + process.stderr.read().decode(errors="replace"))
+            time.sleep(0.1)
+    for path in STANDIN_FILES:
+        request = urllib.request.Request(base + "/store?default", data=path.read_bytes(),
+                                         headers={"Content-Type": "text/turtle"})
+        urllib.request.urlopen(request, timeout=30).read()
+    yield base + "/query"
+    process.terminate()
+    process.wait(10)
+    process.stderr.close()
+
+
+@pytest.fixture
+def listener():
+    """A loopback socket that records every connection made to it: (port, connections)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    sock.settimeout(0.1)
+    connections: list = []
+    stop = threading.Event()
+
+    def accept():
+        while not stop.is_set():
+            try:
+                connection, _ = sock.accept()
+            except socket.timeout:
+                continue
+            connections.append(connection)
+            connection.close()
+
+    thread = threading.Thread(target=accept)
+    thread.start()
+    yield sock.getsockname()[1], connections
+    stop.set()
+    thread.join()
+    sock.close()

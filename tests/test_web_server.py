@@ -181,33 +181,6 @@ def test_timeout_is_503_and_a_concurrent_ask_is_answered(server):
     assert all(_get(_query_url(server, "ASK {}"))[0] == 200 for _ in range(5))
 
 
-@pytest.fixture
-def listener():
-    """A loopback socket that records every connection made to it."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    sock.listen()
-    sock.settimeout(0.2)
-    connections: list = []
-    stop = threading.Event()
-
-    def accept():
-        while not stop.is_set():
-            try:
-                connection, _ = sock.accept()
-            except socket.timeout:
-                continue
-            connections.append(connection)
-            connection.close()
-
-    thread = threading.Thread(target=accept)
-    thread.start()
-    yield sock.getsockname()[1], connections
-    stop.set()
-    thread.join()
-    sock.close()
-
-
 def test_service_and_load_are_refused_and_reach_nobody(server, listener):
     port, connections = listener
     target = f"http://127.0.0.1:{port}/"
