@@ -26,7 +26,7 @@ from .store import KnowledgeGraph
 log = logging.getLogger("kg")
 
 #: Routes listed in the body of a 404, so that a lost client knows where to go.
-ROUTES = ("/sparql", "/id/<slug>", "/ontology", "/.well-known/void")
+ROUTES = ("/sparql", "/id/<slug>", "/ontology", "/.well-known/void", "/reconcile")
 
 
 @dataclass
@@ -47,10 +47,11 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app = Flask("kg")
     app.config["KG"] = config
     init_app(app, config)
-    from .web import linked, sparql  # the blueprints import get_engine from here
+    from .web import linked, reconcile, sparql  # the blueprints import get_engine from here
 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(linked.bp)
+    app.register_blueprint(reconcile.bp)
     app.register_error_handler(Exception, handle_error)
     app.after_request(_cors)
     prefix = urlsplit(config.public_url).path.rstrip("/")

@@ -27,7 +27,8 @@ def routes(config: Config) -> list[tuple[str, str]]:
              "SPARQL 1.1 query endpoint (GET/POST; service description without a query)"),
             (base + "id/<slug>", "entity descriptions (linked data)"),
             (base + "ontology", "the ontology"),
-            (base + ".well-known/void", "VoID description of the dataset")]
+            (base + ".well-known/void", "VoID description of the dataset"),
+            (base + "reconcile", "Reconciliation Service API (OpenRefine)")]
 
 
 class _Server(BaseApplication):
