@@ -122,7 +122,8 @@ def test_prefixes_lists_every_prefix(run_kg):
     assert all(f"<{namespace}>" in done for namespace in PREFIXES.values())
 
 
-@pytest.mark.parametrize("command", ["query", "load", "export", "stats", "update", "prefixes"])
+@pytest.mark.parametrize("command", ["query", "load", "export", "stats", "update", "prefixes",
+                                     "link"])
 def test_every_subcommand_has_examples_in_its_help(run_kg, command):
     done = run_kg(command, "--help")
     assert done.returncode == 0 and b"Example" in done.stdout

@@ -43,7 +43,7 @@ def planted():
 
 def test_every_link_of_the_bundled_data_passes_the_check(bundled, client):
     findings, checked = check(bundled, client)
-    assert checked == 49
+    assert checked == 50
     assert findings == []
 
 
@@ -72,7 +72,7 @@ def test_the_right_candidate_comes_first(bundled, client):
 def test_check_exit_codes(run_kg, wikidata_standin, tmp_path):
     done = run_kg("link", "--check", "--endpoint", wikidata_standin)
     assert done.returncode == 0, done.stderr.decode()
-    assert b"49 link(s) checked" in done.stderr
+    assert b"50 link(s) checked" in done.stderr
     (tmp_path / "planted.ttl").write_bytes(PLANTED)
     store = str(tmp_path / "store")
     assert run_kg("--data-dir", store, "load", "planted.ttl").returncode == 0
@@ -140,7 +140,7 @@ def test_refresh_writes_a_dated_snapshot_and_loads_it(client, tmp_path):
 
     kg = KnowledgeGraph.open(Config.load({}, environ={}))
     path, count = refresh(kg, client, tmp_path)
-    assert count == 49 and path == tmp_path / "snapshot.ttl"
+    assert count == 50 and path == tmp_path / "snapshot.ttl"
     text = path.read_text()
     assert "dcterms:created" in text and client.endpoint in text
     fresh = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
@@ -214,3 +214,24 @@ def test_bundled_links_are_the_documented_ones():
     assert links == documented
     assert all(row["comment"] and row["mapping_justification"] == MANUAL
                for row in rows.mappings)
+
+
+def test_the_fact_sheet_joins_the_offline_snapshot(bundled):
+    """Acceptance: ISO code and coordinates of every partner country of a maritime-security
+    cooperation link, from the bundled snapshot, with no network."""
+    query = """SELECT DISTINCT ?country ?iso ?coordinates WHERE {
+      ?link a fip:CooperationLink ;
+            fip:thematicDomain/skos:broader* fipid:domain-maritime-security ;
+            fip:beneficiary|fip:partner ?country .
+      ?country a schema:Country ; owl:sameAs ?item .
+      GRAPH fipg:wikidata { ?item wdt:P297 ?iso ; wdt:P625 ?coordinates }
+    } ORDER BY ?iso"""
+    rows = [(r["country"].value.replace(ID_NS, ""), r["iso"].value, r["coordinates"].value)
+            for r in bundled.query(query).solutions]
+    assert rows == [("indonesia", "ID", "Point(113.921327 -0.789275)"),
+                    ("madagascar", "MG", "Point(46.869107 -18.766947)"),
+                    ("philippines", "PH", "Point(121.774017 12.879721)")]
+    # the snapshot says when and how it was made
+    row = next(iter(bundled.query("SELECT ?taken ?how { fipg:wikidata dcterms:created ?taken ; "
+                                  "dcterms:description ?how }").solutions))
+    assert row["taken"].value.startswith("2026-11-27") and "not fetched" in row["how"].value

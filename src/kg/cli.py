@@ -227,7 +227,8 @@ def stats(ctx, data_dir):
 
 
 _SERVE_SETTINGS = ("host", "port", "base_url", "timeout", "workers", "threads",
-                   "max_query_length", "max_body_size", "max_nesting", "max_rows")
+                   "max_query_length", "max_body_size", "max_nesting", "max_rows",
+                   "service_allowlist", "service_map")
 
 
 def _serve_options(func):
@@ -235,10 +236,21 @@ def _serve_options(func):
     # KG_* variables and defaults follow one precedence
     for name in reversed(_SERVE_SETTINGS):
         setting = _SETTING[name]
-        func = click.option(setting.flag, name, metavar=type(setting.default).__name__.upper(),
-                            help=f"{setting.help} [default: {setting.default or 'unset'}; "
+        func = click.option(setting.flag, name, metavar=_metavar(setting),
+                            help=f"{setting.help} [default: {_shown(setting.default)}; "
                                  f"env {setting.env_var}]")(func)
     return func
+
+
+def _metavar(setting) -> str:
+    return {tuple: "URLS", dict: "IRI=URL"}.get(type(setting.default),
+                                                 type(setting.default).__name__.upper())
+
+
+def _shown(default) -> str:
+    if isinstance(default, tuple):
+        return " ".join(default) or "none"
+    return str(default) if default not in (None, "", {}) else "unset"
 
 
 @main.command()
@@ -284,17 +296,23 @@ def prefixes():
               help="Validate and add the mappings a curator accepted (needs --data-dir).")
 @click.option("--refresh", "action", flag_value="refresh",
               help="Rebuild the offline snapshot data/wikidata/snapshot.ttl.")
-@click.option("--endpoint", metavar="URL", help=_SETTING["wikidata_endpoint"].help
-              + f" [default: {_SETTING['wikidata_endpoint'].default}; env KG_WIKIDATA_ENDPOINT]")
-@click.option("--search", type=click.Choice(["sparql", "api"]),
-              help=_SETTING["link_search"].help + " [env KG_LINK_SEARCH]")
+@click.option("--wikidata-endpoint", "--endpoint", "endpoint", metavar="URL",
+              help=_SETTING["wikidata_endpoint"].help + " [default: "
+              f"{_SETTING['wikidata_endpoint'].default}; env KG_WIKIDATA_ENDPOINT]")
+@click.option("--link-search", "--search", "search", type=click.Choice(["sparql", "api"]),
+              help=_SETTING["link_search"].help + " [default: sparql; env KG_LINK_SEARCH]")
+@click.option("--wikidata-api", metavar="URL", help=_SETTING["wikidata_api"].help
+              + " [env KG_WIKIDATA_API]")
+@click.option("--user-agent", metavar="TEXT", help=_SETTING["user_agent"].help
+              + " [env KG_USER_AGENT]")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="--suggest: write the SSSOM table here (default: stdout).")
 @click.option("--snapshot-dir", type=click.Path(file_okay=False),
               help="--refresh: folder of the snapshot (default: data/wikidata/ of the bundle).")
 @_data_dir_option
 @click.pass_context
-def link(ctx, action, apply_file, endpoint, search, output, snapshot_dir, data_dir):
+def link(ctx, action, apply_file, endpoint, search, wikidata_api, user_agent, output,
+         snapshot_dir, data_dir):
     """Link the graph to Wikidata: check, suggest, apply, refresh the offline snapshot.
 
     \b
@@ -315,7 +333,8 @@ def link(ctx, action, apply_file, endpoint, search, output, snapshot_dir, data_d
     if (action is None) == (apply_file is None):
         raise click.UsageError("choose one of --check, --suggest, --apply FILE, --refresh")
     config = Config.load({"data_dir": data_dir or ctx.obj.get("data_dir"),
-                          "wikidata_endpoint": endpoint, "link_search": search})
+                          "wikidata_endpoint": endpoint, "link_search": search,
+                          "wikidata_api": wikidata_api, "user_agent": user_agent})
     kg = KnowledgeGraph.open(config)
     client = WikidataClient.from_config(config)
     if apply_file:

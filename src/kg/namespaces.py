@@ -44,6 +44,7 @@ PREFIXES: dict[str, str] = {
     "pq": "http://www.wikidata.org/prop/qualifier/",
     "wikibase": "http://wikiba.se/ontology#",
     "bd": "http://www.bigdata.com/rdf#",
+    "geo": "http://www.opengis.net/ont/geosparql#",  # P625 coordinates are geo:wktLiteral
     "fip": ONTOLOGY_NS,
     "fipid": ID_NS,
     "fipg": GRAPH_NS,
