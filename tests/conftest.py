@@ -48,6 +48,26 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def wait_until_up(url: str, process: subprocess.Popen, *, what: str,
+                  timeout: float = 60) -> None:
+    """Poll ``url`` until it answers; fail the test (and end ``process``) if it never does.
+
+    ``process``'s output, when piped, goes into the failure message.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            return
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                stream = process.stdout or process.stderr
+                output = stream.read().decode(errors="replace") if stream else ""
+                pytest.fail(f"{what} did not start:\n{output}")
+            time.sleep(0.1)
+
+
 #: Files the Wikidata stand-in serves: the bundled snapshot (P297, P625, labels) and the
 #: test dataset (P31, P279, aliases, a redirect, planted candidates).
 STANDIN_FILES = (REPO / "data" / "wikidata" / "snapshot.ttl",
@@ -63,17 +83,7 @@ def wikidata_standin():
     base = f"http://127.0.0.1:{port}"
     process = subprocess.Popen([executable, "serve", "--bind", f"127.0.0.1:{port}"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(base + "/query?query=ASK%7B%7D", timeout=5).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("the Oxigraph stand-in did not start: "
-                            + process.stderr.read().decode(errors="replace"))
-            time.sleep(0.1)
+    wait_until_up(base + "/query?query=ASK%7B%7D", process, what="the Oxigraph stand-in")
     for path in STANDIN_FILES:
         request = urllib.request.Request(base + "/store?default", data=path.read_bytes(),
                                          headers={"Content-Type": "text/turtle"})

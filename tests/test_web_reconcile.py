@@ -7,14 +7,13 @@ import json
 import os
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, wait_until_up
 
 
 @pytest.fixture(scope="module")
@@ -26,16 +25,7 @@ def server(tmp_path_factory):
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
         cwd=tmp_path_factory.mktemp("reconcile"))
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "reconcile", timeout=5).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("kg serve did not start")
-            time.sleep(0.2)
+    wait_until_up(url + "reconcile", process, what="kg serve")
     yield url
     process.terminate()
     process.wait(30)

@@ -23,6 +23,8 @@ import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
+from conftest import wait_until_up
+
 TIMEOUT = 3  # seconds: the server's query timeout, low so that the runaway test is short
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
@@ -43,16 +45,7 @@ def server(tmp_path_factory):
          "--max-body-size", "65536"], env=env, stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, cwd=tmp_path_factory.mktemp("serve"))
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "sparql?query=ASK%7B%7D", timeout=5).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("kg serve did not start:\n" + process.stdout.read().decode())
-            time.sleep(0.2)
+    wait_until_up(url + "sparql?query=ASK%7B%7D", process, what="kg serve")
     yield url
     process.terminate()
     output = process.communicate(timeout=30)[0].decode()
