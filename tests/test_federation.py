@@ -14,7 +14,7 @@ from kg.config import WIKIDATA_SERVICES
 from kg.errors import ForbiddenFeatureError
 from kg.federation import ServicePolicy
 
-WIKIDATA, BIGDATA = WIKIDATA_SERVICES
+WIKIDATA = WIKIDATA_SERVICES[0]
 JOIN = f"""SELECT ?country ?iso WHERE {{
   VALUES ?country {{ fipid:france fipid:madagascar }}
   ?country owl:sameAs ?item .
@@ -133,7 +133,11 @@ def test_the_rewrite_touches_service_iris_only():
     rewritten = policy.rewrite(query)
     assert rewritten.count("http://mirror.example/sparql") == 1
     assert rewritten.count(WIKIDATA) == 3  # the string, the comment and the object IRI
-    assert policy.rewrite(f"SELECT * {{ SERVICE <{BIGDATA}> {{}} }}").count(BIGDATA) == 1
+    # an allowlisted target that is not mapped is called as written (an IP literal here, so
+    # that the address check needs no DNS look-up)
+    public = ServicePolicy(allowlist=("http://8.8.8.8/sparql",))
+    assert public.rewrite("ASK { SERVICE <http://8.8.8.8/sparql> {} }") == \
+        "ASK { SERVICE <http://8.8.8.8/sparql> {} }"
 
 
 def test_federation_can_be_switched_off():
