@@ -62,7 +62,9 @@ def test_post_sparql_query_body(client):
     ("text/tab-separated-values;q=0.9, text/csv;q=0.8", "text/tab-separated-values"),
     ("*/*", "application/sparql-results+json"),
     ("", "application/sparql-results+json"),
-    ("text/html, */*;q=0.1", "application/sparql-results+json"),
+    # HTML first is a browser: it gets the query page, which runs the query (issue 7)
+    ("text/html, */*;q=0.1", "text/html"),
+    ("application/sparql-results+json, text/html;q=0.5", "application/sparql-results+json"),
 ])
 def test_select_negotiation(client, accept, media_type):
     response = client.get("/sparql", query_string={"query": "SELECT ?x { BIND(1 AS ?x) }"},

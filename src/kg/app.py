@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import atexit
 import logging
+import secrets
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any, Mapping
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, json, request
+from flask import Flask, Response, current_app, g, json, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from .config import Config
@@ -26,7 +27,15 @@ from .store import KnowledgeGraph
 log = logging.getLogger("kg")
 
 #: Routes listed in the body of a 404, so that a lost client knows where to go.
-ROUTES = ("/sparql", "/id/<slug>", "/ontology", "/.well-known/void", "/reconcile")
+ROUTES = ("/ (the query page)", "/sparql", "/id/<slug>", "/ontology", "/map", "/validate",
+          "/dataset", "/.well-known/void", "/reconcile")
+
+#: Pages load scripts, styles, images and data from this server only and run no inline
+#: script: an injected ``<script>`` or ``onerror=`` does nothing. The one inline style
+#: allowed is the editor's own ``<style>`` element, which carries the response's nonce.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'{nonce}; img-src 'self' data:; "
+       "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
+       "frame-ancestors 'none'")
 
 
 @dataclass
@@ -44,16 +53,18 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     """
     if not isinstance(config, Config):
         config = Config.load(config)
-    app = Flask("kg")
+    app = Flask("kg", static_folder=None)  # the pages blueprint serves /static
     app.config["KG"] = config
     init_app(app, config)
-    from .web import linked, reconcile, sparql  # the blueprints import get_engine from here
+    from .web import linked, pages, reconcile, sparql  # the blueprints import get_engine from here
 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(linked.bp)
     app.register_blueprint(reconcile.bp)
+    app.register_blueprint(pages.bp)
     app.register_error_handler(Exception, handle_error)
     app.after_request(_cors)
+    app.after_request(_security_headers)
     prefix = urlsplit(config.public_url).path.rstrip("/")
     if prefix:
         app.wsgi_app = _PrefixMiddleware(app.wsgi_app, prefix)
@@ -91,7 +102,8 @@ def get_config() -> Config:
 def handle_error(exc: Exception) -> Response:
     """The one error handler: the status of a KGError or HTTP error, 500 for the rest.
 
-    JSON (``{"status", "error", "message", …}``) when the client accepts JSON, else text.
+    JSON (``{"status", "error", "message", …}``) when the client accepts JSON, an HTML page
+    when it prefers HTML (a browser), else text.
     Faults (5xx) are logged with their traceback; client errors are not.
     """
     headers: dict[str, str] = {}
@@ -116,16 +128,43 @@ def handle_error(exc: Exception) -> Response:
     if status == 503:
         headers["Retry-After"] = "5"
     title = HTTPStatus(status).phrase
+    if _wants_html():
+        body = render_template("error.html", status=status, title=title, message=message,
+                               **extra)
+        return Response(body, status, headers, content_type="text/html; charset=utf-8")
     if _wants_json():
         body = json.dumps({"status": status, "error": title, "message": message, **extra})
         return Response(body + "\n", status, headers, mimetype="application/json")
     return Response(f"{status} {title}: {message}\n", status, headers, mimetype="text/plain")
 
 
+def _wants_html() -> bool:
+    accept = request.accept_mimetypes
+    html = accept.quality("text/html")
+    return html > 0 and html > accept.quality("text/plain") and html > max(
+        (quality for media_type, quality in accept if "json" in media_type), default=0)
+
+
 def _wants_json() -> bool:
     accept = request.accept_mimetypes
     return accept.quality("application/json") > accept.quality("text/plain") or any(
         "json" in media_type for media_type, quality in accept if quality > 0)
+
+
+def csp_nonce() -> str:
+    """A random nonce for this response's style elements (CodeMirror inserts one)."""
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(18)
+    return g.csp_nonce
+
+
+def _security_headers(response: Response) -> Response:
+    nonce = g.get("csp_nonce")
+    response.headers["Content-Security-Policy"] = CSP.format(
+        nonce=f" 'nonce-{nonce}'" if nonce else "")
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
 
 
 def _cors(response: Response) -> Response:

@@ -45,6 +45,8 @@ XML = Format("xml", "application/sparql-results+xml", QueryResultsFormat.XML,
 CSV = Format("csv", "text/csv", QueryResultsFormat.CSV, (), (".csv",))
 TSV = Format("tsv", "text/tab-separated-values", QueryResultsFormat.TSV, (), (".tsv",))
 TABLE = Format("table", "text/plain", None)
+#: Web pages for browsers, offered as an ``extra`` format by the routes that have a page.
+HTML = Format("html", "text/html", None, ("application/xhtml+xml",))
 
 TURTLE = Format("turtle", "text/turtle", RdfFormat.TURTLE, ("application/x-turtle",), (".ttl",))
 NTRIPLES = Format("ntriples", "application/n-triples", RdfFormat.N_TRIPLES,
@@ -144,6 +146,11 @@ def negotiate(accept: str | None, kind: ResultKind, *, override: str | None = No
     'turtle'
     >>> negotiate(None, ResultKind.SOLUTIONS).name
     'json'
+    >>> browser = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
+    >>> negotiate(browser, ResultKind.GRAPH, extra=(HTML,)).name
+    'html'
+    >>> negotiate("*/*", ResultKind.GRAPH, extra=(HTML,)).name
+    'turtle'
     """
     choices = FORMATS[kind] + extra
     if override:

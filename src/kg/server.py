@@ -28,7 +28,8 @@ def routes(config: Config) -> list[tuple[str, str]]:
             (base + "id/<slug>", "entity descriptions (linked data)"),
             (base + "ontology", "the ontology"),
             (base + ".well-known/void", "VoID description of the dataset"),
-            (base + "reconcile", "Reconciliation Service API (OpenRefine)")]
+            (base + "reconcile", "Reconciliation Service API (OpenRefine)"),
+            (base, "web pages: query editor, entity pages, /ontology, /map, /validate, /dataset")]
 
 
 class _Server(BaseApplication):

@@ -4,7 +4,8 @@ A canonical IRI ``https://w3id.org/fr-indopacific/<path>`` is served at ``<base 
 (the ``base_url`` setting): ``/id/<slug>`` describes an entity (its triples both ways and
 the labels of its neighbours), ``/ontology`` answers with the ontology, and
 ``/.well-known/void`` describes the dataset (https://www.w3.org/TR/void/#well-known).
-Turtle, JSON-LD, N-Triples… by content negotiation, ``format=`` overriding.
+Turtle, JSON-LD, N-Triples… by content negotiation, ``format=`` overriding; browsers
+(which prefer ``text/html``) get the web pages of :mod:`kg.web.pages`.
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from flask import Blueprint, Response, request
 from ..app import get_config, get_engine, get_store
 from ..describe import entity_query, ontology_query, void_description
 from ..errors import NotFoundError
+from ..formats import ResultKind
 from ..namespaces import ID_NS, ONTOLOGY_IRI
-from . import rdf_response, stream_answer
+from . import pages, rdf_response, stream_answer
 
 bp = Blueprint("linked", __name__)
 
@@ -31,6 +33,8 @@ def entity(slug: str) -> Response:
     iri = ID_NS + slug
     if not _SLUG.fullmatch(slug):
         raise _unknown(iri)
+    if pages.wants_page(ResultKind.GRAPH, request.args.get("format")):
+        return pages.entity_page(iri)
     answer = get_engine().query(entity_query(iri), accept=request.headers.get("Accept"),
                                 format=request.args.get("format"))
     if answer.rows == 0:
@@ -44,7 +48,10 @@ def entity(slug: str) -> Response:
 @bp.route("/ontology")
 @bp.route("/ontology/<version>")
 def ontology(version: str | None = None) -> Response:
-    """The ontology (its IRI and its version IRIs answer with the ontology graph)."""
+    """The ontology (its IRI and its version IRIs answer with the ontology graph); its
+    documentation for browsers."""
+    if pages.wants_page(ResultKind.GRAPH, request.args.get("format")):
+        return pages.ontology_page()
     answer = get_engine().query(ontology_query(), accept=request.headers.get("Accept"),
                                 format=request.args.get("format"))
     if answer.rows == 0:

@@ -3,7 +3,8 @@
 GET ``?query=``, POST ``application/x-www-form-urlencoded`` and POST
 ``application/sparql-query``; ``default-graph-uri`` and ``named-graph-uri`` set the dataset;
 ``format=`` overrides Accept. GET without a query answers the Service Description. The
-endpoint is read-only: updates are refused with 403.
+endpoint is read-only: updates are refused with 403. A browser's GET (``text/html`` preferred)
+gets the query page instead, with the query in the editor.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ from werkzeug.datastructures import MultiDict
 from ..app import get_config, get_engine, get_store
 from ..describe import service_description
 from ..errors import ReadOnlyError, TooLargeError, UnsupportedMediaTypeError, UsageError
-from . import rdf_response, stream_answer
+from ..formats import ResultKind
+from . import pages, rdf_response, stream_answer
 
 bp = Blueprint("sparql", __name__)
 
@@ -36,6 +38,8 @@ def endpoint() -> Response:
         raise ReadOnlyError(_READ_ONLY)
     if len(queries) > 1:
         raise UsageError("more than one query in the request; send exactly one `query`")
+    if request.method == "GET" and len(queries) <= 1 and _browser(params.get("format")):
+        return pages.query_page(queries[0] if queries else None)
     if not queries:
         if request.method == "POST":
             raise UsageError("no query in the request: send `query` in the form or the body")
@@ -46,6 +50,13 @@ def endpoint() -> Response:
         default_graphs=params.getlist("default-graph-uri"),
         named_graphs=params.getlist("named-graph-uri"), base_iri=request.base_url)
     return stream_answer(answer)
+
+
+def _browser(override: str | None) -> bool:
+    # a browser (text/html preferred over every format of both kinds of result) gets the
+    # query page, which runs the query itself; SPARQL clients never ask for HTML first
+    return all(pages.wants_page(kind, override)
+               for kind in (ResultKind.SOLUTIONS, ResultKind.GRAPH))
 
 
 def _parameters() -> tuple[MultiDict, str | None]:

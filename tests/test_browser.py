@@ -1,0 +1,326 @@
+"""The web pages in a real browser: Debian's Chromium, driven by Playwright, against a real
+`kg serve` process.
+
+The server holds the bundled data plus two test files: a stand-in Wikidata snapshot with
+ISO codes and coordinates (tests/fixtures/web/wikidata-snapshot.ttl) and hostile labels
+(tests/fixtures/web/hostile.ttl). Every page is checked for console errors, failed
+requests and script that should not run.
+
+Without Chromium (/usr/bin/chromium) or Playwright these tests are skipped with a message;
+KG_REQUIRE_BROWSER=1 (set by .ci/run) turns the skip into a failure. KG_SCREENSHOTS=DIR saves
+the README's screenshots there (docs/screenshots).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "web"
+CHROMIUM = os.environ.get("KG_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run",
+                 "--disable-quic"]
+SCREENSHOTS = os.environ.get("KG_SCREENSHOTS")
+
+
+def _unavailable(reason: str):
+    message = (f"browser tests need {reason}: apt-get install chromium chromium-driver; "
+               "pip install -e '.[test]' (never `playwright install`)")
+    if os.environ.get("KG_REQUIRE_BROWSER") == "1":
+        pytest.fail(message + " — KG_REQUIRE_BROWSER=1 makes them mandatory", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium under Playwright, or a skip (a failure with KG_REQUIRE_BROWSER=1)."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the Python package playwright")
+    if not (os.path.isfile(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        _unavailable(f"Chromium at {CHROMIUM}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    """A `kg serve` process over the bundled files plus the test fixtures; yields its URL."""
+    bundle = tmp_path_factory.mktemp("bundle")
+    for folder in ("ontology", "shapes", "queries"):
+        (bundle / folder).symlink_to(REPO / folder)
+    (bundle / "data" / "wikidata").mkdir(parents=True)
+    for path in (REPO / "data").glob("*.ttl"):
+        (bundle / "data" / path.name).symlink_to(path)
+    if not SCREENSHOTS:  # the README's pictures show the real data only
+        shutil.copy(FIXTURES / "hostile.ttl", bundle / "data" / "99-hostile.ttl")
+    shutil.copy(FIXTURES / "wikidata-snapshot.ttl", bundle / "data" / "wikidata" / "snapshot.ttl")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "kg", "serve", "--port", str(port), "--workers", "1"],
+        env={**os.environ, "KG_BUNDLE_DIR": str(bundle),  # and the code of this checkout
+             "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO / "src"),
+                                                         os.environ.get("PYTHONPATH")]))},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, cwd=bundle)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(url + "sparql?query=ASK%7B%7D", timeout=5).read()
+            break
+        except OSError:
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                pytest.fail("kg serve did not start:\n" + process.stdout.read().decode())
+            time.sleep(0.2)
+    yield url
+    process.terminate()
+    process.communicate(timeout=30)
+
+
+class Watched:
+    """A page with everything that went wrong on it: console errors, uncaught exceptions,
+    failed requests, HTTP errors and dialogs (alert/confirm: an injected script ran)."""
+
+    def __init__(self, page, base: str) -> None:
+        self.page, self.base, self.problems = page, base, []
+        page.on("console", lambda msg: msg.type == "error" and self.problems.append(
+            f"console: {msg.text}"))
+        page.on("pageerror", lambda exc: self.problems.append(f"exception: {exc}"))
+        page.on("requestfailed", lambda req: self.problems.append(
+            f"failed: {req.url} {req.failure}"))
+        page.on("response", lambda res: res.status >= 400 and self.problems.append(
+            f"HTTP {res.status}: {res.request.method} {res.url}"))
+        page.on("dialog", lambda dialog: (self.problems.append(f"dialog: {dialog.message}"),
+                                          dialog.dismiss()))
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.base + path.lstrip("/"))
+        self.page.wait_for_load_state("networkidle")
+
+    def assert_clean(self, *expected: str) -> None:
+        """No problem but the ``expected`` ones (regular expressions)."""
+        unexpected = [p for p in self.problems if not any(re.search(e, p) for e in expected)]
+        assert not unexpected, "\n".join(unexpected)
+        assert self.page.evaluate("window.__kgPwned") is None
+
+    def screenshot(self, name: str, **options) -> None:
+        folder = Path(SCREENSHOTS) if SCREENSHOTS else None
+        if folder is not None:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.page.screenshot(path=str(folder / name), **options)
+
+
+@pytest.fixture
+def page(browser, site):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield Watched(context.new_page(), site)
+    context.close()
+
+
+@pytest.fixture
+def phone(browser, site):
+    context = browser.new_context(viewport={"width": 375, "height": 800}, is_mobile=True,
+                                  has_touch=True, device_scale_factor=2)
+    yield Watched(context.new_page(), site)
+    context.close()
+
+
+def _needs_hostile_data() -> None:
+    if SCREENSHOTS:
+        pytest.skip("KG_SCREENSHOTS is set: the server runs without the hostile data")
+
+
+def _editor_text(page) -> str:
+    return page.locator(".cm-content").inner_text()
+
+
+def test_query_page_runs_an_example(page):
+    page.goto("/")
+    assert page.page.locator(".cm-editor").is_visible()
+    page.page.select_option("#examples", "cq-24")
+    assert "Under which agreement" in page.page.locator("#question").inner_text()
+    assert "fip:underAgreement" in _editor_text(page.page)
+    page.page.locator(".cm-content").press("Control+Enter")
+    page.page.wait_for_selector(".results-table tbody tr")
+    rows = page.page.locator(".results-table tbody tr").all_inner_texts()
+    assert sorted(re.sub(r"\s+", " ", row).strip() for row in rows) == [
+        "2020 xsd:gYear fipid:france", "2020 xsd:gYear fipid:mongolia"]
+    assert page.page.locator("#status").inner_text().startswith("2 rows in ")
+    link = page.page.locator(".results-table a", has_text="fipid:mongolia").first
+    assert link.get_attribute("href") == "/id/mongolia"
+    downloads = page.page.locator("#downloads a").all_inner_texts()
+    assert downloads == ["JSON", "CSV", "TSV", "XML"]
+    csv = page.page.evaluate("url => fetch(url).then(r => r.text())",
+                             page.page.locator("#downloads a", has_text="CSV").get_attribute("href"))
+    assert csv.splitlines()[0] == "signed,party"
+    page.screenshot("query.png")
+    page.assert_clean()
+
+
+def test_query_errors_show_the_parser_position(page):
+    page.goto("/")
+    editor = page.page.locator(".cm-content")
+    editor.click()
+    page.page.keyboard.press("Control+A")
+    # (typing over a selection makes Chromium's editing engine try an inline style
+    # attribute, which the CSP blocks with a console message; delete first, as many do)
+    page.page.keyboard.press("Backspace")
+    page.page.keyboard.insert_text("SELECT ?s WHERE {\n  ?s ?p ?o\n  FILTER(\n}")
+    page.page.get_by_role("button", name="Run query").click()
+    error = page.page.locator("#error")
+    error.wait_for()
+    assert "line 4" in error.inner_text()
+    assert page.page.locator(".cm-sparql-error").count() == 1
+    page.assert_clean(r"HTTP 400: POST .*/sparql", r"console: Failed to load resource.*400")
+
+
+def test_literals_keep_their_language_tags(page):
+    page.goto("/sparql?query=" + urllib.request.quote(
+        "SELECT ?l WHERE { fipid:mongolia rdfs:label ?l } ORDER BY ?l"))
+    page.page.wait_for_selector(".results-table tbody tr")
+    cells = page.page.locator(".results-table td").all_inner_texts()
+    assert [re.sub(r"\s+", " ", c) for c in cells] == ["Mongolia @en", "Mongolie @fr"]
+    assert page.page.locator(".results-table td span[lang=fr]").inner_text() == "Mongolie"
+    page.assert_clean()
+
+
+def test_entity_page_shows_quotes_and_cooperation(page):
+    page.goto("/id/mongolia")
+    assert page.page.locator("h1").inner_text() == "Mongolia"
+    assert page.page.locator(".alt-label [lang=fr]").inner_text() == "Mongolie"
+    quotes = page.page.locator("figure.quote blockquote").all_inner_texts()
+    assert any("following an agreement signed in 2020" in q for q in quotes)
+    assert any("Mongolian Emergency Management Agency (NEMA)" in q for q in quotes)
+    sentences = [re.sub(r"\s+", " ", s) for s in
+                 page.page.locator("ol.cooperation li").all_inner_texts()]
+    assert any(s.startswith("France — expert secondment — Mongolia (NEMA)") and
+               s.endswith(": civil protection details") for s in sentences), sentences
+    assert any("— Mongolia, Mongolia (Mongolian rescue teams), in Mongolia, 2020: civil "
+               "protection" in s for s in sentences), sentences
+    assert page.page.locator("a.wikidata").get_attribute("href") == \
+        "http://www.wikidata.org/entity/Q711"
+    assert page.page.locator("a[type='text/turtle']").get_attribute("href") == "?format=turtle"
+    page.screenshot("entity.png", full_page=True)
+    page.page.locator("a[type='text/turtle']").click()
+    page.page.wait_for_load_state()
+    assert '"Mongolie"@fr' in page.page.content()
+    page.assert_clean()
+
+
+def test_validation_form_reports_a_planted_error(page):
+    page.goto("/validate")
+    planted = (REPO / "tests" / "cases" / "invalid" / "coop-link-without-provenance.ttl")
+    page.page.fill("#data", planted.read_text(encoding="utf-8"))
+    page.page.get_by_role("button", name="Validate").click()
+    page.page.wait_for_selector("#report")
+    assert page.page.locator("#report-h").inner_text().startswith("Does not conform: 1 problem")
+    focus = page.page.locator(".report .focus")
+    assert "fipid:case-link-no-provenance" in focus.locator("h3").inner_text()
+    assert "prov:wasDerivedFrom" in focus.locator(".finding").inner_text()
+    assert "needs provenance" in focus.locator(".message").inner_text()
+    # the form keeps the text, and nothing was stored
+    assert "case-link-no-provenance" in page.page.input_value("#data")
+    page.goto("/id/case-link-no-provenance")
+    page.assert_clean(r"HTTP 404: GET .*/id/case-link-no-provenance",
+                      r"console: Failed to load resource.*404")
+
+
+def test_map_draws_and_a_click_navigates(page):
+    page.goto("/map")
+    page.page.wait_for_selector("#map svg path.country")
+    coloured = page.page.locator("#map path.country").count()
+    assert coloured >= 25  # the countries of the stand-in snapshot (France's shape included)
+    assert page.page.locator("#map a.h-civil-security path[data-iri$='/id/mongolia']").count() == 1
+    assert page.page.locator("#map circle.place").count() >= 7  # cities, Tahiti, tiny states
+    page.screenshot("map.png", full_page=True)
+    page.page.locator("#map path[data-iri$='/id/mongolia']").click(position={"x": 30, "y": 30})
+    page.page.wait_for_url("**/id/mongolia")
+    assert page.page.locator("h1").inner_text() == "Mongolia"
+    assert page.page.locator("ol.cooperation li").count() >= 3
+    page.assert_clean()
+
+
+@pytest.mark.parametrize("path", ["/id/hostile-place", "/id/coop-hostile", "/id/mongolia", "/map",
+                                  "/?query=SELECT+%3Fl+%3Fc+%7B+fipid%3Ahostile-place+rdfs%3Alabel"
+                                  "%7Crdfs%3Acomment+%3Fl+OPTIONAL+%7B+%3Fc+%3Fp+%3Fl+%7D+%7D",
+                                  "/dataset"])
+def test_hostile_labels_run_nothing(page, path):
+    _needs_hostile_data()
+    page.goto(path)
+    if path == "/map":
+        page.page.wait_for_selector("#map circle.place")
+        page.page.locator("#map circle[data-iri$='/id/hostile-place']").hover()
+    if "query=" in path:
+        page.page.wait_for_selector(".results-table tbody tr")
+    text = page.page.locator("main").inner_text()
+    if path != "/dataset":
+        assert "<img src=x onerror=" in text or "</textarea><svg onload=" in text
+    assert page.page.locator("main img, main script, main svg[onload], main textarea + svg"
+                             ).count() == 0
+    page.page.locator("main a").first.focus()
+    page.assert_clean()
+
+
+def test_javascript_iris_are_not_links(page):
+    _needs_hostile_data()
+    page.goto("/id/hostile-place")
+    assert page.page.locator("a[href^='javascript:']").count() == 0
+    assert page.page.get_by_text("javascript:window.__kgPwned=5").count() >= 1
+    page.assert_clean()
+
+
+@pytest.mark.parametrize("path", ["/ontology", "/dataset", "/validate", "/id/dcsd"])
+def test_pages_load_cleanly(page, path):
+    page.goto(path)
+    assert page.page.locator("h1").count() == 1
+    if path == "/ontology":
+        assert page.page.locator("svg.diagram a.node").count() >= 10
+        page.page.locator("a[href='#CooperationLink']").first.click()
+        assert page.page.locator("#CooperationLink h3").is_visible()
+    page.assert_clean()
+
+
+def test_keyboard_reaches_the_editor_and_runs_a_query(page):
+    page.goto("/")
+    page.page.keyboard.press("Tab")  # the skip link comes first
+    assert page.page.evaluate("document.activeElement.className") == "skip"
+    page.page.keyboard.press("Enter")
+    page.page.locator(".cm-content").focus()
+    page.page.keyboard.press("Control+Enter")
+    page.page.wait_for_selector(".results-table tbody tr")
+    page.assert_clean()
+
+
+@pytest.mark.parametrize("path, name", [("/", "query-375.png"), ("/id/mongolia", "entity-375.png"),
+                                        ("/map", "map-375.png"), ("/ontology", None)])
+def test_works_375_pixels_wide(phone, path, name):
+    phone.goto(path)
+    if path == "/map":
+        phone.page.wait_for_selector("#map svg")
+    overflow = phone.page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= 375, f"{path} is {overflow}px wide on a 375px screen"
+    if name:
+        phone.screenshot(name)
+    phone.assert_clean()

@@ -1,0 +1,209 @@
+"""The web pages through Flask's test client: content negotiation, escaping, the
+Content-Security-Policy, and what each page and the map's JSON hold. (The same pages in a real
+browser: tests/test_browser.py.)"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+from markupsafe import escape
+
+from kg import geo
+from kg.app import close_app, create_app
+from kg.examples import examples
+from kg.config import Config
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "web"
+BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
+ID = "https://w3id.org/fr-indopacific/id/"
+
+
+@pytest.fixture(scope="module")
+def client(tmp_path_factory):
+    """The app over the bundled files, the stand-in Wikidata snapshot and hostile labels."""
+    bundle = tmp_path_factory.mktemp("bundle")
+    for folder in ("ontology", "shapes", "queries"):
+        (bundle / folder).symlink_to(REPO / folder)
+    (bundle / "data" / "wikidata").mkdir(parents=True)
+    for path in (REPO / "data").glob("*.ttl"):
+        (bundle / "data" / path.name).symlink_to(path)
+    shutil.copy(FIXTURES / "hostile.ttl", bundle / "data" / "99-hostile.ttl")
+    shutil.copy(FIXTURES / "wikidata-snapshot.ttl", bundle / "data" / "wikidata" / "snapshot.ttl")
+    app = create_app({"workers": 0, "bundle_dir": str(bundle)})
+    yield app.test_client()
+    close_app(app)
+
+
+def _text(response) -> str:
+    return response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("path, accept, expected", [
+    ("/id/mongolia", BROWSER, "text/html"),
+    ("/id/mongolia", "text/turtle", "text/turtle"),
+    ("/id/mongolia", "*/*", "text/turtle"),
+    ("/id/mongolia", "application/ld+json, text/html;q=0.5", "application/ld+json"),
+    ("/ontology", BROWSER, "text/html"),
+    ("/ontology", "application/rdf+xml", "application/rdf+xml"),
+    ("/dataset", BROWSER, "text/html"),
+    ("/dataset", "text/turtle", "text/turtle"),
+    ("/sparql", BROWSER, "text/html"),
+    ("/sparql", "", "text/turtle"),  # the service description
+    ("/sparql?query=ASK%7B%7D", BROWSER, "text/html"),
+    ("/sparql?query=ASK%7B%7D", "*/*", "application/sparql-results+json"),
+    ("/sparql?query=ASK%7B%7D", "application/sparql-results+xml, text/html;q=0.1",
+     "application/sparql-results+xml"),
+    ("/id/mongolia?format=html", "text/turtle", "text/html"),
+    ("/id/mongolia?format=turtle", BROWSER, "text/turtle"),
+])
+def test_browsers_get_pages_and_clients_get_data(client, path, accept, expected):
+    response = client.get(path, headers={"Accept": accept} if accept else {})
+    assert response.status_code == 200
+    assert response.mimetype == expected
+    assert "Accept" in response.headers.get("Vary", "")
+
+
+@pytest.mark.parametrize("path", ["/", "/map", "/validate", "/dataset", "/ontology",
+                                  "/id/dcsd", "/nothing-here"])
+def test_pages_forbid_inline_scripts(client, path):
+    response = client.get(path, headers={"Accept": BROWSER})
+    policy = response.headers["Content-Security-Policy"]
+    assert "script-src 'self';" in policy and "'unsafe-inline'" not in policy
+    assert "default-src 'none'" in policy and "'unsafe-eval'" not in policy
+    page = _text(response)
+    assert not re.search(r"<script(?![^>]*\bsrc=)", page)  # every script is a file
+    assert not re.search(r"<[^>]*\son[a-z]+=", page)  # no event-handler attributes
+    assert not re.search(r"<[^>]*\sstyle=", page)
+
+
+def test_the_editor_style_nonce_is_fresh_for_each_response(client):
+    first, second = (client.get("/", headers={"Accept": BROWSER}) for _ in range(2))
+    nonces = [re.search(r"'nonce-([^']+)'", r.headers["Content-Security-Policy"])[1]
+              for r in (first, second)]
+    assert nonces[0] != nonces[1] and len(nonces[0]) >= 20
+    assert f'nonce="{nonces[0]}"' in _text(first)
+
+
+def test_errors_are_pages_for_browsers_and_text_for_clients(client):
+    page = client.get("/id/no-such-thing", headers={"Accept": BROWSER})
+    assert page.status_code == 404 and page.mimetype == "text/html"
+    assert "no entity &lt;https://w3id.org/fr-indopacific/id/no-such-thing&gt;" in _text(page)
+    assert client.get("/id/no-such-thing", headers={"Accept": "*/*"}).mimetype == "text/plain"
+
+
+def test_hostile_labels_are_escaped_everywhere(client):
+    for path in ("/id/hostile-place", "/id/coop-hostile", "/id/mongolia", "/map"):
+        page = _text(client.get(path, headers={"Accept": BROWSER}))
+        assert "<img src=x" not in page and "</script><script>" not in page, path
+        assert "<svg onload" not in page and "</textarea><svg" not in page, path
+    page = _text(client.get("/id/hostile-place", headers={"Accept": BROWSER}))
+    assert str(escape("<img src=x onerror=\"window.__kgPwned='img';alert(1)\">")) in page
+    assert 'href="javascript:' not in page  # a javascript: IRI is shown, not linked
+    data = client.get("/map.json").get_json()
+    hostile = next(p for p in data["places"] if p["iri"] == ID + "hostile-place")
+    assert hostile["label"].startswith("<img src=x")  # JSON keeps the text; the script sets textContent
+
+
+def test_query_page_offers_the_competency_questions(client):
+    page = _text(client.get("/"))
+    assert page.count('data-query="') == len(examples(Config.load({}, environ={}))) >= 90
+    assert "cq-24 — Under which agreement does France help build Mongolia&#39;s" in page
+    prefixes = re.search(r"data-prefixes='([^']*)'", page)[1]
+    assert json.loads(html.unescape(prefixes))["fipid"] == ID
+
+
+def test_a_browser_url_with_a_query_puts_it_in_the_editor(client):
+    page = _text(client.get("/sparql?query=SELECT+%3Cx%3E+%7B%7D", headers={"Accept": BROWSER}))
+    assert 'data-run="yes"' in page
+    assert "SELECT &lt;x&gt; {}</textarea>" in page
+
+
+def test_entity_page_content(client):
+    page = _text(client.get("/id/nema", headers={"Accept": BROWSER}))
+    assert "<h1>Mongolian Emergency Management Agency</h1>" in page
+    assert '<span lang="fr">Agence mongole de gestion des urgences</span>' in page
+    assert "An advisor is also seconded to the Director of the Mongolian Emergency" in page
+    sentence = re.sub(r"<[^>]+>|\s+", " ", page[page.index('<ol class="cooperation">'):])
+    assert re.sub(r"\s+", " ", sentence).startswith(
+        " France — expert secondment — Mongolia (NEMA) , in Mongolia : civil protection details")
+    assert 'href="?format=turtle"' in page and 'href="?format=jsonld"' in page
+    assert '<link rel="alternate" type="text/turtle" href="?format=turtle"' in page
+
+
+def test_ontology_page_documents_every_term_and_draws_a_diagram(client):
+    page = _text(client.get("/ontology", headers={"Accept": BROWSER}))
+    for term in ("CooperationLink", "provider", "thematicDomain", "SourceSentence", "partOf"):
+        assert f'id="{term}"' in page
+    diagram = re.search(r"<svg class=\"diagram\".*?</svg>", page, re.S)[0]
+    assert diagram.count('class="node"') >= 10 and diagram.count('class="edge"') >= 15
+    assert ">fip:provider<" in diagram and ">prov:Activity<" in diagram
+    assert "thematic domains" in page  # the SKOS vocabularies
+
+
+def test_dataset_page(client):
+    page = _text(client.get("/dataset", headers={"Accept": BROWSER}))
+    assert "https://w3id.org/fr-indopacific/graph/wikidata" in page
+    assert "https://creativecommons.org/licenses/by/4.0/" in page
+    assert "@misc{fr_indopacific_kg," in page and "Antoine Bondaz" in page
+    assert "No change recorded" in page
+
+
+def test_map_json_places_countries_and_points(client):
+    data = client.get("/map.json").get_json()
+    assert [h["key"] for h in data["headings"]] == list(geo.HEADINGS)
+    places = {p["iri"][len(ID):]: p for p in data["places"]}
+    assert places["mongolia"]["iso"] == "MN" and places["mongolia"]["heading"] == "civil-security"
+    assert places["mongolia"]["href"] == "/id/mongolia"
+    assert places["tahiti"]["x"] is not None  # coordinates on the place itself
+    assert places["bangkok"]["iso"] is None and places["bangkok"]["y"] is not None
+    shapes = json.loads((REPO / "src/kg/web/static/vendor/countries.json").read_text())
+    missing = {p["iso"] for p in places.values() if p["iso"]} - set(shapes["countries"])
+    assert not missing  # every code of the snapshot has a shape
+
+
+def test_projection_agrees_with_d3():
+    for check in geo.projection()["checks"]:
+        x, y = geo.project(check["lon"], check["lat"])
+        assert abs(x - check["xy"][0]) < 0.01 and abs(y - check["xy"][1]) < 0.01
+    assert geo.project(-30.0, 0.0) is None  # the Atlantic is outside the frame
+
+
+def test_validation_form_reports_by_focus_node_and_stores_nothing(client):
+    planted = (REPO / "tests/cases/invalid/coop-link-without-provenance.ttl").read_text()
+    response = client.post("/validate/form", data={"data": planted, "format": "turtle"})
+    page = _text(response)
+    assert response.status_code == 200
+    assert "Does not conform: 1 problem in 1 node" in page
+    assert "<code>fipid:case-link-no-provenance</code>" in page
+    assert "needs provenance" in page
+    check = client.get("/sparql", query_string={"query": "ASK { fipid:case-link-no-provenance ?p ?o }"},
+                       headers={"Accept": "application/sparql-results+json"})
+    assert check.get_json()["boolean"] is False
+
+
+def test_validation_form_reports_syntax_errors_with_their_line(client):
+    response = client.post("/validate/form", data={"data": "@prefix ex: <http://e/> .\nex:a ex:b .",
+                                                   "format": "turtle"})
+    assert response.status_code == 400
+    assert "line 2" in _text(response) or ":2:" in _text(response)
+
+
+def test_static_files_need_no_network(client):
+    for name in ("vendor/codemirror.js", "vendor/countries.json", "js/query.js", "js/map.js",
+                 "css/site.css", "favicon.svg"):
+        response = client.get("/static/" + name)
+        assert response.status_code == 200, name
+        assert not re.search(rb"https?://(?!www\.w3\.org|w3id\.org|purl\.org|schema\.org|"
+                             rb"xmlns\.com|rdfs\.org|www\.wikidata\.org|creativecommons)"
+                             rb"[a-z0-9.-]+\.[a-z]{2,}/[^\s\"']*\.(js|css|woff2?|png|json)",
+                             response.data), name  # nothing fetched from elsewhere
+        response.close()
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
+    icon.close()
