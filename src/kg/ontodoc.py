@@ -171,13 +171,14 @@ class Box:
 
 @dataclass(frozen=True)
 class Arrow:
-    """A property drawn from one box to another (``path`` is SVG path data)."""
+    """The properties from one class to another, drawn as one arrow (``path``: SVG path data)
+    labelled with their names, one a line."""
 
-    iri: str
-    name: str
+    names: tuple[str, ...]
     path: str
     label_x: float
     label_y: float
+    anchor: str = "middle"  #: text-anchor of the label: beside steep arrows, above flat ones
 
 
 @dataclass(frozen=True)
@@ -216,15 +217,18 @@ def diagram(kg: KnowledgeGraph, *, width: int = 960, height: int = 720) -> Diagr
     for i, node in enumerate(ring):
         angle = -math.pi / 2 + 2 * math.pi * i / len(ring)
         positions[node] = (cx + rx * math.cos(angle), cy + ry * math.sin(angle))
-    boxes = tuple(Box(node, compact(node), round(x, 1), round(y, 1),
-                      8.0 * len(compact(node)) + 16) for node, (x, y) in positions.items())
+    boxes = {node: Box(node, compact(node), round(x, 1), round(y, 1),
+                       8.0 * len(compact(node)) + 16) for node, (x, y) in positions.items()}
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for prop, d, r in edges:  # parallel properties share one arrow
+        grouped.setdefault((d, r), []).append(compact(prop))
     arrows, seen = [], {}
-    for prop, d, r in edges:
+    for (d, r), names in grouped.items():
         pair = tuple(sorted((d, r)))
-        bend = seen.get(pair, 0)
+        bend = seen.get(pair, 0)  # the way back between the same two classes bends away
         seen[pair] = bend + 1
-        arrows.append(_arrow(prop, positions[d], positions[r], bend, d == r))
-    return Diagram(width, height, boxes, tuple(arrows))
+        arrows.append(_arrow(tuple(names), boxes[d], boxes[r], bend))
+    return Diagram(width, height, tuple(boxes.values()), tuple(arrows))
 
 
 def _ring_order(nodes: list[str], edges) -> list[str]:
@@ -240,21 +244,38 @@ def _ring_order(nodes: list[str], edges) -> list[str]:
     return order
 
 
-def _arrow(prop: str, start, end, bend: int, loop: bool) -> Arrow:
-    (x1, y1), (x2, y2) = start, end
-    name = compact(prop)
-    if loop:  # a property from a class to itself: a loop above the box
-        lift = 46 + 14 * bend
-        path = (f"M{x1 - 20:.1f},{y1 - 14:.1f} C{x1 - 40:.1f},{y1 - lift:.1f} "
-                f"{x1 + 40:.1f},{y1 - lift:.1f} {x1 + 20:.1f},{y1 - 14:.1f}")
-        return Arrow(prop, name, path, round(x1, 1), round(y1 - lift + 8, 1))
-    # stop at the edge of the boxes, bend parallel arrows apart
-    length = math.hypot(x2 - x1, y2 - y1) or 1.0
-    ux, uy = (x2 - x1) / length, (y2 - y1) / length
-    sx, sy = x1 + ux * 30, y1 + uy * 18
-    ex, ey = x2 - ux * 30, y2 - uy * 18
-    offset = (bend + 1) // 2 * 36 * (1 if bend % 2 else -1)
-    mx, my = (sx + ex) / 2 - uy * offset, (sy + ey) / 2 + ux * offset
+def _edge_point(box: Box, dx: float, dy: float) -> tuple[float, float]:
+    # where the line from the box's centre in direction (dx, dy) leaves the box
+    scale = min((box.width / 2 + 2) / abs(dx) if dx else math.inf,
+                (box.height / 2 + 2) / abs(dy) if dy else math.inf)
+    return box.x + dx * scale, box.y + dy * scale
+
+
+def _arrow(names: tuple[str, ...], start: Box, end: Box, bend: int) -> Arrow:
+    lines = len(names)
+    if start is end:  # from a class to itself: a loop above the box
+        x1, y1 = start.x, start.y - start.height / 2
+        lift = 40 + 14 * lines
+        path = (f"M{x1 - 24:.1f},{y1:.1f} C{x1 - 44:.1f},{y1 - lift:.1f} "
+                f"{x1 + 44:.1f},{y1 - lift:.1f} {x1 + 24:.1f},{y1:.1f}")
+        return Arrow(names, path, round(x1, 1), round(y1 - lift + 4 - 14 * (lines - 1), 1))
+    dx, dy = end.x - start.x, end.y - start.y
+    length = math.hypot(dx, dy) or 1.0
+    ux, uy = dx / length, dy / length
+    offset = 80.0 * bend
+    # the control point sits off the straight line for the way back; ends follow it
+    mx, my = (start.x + end.x) / 2 - uy * offset, (start.y + end.y) / 2 + ux * offset
+    sx, sy = _edge_point(start, mx - start.x, my - start.y)
+    ex, ey = _edge_point(end, mx - end.x, my - end.y)
     path = f"M{sx:.1f},{sy:.1f} Q{mx:.1f},{my:.1f} {ex:.1f},{ey:.1f}"
-    label_x, label_y = (sx + 2 * mx + ex) / 4, (sy + 2 * my + ey) / 4
-    return Arrow(prop, name, path, round(label_x, 1), round(label_y, 1))
+    # the label past the middle: arrows leaving the same class part there
+    t = 0.6
+    a, b, c = (1 - t) ** 2, 2 * t * (1 - t), t ** 2
+    label_x, label_y = a * sx + b * mx + c * ex, a * sy + b * my + c * ey - 7 * (lines - 1)
+    anchor = "middle"
+    if abs(ex - sx) < abs(ey - sy):  # steep: the label beside the arrow, away from it
+        anchor = "end" if ex < sx else "start"
+        label_x += -6 if ex < sx else 6
+    else:
+        label_y -= 6
+    return Arrow(names, path, round(label_x, 1), round(label_y, 1), anchor)
