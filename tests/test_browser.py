@@ -1,8 +1,8 @@
 """The web pages in a real browser: Debian's Chromium, driven by Playwright, against a real
 `kg serve` process.
 
-The server holds the bundled data plus two test files: a stand-in Wikidata snapshot with
-ISO codes and coordinates (tests/fixtures/web/wikidata-snapshot.ttl) and hostile labels
+The server holds the bundled data plus two test files: Wikidata-shaped ISO codes and
+coordinates, cities included (tests/fixtures/web/wikidata-snapshot.ttl) and hostile labels
 (tests/fixtures/web/hostile.ttl). Every page is checked for console errors, failed
 requests and script that should not run.
 
@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import free_port, wait_until_up, web_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "web"
@@ -57,25 +56,12 @@ def browser():
         chromium.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
     """A `kg serve` process over the bundled files plus the test fixtures; yields its URL."""
-    bundle = tmp_path_factory.mktemp("bundle")
-    for folder in ("ontology", "shapes", "queries"):
-        (bundle / folder).symlink_to(REPO / folder)
-    (bundle / "data" / "wikidata").mkdir(parents=True)
-    for path in (REPO / "data").glob("*.ttl"):
-        (bundle / "data" / path.name).symlink_to(path)
-    if not SCREENSHOTS:  # the README's pictures show the real data only
-        shutil.copy(FIXTURES / "hostile.ttl", bundle / "data" / "99-hostile.ttl")
-    shutil.copy(FIXTURES / "wikidata-snapshot.ttl", bundle / "data" / "wikidata" / "snapshot.ttl")
-    port = _free_port()
+    # the README's pictures show the real data only
+    bundle = web_bundle(tmp_path_factory.mktemp("bundle"), hostile=not SCREENSHOTS)
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "kg", "serve", "--port", str(port), "--workers", "1"],
         env={**os.environ, "KG_BUNDLE_DIR": str(bundle),  # and the code of this checkout
@@ -84,16 +70,7 @@ def site(tmp_path_factory):
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT, cwd=bundle)
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(url + "sparql?query=ASK%7B%7D", timeout=5).read()
-            break
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                pytest.fail("kg serve did not start:\n" + process.stdout.read().decode())
-            time.sleep(0.2)
+    wait_until_up(url + "sparql?query=ASK%7B%7D", process, what="kg serve")
     yield url
     process.terminate()
     process.communicate(timeout=30)
@@ -231,7 +208,7 @@ def test_entity_page_shows_quotes_and_cooperation(page):
 
 def test_validation_form_reports_a_planted_error(page):
     page.goto("/validate")
-    planted = (REPO / "tests" / "cases" / "invalid" / "coop-link-without-provenance.ttl")
+    planted = FIXTURES / "planted-error.ttl"
     page.page.fill("#data", planted.read_text(encoding="utf-8"))
     page.page.get_by_role("button", name="Validate").click()
     page.page.wait_for_selector("#report")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,8 @@ from kg.app import close_app, create_app
 from kg.examples import examples
 from kg.config import Config
 
+from conftest import web_bundle
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "web"
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"
@@ -27,14 +28,7 @@ ID = "https://w3id.org/fr-indopacific/id/"
 @pytest.fixture(scope="module")
 def client(tmp_path_factory):
     """The app over the bundled files, the stand-in Wikidata snapshot and hostile labels."""
-    bundle = tmp_path_factory.mktemp("bundle")
-    for folder in ("ontology", "shapes", "queries"):
-        (bundle / folder).symlink_to(REPO / folder)
-    (bundle / "data" / "wikidata").mkdir(parents=True)
-    for path in (REPO / "data").glob("*.ttl"):
-        (bundle / "data" / path.name).symlink_to(path)
-    shutil.copy(FIXTURES / "hostile.ttl", bundle / "data" / "99-hostile.ttl")
-    shutil.copy(FIXTURES / "wikidata-snapshot.ttl", bundle / "data" / "wikidata" / "snapshot.ttl")
+    bundle = web_bundle(tmp_path_factory.mktemp("bundle"))
     app = create_app({"workers": 0, "bundle_dir": str(bundle)})
     yield app.test_client()
     close_app(app)
@@ -175,7 +169,7 @@ def test_projection_agrees_with_d3():
 
 
 def test_validation_form_reports_by_focus_node_and_stores_nothing(client):
-    planted = (REPO / "tests/cases/invalid/coop-link-without-provenance.ttl").read_text()
+    planted = (FIXTURES / "planted-error.ttl").read_text()
     response = client.post("/validate/form", data={"data": planted, "format": "turtle"})
     page = _text(response)
     assert response.status_code == 200

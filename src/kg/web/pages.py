@@ -226,9 +226,14 @@ def dataset() -> Response:
     license_iri = next(t.object.value for t in void
                        if t.subject == DATASET and t.predicate.value.endswith("/license"))
     stats = kg.stats()
-    graphs = [(graph, stats.graphs.get(graph, 0), name) for name, graph in GRAPHS.items()]
-    graphs += [(graph, count, "") for graph, count in stats.graphs.items()
-               if graph not in GRAPHS.values()]
+    taken = {row["g"].value: row["when"].value for row in kg.query(
+        "SELECT ?g (MAX(STR(?t)) AS ?when) { ?g dcterms:modified|dcterms:created|"
+        "prov:generatedAtTime ?t FILTER(STRSTARTS(STR(?g), STR(fipg:))) } GROUP BY ?g")
+        .solutions}  # a snapshot records when it was taken
+    graphs = [(graph, stats.graphs.get(graph, 0), name, taken.get(graph, "")[:10])
+              for name, graph in GRAPHS.items()]
+    graphs += [(graph, count, "", taken.get(graph, "")[:10])
+               for graph, count in stats.graphs.items() if graph not in GRAPHS.values()]
     return _page("dataset.html", figures=figures, graphs=graphs, license=license_iri,
                  changes=_change_log(kg), sheet=_fact_sheet(kg),
                  void_url=url_for("linked.void"), version=current_app.config.get("KG_VERSION"))

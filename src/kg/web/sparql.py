@@ -38,7 +38,7 @@ def endpoint() -> Response:
         raise ReadOnlyError(_READ_ONLY)
     if len(queries) > 1:
         raise UsageError("more than one query in the request; send exactly one `query`")
-    if request.method == "GET" and len(queries) <= 1 and _browser(params.get("format")):
+    if request.method == "GET" and _browser(params.get("format")):
         return pages.query_page(queries[0] if queries else None)
     if not queries:
         if request.method == "POST":
