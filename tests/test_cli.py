@@ -123,7 +123,26 @@ def test_prefixes_lists_every_prefix(run_kg):
 
 
 @pytest.mark.parametrize("command", ["query", "load", "export", "stats", "update", "prefixes",
-                                     "link"])
+                                     "link", "reason"])
 def test_every_subcommand_has_examples_in_its_help(run_kg, command):
     done = run_kg(command, "--help")
     assert done.returncode == 0 and b"Example" in done.stdout
+
+
+def test_query_without_inference_sees_the_asserted_graphs_only(run_kg):
+    question = "SELECT ?org WHERE { ?org a org:Organization ; fip:basedIn fipid:singapore }"
+    rows = [run_kg("query", *flag, "--format", "csv", question).stdout.count(b"\n") - 1
+            for flag in ((), ("--no-inference",))]
+    assert rows == [3, 0]
+
+
+def test_writes_keep_the_inferred_graph_and_reason_finds_nothing_to_fix(run_kg, tmp_path):
+    store = str(tmp_path / "store")
+    done = run_kg("--data-dir", store, "update", "INSERT DATA { GRAPH fipg:user { "
+                  "fipid:x-office a fip:CentralOffice } }")
+    assert done.returncode == 0, done.stderr
+    ask = "ASK { GRAPH fipg:inferred { fipid:x-office a org:Organization } }"
+    assert run_kg("--data-dir", store, "query", "--format", "json", ask).stdout.endswith(
+        b"true}")
+    done = run_kg("--data-dir", store, "reason")
+    assert done.returncode == 0 and b"(+0 -0)" in done.stderr, done.stderr

@@ -36,6 +36,27 @@ def test_entity_dereferences(client, accept, rdf_format):
     assert labelled & (neighbours - {dcsd})  # labels of the neighbours
 
 
+def test_entity_tells_inferred_from_asserted_triples(client):
+    """In TriG each triple comes in its named graph; inference=false leaves inferred out."""
+    papeete = rdflib.URIRef(FIP + "id/oclaesp-papeete")
+    gendarmerie = rdflib.URIRef(FIP + "id/french-gendarmerie")
+    transitive = rdflib.URIRef("http://www.w3.org/ns/org#transitiveSubOrganizationOf")
+    response = client.get("/id/oclaesp-papeete", headers={"Accept": "application/trig"})
+    assert response.status_code == 200 and response.mimetype == "application/trig"
+    quads = {(str(q.subject.value), str(q.predicate.value), str(q.object.value),
+               q.graph_name.value)
+             for q in pyoxigraph.parse(response.data, pyoxigraph.RdfFormat.TRIG)}
+    assert {FIP + "graph/factsheet", FIP + "graph/inferred"} <= {q[3] for q in quads}
+    assert (str(papeete), str(transitive), str(gendarmerie), FIP + "graph/inferred") in quads
+    asserted = client.get("/id/oclaesp-papeete?inference=false",
+                          headers={"Accept": "text/turtle"})
+    assert asserted.headers["Content-Location"].endswith("?inference=false")
+    graph = parse_graph(asserted.data, "text/turtle")
+    assert (papeete, None, None) in graph and (papeete, transitive, None) not in graph
+    union = parse_graph(client.get("/id/oclaesp-papeete").data, "text/turtle")
+    assert (papeete, transitive, gendarmerie) in union
+
+
 def test_public_base_path_is_served_too(client):
     assert client.get("/fip/id/dcsd").status_code == 200
 
@@ -73,6 +94,12 @@ def test_void(client):
     assert int(graph.value(factsheet, VOID.triples)) > 0
     assert any(True for _ in graph.objects(dataset, VOID.classPartition))
     assert any(True for _ in graph.objects(dataset, VOID.propertyPartition))
+    inferred = rdflib.URIRef(FIP + "graph/inferred")
+    assert (dataset, VOID.subset, inferred) in graph
+    assert (inferred, rdflib.DCTERMS.conformsTo, None) in graph
+    assert (inferred, rdflib.PROV.wasDerivedFrom, factsheet) in graph
+    assert (factsheet, rdflib.PROV.wasDerivedFrom, None) not in graph
+    assert "owl:sameAs is not applied" in str(graph.value(inferred, rdflib.DCTERMS.description))
     linksets = set(graph.subjects(rdflib.RDF.type, VOID.Linkset))
     assert {graph.value(link, VOID.linkPredicate) for link in linksets} == {rdflib.OWL.sameAs}
     assert client.get("/.well-known/void").headers["Access-Control-Allow-Origin"] == "*"

@@ -167,6 +167,22 @@ def test_dataset_parameters(client):
     assert [b["g"]["value"] for b in json.loads(named.data)["results"]["bindings"]] == [ontology]
 
 
+def test_inference_parameter(client):
+    """inference=false answers from the asserted graphs; anything but true/false is a 400."""
+    query = "SELECT ?org WHERE { ?org a org:Organization ; fip:basedIn fipid:singapore }"
+
+    def rows(**extra) -> int:
+        response = client.get("/sparql", query_string={"query": query, **extra})
+        assert response.status_code == 200
+        return len(json.loads(response.data)["results"]["bindings"])
+
+    assert (rows(), rows(inference="true"), rows(inference="false")) == (3, 3, 0)
+    assert client.post("/sparql", data={"query": query, "inference": "false"}).data.count(
+        b'"org"') == 1  # the head only
+    bad = client.get("/sparql", query_string={"query": query, "inference": "no"})
+    assert bad.status_code == 400 and b"inference=false" in bad.data
+
+
 def test_cors_head_and_options(client):
     response = client.get("/sparql", query_string={"query": ASK},
                           headers={"Origin": "https://example.org"})

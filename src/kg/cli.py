@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from . import __version__
+from . import __version__, reasoning
 from .config import SETTINGS, Config
 from .errors import KGError
 from .formats import (FORMATS, RDF_INPUT_FORMATS, TABLE, ResultKind, by_name, for_path)
@@ -83,23 +83,29 @@ def main(ctx: click.Context, data_dir: str | None, quiet: bool, debug: bool) -> 
 @click.option("--graph", "default_graphs", multiple=True, metavar="IRI",
               help="Query these graphs as the default graph instead of the union of all "
                    "(as the protocol's default-graph-uri: GRAPH then sees no named graph).")
+@click.option("--no-inference", "no_inference", is_flag=True,
+              help="Answer from the asserted graphs only: the union leaves out the inferred "
+                   "graph (a dataset named by FROM or --graph is used as given).")
 @_data_dir_option
 @click.pass_context
-def query(ctx, sparql, query_file, format_name, default_graphs, data_dir):
+def query(ctx, sparql, query_file, format_name, default_graphs, no_inference, data_dir):
     """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE).
 
-    The prefixes listed by `kg prefixes` are predeclared.
+    The prefixes listed by `kg prefixes` are predeclared. Answers include what the
+    ontology entails (the inferred graph) unless --no-inference is given.
 
     \b
     Examples:
       kg query 'SELECT ?label WHERE { fipid:dcsd rdfs:label ?label }'
       kg query --format csv -f question.rq > answer.csv
       kg query --format turtle 'DESCRIBE fipid:dcsd'
+      kg query --no-inference 'SELECT ?org WHERE { ?org a org:Organization }'
     """
     if (sparql is None) == (query_file is None):
         raise click.UsageError("give the query as an argument or with -f FILE (not both)")
     text = sparql if sparql is not None else query_file.read()
-    result = _open(ctx, data_dir).query(text, default_graphs=default_graphs)
+    result = _open(ctx, data_dir).query(text, default_graphs=default_graphs,
+                                        inference=not no_inference)
     if format_name:
         fmt = TABLE if format_name == "table" else by_name(
             format_name, FORMATS[ResultKind.SOLUTIONS] + FORMATS[ResultKind.GRAPH])
@@ -174,6 +180,24 @@ def update(ctx, sparql, update_file, data_dir):
     before = len(kg)
     kg.update(sparql if sparql is not None else update_file.read())
     click.echo(f"the store holds {len(kg)} triples ({len(kg) - before:+d})", err=True)
+
+
+@main.command()
+@_data_dir_option
+@click.pass_context
+def reason(ctx, data_dir):
+    """Recompute the inferred graph from scratch and report what changed.
+
+    Writes keep the inferred graph up to date on their own; this rebuilds it (after
+    editing a store by other means, or to check it: +0 -0 means it was right).
+
+    \b
+    Example:
+      kg --data-dir ./store reason
+    """
+    outcome = reasoning.recompute(_open(ctx, data_dir))
+    click.echo(f"{outcome.inferred} inferred triples in <{reasoning.INFERRED}> "
+               f"(+{outcome.added} -{outcome.removed}) in {outcome.seconds:.2f} s", err=True)
 
 
 @main.command()

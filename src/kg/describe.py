@@ -14,6 +14,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from .config import Config
 from .namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES
+from .reasoning import INFERRED, RULES
 from .store import KnowledgeGraph
 
 _RDF_TYPE = NamedNode(PREFIXES["rdf"] + "type")
@@ -29,6 +30,7 @@ FORMAT_IRIS = {"json": "SPARQL_Results_JSON", "xml": "SPARQL_Results_XML",
 DATASET = NamedNode(BASE + "dataset")
 WIKIDATA = NamedNode("http://www.wikidata.org/entity/")
 _LICENSE = "https://creativecommons.org/licenses/by/4.0/"
+OWL2_RL = "https://www.w3.org/TR/owl2-profiles/#OWL_2_RL"
 
 _cache: dict[tuple, list[Triple]] = {}
 
@@ -54,6 +56,23 @@ def entity_query(iri: str) -> str:
 WHERE {{
   {{ <{iri}> ?p ?o }} UNION {{ ?s ?q <{iri}> }}
   UNION {{ {{ <{iri}> ?p1 ?n }} UNION {{ ?n ?q1 <{iri}> }} ?n rdfs:label ?label }}
+}}"""
+
+
+def entity_quads_query(iri: str) -> str:
+    """SELECT the quads of the description of ``iri``: the same triples as
+    :func:`entity_query`, each with the named graph it is in, so that asserted triples
+    (in their source graph) and inferred ones (in the inferred graph) are told apart.
+
+    >>> "GRAPH ?g { <https://w3id.org/fr-indopacific/id/dcsd> ?p ?o }" in entity_quads_query(
+    ...     ID_NS + "dcsd")
+    True
+    """
+    return f"""SELECT DISTINCT ?s ?p ?o ?g WHERE {{
+  {{ GRAPH ?g {{ <{iri}> ?p ?o }} BIND(<{iri}> AS ?s) }}
+  UNION {{ GRAPH ?g {{ ?s ?p <{iri}> }} BIND(<{iri}> AS ?o) }}
+  UNION {{ {{ <{iri}> ?p1 ?s }} UNION {{ ?s ?q1 <{iri}> }}
+          GRAPH ?g {{ ?s rdfs:label ?o }} BIND(rdfs:label AS ?p) }}
 }}"""
 
 
@@ -122,6 +141,8 @@ def _void_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
         triples += [Triple(DATASET, void("subset"), _node(graph)),
                     Triple(_node(graph), _RDF_TYPE, void("Dataset")),
                     Triple(_node(graph), void("triples"), Literal(count))]
+    if INFERRED in stats.graphs:
+        triples += _inferred_subset(stats.graphs)
     for row in kg.query("SELECT ?c (COUNT(DISTINCT ?e) AS ?n) { ?e a ?c FILTER(isIRI(?c)) } "
                         "GROUP BY ?c ORDER BY ?c").solutions:
         partition = BlankNode()
@@ -148,6 +169,24 @@ def _void_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
                 Triple(WIKIDATA, void("uriSpace"), Literal(WIKIDATA.value)),
                 Triple(WIKIDATA, void("sparqlEndpoint"),
                        _node("https://query.wikidata.org/sparql"))]
+    return triples
+
+
+def _inferred_subset(graphs: dict[str, int]) -> list[Triple]:
+    """What tells the inferred subset from the asserted ones: its title, what it was derived
+    from, and the rules that derived it (OWL 2 RL, a W3C recommendation)."""
+    inferred = _node(INFERRED)
+    triples = [Triple(inferred, _node(_DCT + "title"), Literal(
+                   "Inferred triples: entailments of the ontology over the asserted graphs",
+                   language="en")),
+               Triple(inferred, _node(_DCT + "description"), Literal(
+                   "Materialised with the OWL 2 RL rules " + ", ".join(
+                       sorted({rule.name for rule in RULES})) + "; owl:sameAs is not "
+                   "applied (no smushing). Queries with inference=false leave it out.",
+                   language="en")),
+               Triple(inferred, _node(_DCT + "conformsTo"), _node(OWL2_RL))]
+    triples += [Triple(inferred, _node(PREFIXES["prov"] + "wasDerivedFrom"), _node(graph))
+                for graph in graphs if graph != INFERRED]
     return triples
 
 

@@ -217,10 +217,14 @@ class Engine:
 
     def query(self, text: str, *, accept: str | None = None, format: str | None = None,
               default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
-              base_iri: str | None = None) -> Answer:
+              base_iri: str | None = None, inference: bool = True,
+              quads_query: str | None = None) -> Answer:
         """Run a read-only query and return its complete answer, negotiated on ``accept``.
 
         Relative IRIs in the query resolve against ``base_iri`` (the endpoint's own URL).
+        ``inference=False`` answers from the asserted graphs only. ``quads_query`` (a
+        SELECT of ?s ?p ?o ?g) answers instead of a CONSTRUCT ``text`` when the client
+        chooses a quad format, so that each triple comes in its named graph.
 
         Raises the KGError that fits: syntax (400, with position), limits (400/413),
         not acceptable (406), timeout or no worker free in time (503), crash (500).
@@ -229,7 +233,8 @@ class Engine:
                            max_nesting=self.max_nesting, services=self.services)
         request = {"query": text, "accept": accept, "format": format,
                    "default_graphs": list(default_graphs), "named_graphs": list(named_graphs),
-                   "base_iri": base_iri, "max_rows": self.max_rows}
+                   "base_iri": base_iri, "max_rows": self.max_rows, "inference": inference,
+                   "quads_query": quads_query}
         if self.workers == 0:
             return self._answer(("ok", worker.answer(self.kg.store, request, self._spool_dir)))
         deadline = time.monotonic() + self.timeout

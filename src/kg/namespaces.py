@@ -13,12 +13,14 @@ ONTOLOGY_NS = ONTOLOGY_IRI + "#"
 ID_NS = BASE + "id/"
 GRAPH_NS = BASE + "graph/"
 
-#: Named graphs, one per source. The union of all of them is the default graph of queries.
+#: Named graphs, one per source, and the entailments of them all (``inferred``, kept by the
+#: reasoner). The union of all of them is the default graph of queries.
 GRAPHS: dict[str, str] = {
     "ontology": GRAPH_NS + "ontology",
     "factsheet": GRAPH_NS + "factsheet",
     "wikidata": GRAPH_NS + "wikidata",
     "user": GRAPH_NS + "user",
+    "inferred": GRAPH_NS + "inferred",
 }
 
 PREFIXES: dict[str, str] = {

@@ -18,6 +18,7 @@ from .errors import QueryEvaluationError, QuerySyntaxError, UsageError
 from .formats import FORMATS, TABLE, Format, ResultKind
 from .guard import uses_keyword
 from .namespaces import PREFIXES, compact
+from .reasoning import asserted_graphs
 
 _POSITION = re.compile(r"(?:error )?at (\d+):(\d+)")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -91,13 +92,16 @@ class QueryResult:
 
 
 def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = (),
-                  named_graphs: Sequence[str] = (), base_iri: str | None = None) -> QueryResult:
+                  named_graphs: Sequence[str] = (), base_iri: str | None = None,
+                  inference: bool = True) -> QueryResult:
     """Parse and run a SPARQL 1.1 query with the predeclared prefixes.
 
     The dataset, as the SPARQL protocol orders it: ``default_graphs`` and ``named_graphs``
     (the protocol's ``default-graph-uri`` and ``named-graph-uri``) when either is given;
     otherwise the query's own ``FROM``/``FROM NAMED``; otherwise the union of all graphs as
-    default graph, with every named graph available to ``GRAPH``. Raises QuerySyntaxError
+    default graph, with every named graph available to ``GRAPH``. ``inference=False``
+    leaves the inferred graph out of that union and out of ``GRAPH``; a dataset named by
+    the request or the query is used exactly as given either way. Raises QuerySyntaxError
     with line and column when the query does not parse.
     """
     options: dict = {"prefixes": PREFIXES, "base_iri": base_iri}
@@ -107,7 +111,12 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
     elif not uses_keyword(text, "FROM"):
         # any dataset option makes Oxigraph ignore FROM, so the union is asked for only
         # when the query names no dataset of its own
-        options["use_default_graph_as_union"] = True
+        if inference:
+            options["use_default_graph_as_union"] = True
+        else:
+            graphs = asserted_graphs(store)
+            options["default_graph"] = graphs
+            options["named_graphs"] = [graph for graph in graphs if isinstance(graph, NamedNode)]
     try:
         return QueryResult(store.query(text, **options))
     except SyntaxError as exc:

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Sequence
 
-from pyoxigraph import DefaultGraph, NamedNode, RdfFormat, Store, serialize
+from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Store, parse, serialize
 
-from . import sparql
+from . import reasoning, sparql
 from .config import Config
 from .federation import ServicePolicy
 from .errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
@@ -166,6 +166,7 @@ class KnowledgeGraph:
         kg = cls(store, config=config)
         if load_bundled:
             kg._load_bundled()
+        reasoning.ensure(kg)
         return kg
 
     def _load_bundled(self) -> None:
@@ -179,19 +180,25 @@ class KnowledgeGraph:
         if not files:
             log.warning("no bundled RDF files found under %s", root)
         for path, graph in files:
-            self.load([Source(str(path))], graph=graph)
+            self.load([Source(str(path))], graph=graph, reason=False)
         log.info("loaded %d bundled files from %s (%d triples)", len(files), root, len(self.store))
 
     # -- loading ---------------------------------------------------------------------------
 
     def load(self, sources: Sequence[Source], *, graph: str | None = None,
-             format: str | None = None, progress: ProgressCallback | None = None) -> int:
+             format: str | None = None, progress: ProgressCallback | None = None,
+             reason: bool = True) -> int:
         """Load RDF files into the store, all or nothing; return how many quads were added.
 
         Triples go to ``graph`` (default: the user-additions graph); quad formats keep their
         own graphs. A syntax error in any source raises InputSyntaxError with the source,
-        line and column, and leaves the store unchanged.
+        line and column, and leaves the store unchanged. The inferred graph is brought up
+        to date (``reason=False`` leaves that to a later :func:`kg.reasoning.recompute`);
+        quads addressed to it (a dump reloaded) are skipped: the reasoner computes it.
         """
+        if graph is not None and not reasoning.is_asserted_graph(NamedNode(graph)):
+            raise UsageError(f"<{graph}> is computed by the reasoner and cannot be loaded "
+                             f"into; load into another graph (default {GRAPHS['user']})")
         target = NamedNode(graph or GRAPHS["user"])
         staging = Store()  # every source parses before anything reaches the store
         for source in sources:
@@ -209,17 +216,29 @@ class KnowledgeGraph:
             finally:
                 if stream is not sys.stdin.buffer:
                     stream.close()
+        inferred = NamedNode(reasoning.INFERRED)
+        if staging.contains_named_graph(inferred):
+            log.warning("skipped the quads addressed to <%s>: the reasoner computes that graph",
+                        reasoning.INFERRED)
+            staging.remove_graph(inferred)
+        incremental = reason and reasoning.is_small(self.store, len(staging))
+        added = [quad for quad in staging if quad not in self.store] if incremental else []
         before = len(self.store)
         try:
             self.store.load(staging.dump(format=RdfFormat.N_QUADS), RdfFormat.N_QUADS)
         except OSError as exc:
             raise StoreError(f"cannot write to the store: {exc}") from exc
+        if added:
+            reasoning.update(self, added=added)
+        elif reason and not incremental:
+            reasoning.recompute(self)
         return len(self.store) - before
 
     # -- SPARQL ----------------------------------------------------------------------------
 
     def query(self, text: str, **options) -> sparql.QueryResult:
-        """Run a SPARQL query in Oxigraph's engine; see :func:`kg.sparql.execute_query`.
+        """Run a SPARQL query in Oxigraph's engine; see :func:`kg.sparql.execute_query`
+        (``inference=False`` answers from the asserted graphs only).
 
         SERVICE calls obey the allowlist and map of the configuration
         (:mod:`kg.federation`), as on the endpoint.
@@ -227,9 +246,51 @@ class KnowledgeGraph:
         text = ServicePolicy.from_config(self.config).rewrite(text)
         return sparql.execute_query(self.store, text, **options)
 
-    def update(self, text: str) -> None:
-        """Run a SPARQL update in Oxigraph's engine; see :func:`kg.sparql.execute_update`."""
+    def update(self, text: str) -> reasoning.Outcome:
+        """Run a SPARQL update in Oxigraph's engine (see :func:`kg.sparql.execute_update`),
+        then bring the inferred graph up to date with what it added and removed.
+
+        The change is found by comparing the quads before and after, which reads the whole
+        store: a write path that knows its delta calls :func:`kg.reasoning.update` itself.
+        An update that wrote into the inferred graph is undone there by a full recomputation.
+        """
+        before = self._lines()
         sparql.execute_update(self.store, text)
+        after = self._lines()
+        added, removed = (list(parse(b"\n".join(lines), RdfFormat.N_QUADS))
+                          for lines in (after - before, before - after))
+        if not all(reasoning.is_asserted_graph(q.graph_name) for q in (*added, *removed)):
+            log.warning("the update changed <%s>, which the reasoner computes: recomputing it",
+                        reasoning.INFERRED)
+            return reasoning.recompute(self)
+        return reasoning.update(self, added=added, removed=removed)
+
+    def _lines(self) -> set[bytes]:
+        # the store as a set of N-Quads lines: the serialisation (in Rust) and hashing bytes
+        # cost half of what building a set of Quad objects does
+        return set(self.store.dump(format=RdfFormat.N_QUADS).splitlines())
+
+    def apply(self, added: Sequence[Quad] = (), removed: Sequence[Quad] = ()) -> reasoning.Outcome:
+        """Write a change known as quads removed and added, then bring the inferred graph up
+        to date from that change alone (no comparison of the store).
+
+        The hook for a write path that computes and validates its delta first (SPARQL
+        Update, Graph Store Protocol): call it under the write lock, then tell the query
+        engine (:meth:`kg.engine.Engine.dataset_changed`). Quads of the inferred graph are
+        refused: the reasoner computes it.
+        """
+        if not all(reasoning.is_asserted_graph(quad.graph_name) for quad in (*added, *removed)):
+            raise UsageError(f"<{reasoning.INFERRED}> is computed by the reasoner and cannot "
+                             "be written; write to another graph")
+        removed = [quad for quad in removed if quad in self.store]
+        added = [quad for quad in added if quad not in self.store]
+        try:
+            for quad in removed:
+                self.store.remove(quad)
+            self.store.extend(added)
+        except OSError as exc:
+            raise StoreError(f"cannot write to the store: {exc}") from exc
+        return reasoning.update(self, added=added, removed=removed)
 
     # -- export and views ------------------------------------------------------------------
 

@@ -14,12 +14,12 @@ import os
 import tempfile
 from typing import Any
 
-from pyoxigraph import (BlankNode, Literal, NamedNode, QueryResultsFormat, RdfFormat, Store,
-                        Triple, parse_query_results, serialize)
+from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
+                        Store, Triple, parse_query_results, serialize)
 
 from . import sparql
 from .errors import KGError, QueryEvaluationError, ResultTooLargeError
-from .formats import JSON, ResultKind, negotiate
+from .formats import JSON, QUAD_FORMATS, ResultKind, negotiate
 from .namespaces import PREFIXES
 
 #: Answers up to this size stay in memory; larger ones go to a file in the spool folder.
@@ -124,20 +124,31 @@ class _Counted:
 
 
 def answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, Any]:
-    """Run ``request`` (query, accept, format, default/named graphs, max_rows) on ``store``.
+    """Run ``request`` (query, accept, format, default/named graphs, inference, max_rows,
+    quads_query) on ``store``.
 
     Returns the kind, format name, row count and the complete serialised answer (bytes,
     or the path of a spool file). Raises KGError for what the client got wrong.
     """
-    result = sparql.execute_query(store, request["query"],
+    # a description answers with its quads when the client chooses a quad format
+    as_quads = bool(request.get("quads_query")) and negotiate(
+        request.get("accept"), ResultKind.GRAPH, override=request.get("format")) in QUAD_FORMATS
+    result = sparql.execute_query(store, request["quads_query" if as_quads else "query"],
                                   default_graphs=request.get("default_graphs", ()),
                                   named_graphs=request.get("named_graphs", ()),
-                                  base_iri=request.get("base_iri"))
-    fmt = negotiate(request.get("accept"), result.kind, override=request.get("format"))
+                                  base_iri=request.get("base_iri"),
+                                  inference=request.get("inference", True))
+    kind = ResultKind.GRAPH if as_quads else result.kind
+    fmt = negotiate(request.get("accept"), kind, override=request.get("format"))
     spool = Spool(spool_dir)
     rows = 0
     try:
-        if result.is_boolean:
+        if as_quads:
+            counter = _Counted((Quad(row["s"], row["p"], row["o"], row["g"])
+                                for row in result.solutions), request["max_rows"])
+            serialize(counter, spool, fmt.engine, prefixes=PREFIXES)
+            rows = counter.count
+        elif result.is_boolean:
             result.raw.serialize(spool, fmt.engine)
         elif result.kind is ResultKind.GRAPH:
             counter = _Counted(result.raw, request["max_rows"])
@@ -163,8 +174,7 @@ def answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, A
         spool.discard()
         raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
     data, path = spool.result()
-    return {"kind": result.kind.value, "format": fmt.name, "rows": rows, "data": data,
-            "path": path}
+    return {"kind": kind.value, "format": fmt.name, "rows": rows, "data": data, "path": path}
 
 
 def error_message(exc: KGError) -> tuple:

@@ -9,6 +9,7 @@ from flask import Response
 from pyoxigraph import Triple, serialize
 
 from ..engine import Answer
+from ..errors import UsageError
 from ..formats import ResultKind, negotiate
 from ..describe import SD, VOID
 from ..namespaces import PREFIXES
@@ -28,6 +29,20 @@ def stream_answer(answer: Answer) -> Response:
     response.headers["Vary"] = "Accept"
     response.call_on_close(answer.close)  # also when the client leaves before the end
     return response
+
+
+def inference_parameter(value: str | None) -> bool:
+    """The ``inference`` parameter: ``true`` (the default) or ``false`` (asserted only).
+
+    >>> inference_parameter(None), inference_parameter("false")
+    (True, False)
+    """
+    if value is None or value.strip().lower() == "true":
+        return True
+    if value.strip().lower() == "false":
+        return False
+    raise UsageError(f"inference={value!r}: use inference=true (asserted and inferred "
+                     "triples, the default) or inference=false (asserted triples only)")
 
 
 def rdf_response(triples: Iterable[Triple], accept: str | None,

@@ -2,7 +2,9 @@
 
 A canonical IRI ``https://w3id.org/fr-indopacific/<path>`` is served at ``<base URL><path>``
 (the ``base_url`` setting): ``/id/<slug>`` describes an entity (its triples both ways and
-the labels of its neighbours), ``/ontology`` answers with the ontology, and
+the labels of its neighbours; in TriG or N-Quads each triple comes in its named graph, so
+inferred triples are told from asserted ones; ``inference=false`` leaves them out),
+``/ontology`` answers with the ontology, and
 ``/.well-known/void`` describes the dataset (https://www.w3.org/TR/void/#well-known).
 Turtle, JSON-LD, N-Triples… by content negotiation, ``format=`` overriding; browsers
 (which prefer ``text/html``) get the web pages of :mod:`kg.web.pages`.
@@ -15,11 +17,11 @@ import re
 from flask import Blueprint, Response, request
 
 from ..app import get_config, get_engine, get_store
-from ..describe import entity_query, ontology_query, void_description
+from ..describe import entity_quads_query, entity_query, ontology_query, void_description
 from ..errors import NotFoundError
 from ..formats import ResultKind
 from ..namespaces import ID_NS, ONTOLOGY_IRI
-from . import pages, rdf_response, stream_answer
+from . import inference_parameter, pages, rdf_response, stream_answer
 
 bp = Blueprint("linked", __name__)
 
@@ -35,13 +37,16 @@ def entity(slug: str) -> Response:
         raise _unknown(iri)
     if pages.wants_page(ResultKind.GRAPH, request.args.get("format")):
         return pages.entity_page(iri)
+    inference = inference_parameter(request.args.get("inference"))
     answer = get_engine().query(entity_query(iri), accept=request.headers.get("Accept"),
-                                format=request.args.get("format"))
+                                format=request.args.get("format"), inference=inference,
+                                quads_query=entity_quads_query(iri))
     if answer.rows == 0:
         answer.close()
         raise _unknown(iri)
     response = stream_answer(answer)
-    response.headers["Content-Location"] = request.base_url
+    response.headers["Content-Location"] = request.base_url + (
+        "" if inference else "?inference=false")
     return response
 
 

@@ -2,9 +2,10 @@
 
 GET ``?query=``, POST ``application/x-www-form-urlencoded`` and POST
 ``application/sparql-query``; ``default-graph-uri`` and ``named-graph-uri`` set the dataset;
-``format=`` overrides Accept. GET without a query answers the Service Description. The
-endpoint is read-only: updates are refused with 403. A browser's GET (``text/html`` preferred)
-gets the query page instead, with the query in the editor.
+``format=`` overrides Accept; ``inference=false`` answers from the asserted graphs only
+(the union default graph without the inferred graph). GET without a query answers the
+Service Description. The endpoint is read-only: updates are refused with 403. A browser's GET
+(``text/html`` preferred) gets the query page instead, with the query in the editor.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from ..app import get_config, get_engine, get_store
 from ..describe import service_description
 from ..errors import ReadOnlyError, TooLargeError, UnsupportedMediaTypeError, UsageError
 from ..formats import ResultKind
-from . import pages, rdf_response, stream_answer
+from . import inference_parameter, pages, rdf_response, stream_answer
 
 bp = Blueprint("sparql", __name__)
 
@@ -48,7 +49,8 @@ def endpoint() -> Response:
     answer = get_engine().query(
         queries[0], accept=request.headers.get("Accept"), format=params.get("format"),
         default_graphs=params.getlist("default-graph-uri"),
-        named_graphs=params.getlist("named-graph-uri"), base_iri=request.base_url)
+        named_graphs=params.getlist("named-graph-uri"), base_iri=request.base_url,
+        inference=inference_parameter(params.get("inference")))
     return stream_answer(answer)
 
 
