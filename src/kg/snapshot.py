@@ -16,6 +16,7 @@ from pathlib import Path
 
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
+from . import reasoning
 from .namespaces import GRAPHS, PREFIXES
 from .store import KnowledgeGraph, Source
 from .wikidata import (OWL_SAMEAS, RDFS_LABEL, SCHEMA_DESCRIPTION, WD, WDT, Item,
@@ -56,8 +57,11 @@ def refresh(kg: KnowledgeGraph, client: WikidataClient, directory: Path, *,
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / FILE_NAME
     path.write_bytes(turtle)
-    kg.store.clear_graph(NamedNode(GRAPHS["wikidata"]))
+    graph = NamedNode(GRAPHS["wikidata"])
+    old = list(kg.store.quads_for_pattern(None, None, None, graph))
+    kg.store.clear_graph(graph)
     kg.load([Source(str(path))], graph=GRAPHS["wikidata"])
+    reasoning.update(kg, removed=old)  # the load followed what it added; this, what went
     return path, len(items)
 
 
