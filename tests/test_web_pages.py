@@ -130,6 +130,20 @@ def test_entity_page_content(client):
     assert '<link rel="alternate" type="text/turtle" href="?format=turtle"' in page
 
 
+def test_entity_page_marks_inferred_values(client):
+    """Entailed types and values are marked; asserted ones are not."""
+    page = _text(client.get("/id/ssi-singapore", headers={"Accept": BROWSER}))
+    chips = re.findall(r'<span class="chip( inferred)?">(.*?)</span> ', page)
+    marked = {re.sub(r"<[^>]+>", "", text).split(" inferred")[0]: bool(flag)
+              for flag, text in chips}
+    assert marked["embassy service"] is False  # stated in the data
+    assert marked["org:Organization"] is True  # entailed through org:OrganizationalUnit
+    assert 'title="entailed by the ontology (OWL 2 RL), not stated in the data">inferred' in page
+    assert 'href="?format=trig"' in page and "asserted only" in page
+    plain = _text(client.get("/id/fact-sheet-5", headers={"Accept": BROWSER}))
+    assert ("Values marked" in plain) is ('class="inferred"' in plain)
+
+
 def test_ontology_page_documents_every_term_and_draws_a_diagram(client):
     page = _text(client.get("/ontology", headers={"Accept": BROWSER}))
     for term in ("CooperationLink", "provider", "thematicDomain", "SourceSentence", "partOf"):

@@ -52,4 +52,10 @@ def _load(folder: Path) -> tuple[Example, ...]:
     if not folder.is_dir():
         return ()
     return tuple(parse(path.name, path.read_text(encoding="utf-8"))
-                 for path in sorted(folder.glob("*.rq")))
+                 for path in sorted(folder.glob("*.rq"), key=_number_first))
+
+
+def _number_first(path: Path) -> tuple[int, str]:
+    # cq-9x before cq-100: by the number, not the text
+    number = path.name.split("-")[1] if path.name.count("-") else ""
+    return (int(number) if number.isdigit() else 10 ** 9, path.name)

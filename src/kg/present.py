@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pyoxigraph import BlankNode, Literal, NamedNode
 
 from .namespaces import ID_NS, PREFIXES, compact
+from .reasoning import INFERRED
 from .store import KnowledgeGraph
 
 _XSD_STRING = PREFIXES["xsd"] + "string"
@@ -32,6 +33,7 @@ class Value:
     label: str = ""  #: a human label of an IRI ("" when it has none)
     language: str | None = None
     datatype: str | None = None  #: prefixed name of the datatype, None for plain strings
+    inferred: bool = False  #: the statement showing it is entailed, not asserted
 
     @property
     def name(self) -> str:
@@ -83,6 +85,12 @@ class EntityView:
     cooperation: list[Cooperation] = field(default_factory=list)
 
     @property
+    def has_inferred(self) -> bool:
+        """Whether any type, value or incoming link shown is entailed rather than stated."""
+        values = [*self.types, *(v for _, vs in self.properties + self.incoming for v in vs)]
+        return any(value.inferred for value in values)
+
+    @property
     def title(self) -> str:
         """The English label, else any label, else the prefixed name."""
         for language in ("en", "", "fr"):
@@ -115,17 +123,19 @@ def labels_of(kg: KnowledgeGraph, iris) -> dict[str, str]:
     return best
 
 
-def value_of(term, labels: dict[str, str]) -> Value:
-    """A pyoxigraph term as a :class:`Value`, labelled from ``labels``."""
+def value_of(term, labels: dict[str, str], *, inferred: bool = False) -> Value:
+    """A pyoxigraph term as a :class:`Value`, labelled from ``labels``; ``inferred`` when
+    the statement it is shown in comes from the inferred graph."""
     if isinstance(term, NamedNode):
-        return Value("iri", term.value, labels.get(term.value, ""))
+        return Value("iri", term.value, labels.get(term.value, ""), inferred=inferred)
     if isinstance(term, BlankNode):
-        return Value("bnode", term.value)
+        return Value("bnode", term.value, inferred=inferred)
     if isinstance(term, Literal):
         datatype = term.datatype.value
         shown = None if datatype in (_XSD_STRING, _LANG_STRING) else compact(datatype)
-        return Value("literal", term.value, language=term.language or None, datatype=shown)
-    return Value("literal", str(term))
+        return Value("literal", term.value, language=term.language or None, datatype=shown,
+                     inferred=inferred)
+    return Value("literal", str(term), inferred=inferred)
 
 
 def describe(kg: KnowledgeGraph, iri: str) -> EntityView | None:
@@ -138,10 +148,16 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView | None:
     terms = {row[k].value for row in out for k in ("p", "o") if isinstance(row[k], NamedNode)}
     terms |= {row[k].value for row in into for k in ("s", "p") if isinstance(row[k], NamedNode)}
     labels = labels_of(kg, terms)
+    # the inferred graph holds only entailed triples, never asserted ones: mark them
+    entailed_out = {(row["p"], row["o"]) for row in kg.query(
+        f"SELECT ?p ?o WHERE {{ GRAPH <{INFERRED}> {{ {node} ?p ?o }} }}").solutions}
+    entailed_in = {(row["s"], row["p"]) for row in kg.query(
+        f"SELECT ?s ?p WHERE {{ GRAPH <{INFERRED}> {{ ?s ?p {node} }} }}").solutions}
     view = EntityView(iri, _labels(out), [], [], [], _quotes(kg, node), [])
     properties: dict[str, list[Value]] = {}
     for row in sorted(out, key=lambda r: (r["p"].value, str(r["o"]))):
-        predicate, value = row["p"].value, value_of(row["o"], labels)
+        predicate = row["p"].value
+        value = value_of(row["o"], labels, inferred=(row["p"], row["o"]) in entailed_out)
         if predicate == PREFIXES["rdf"] + "type":
             view.types.append(value)
         elif predicate == PREFIXES["owl"] + "sameAs" and value.value.startswith(WIKIDATA_ENTITY):
@@ -152,7 +168,8 @@ def describe(kg: KnowledgeGraph, iri: str) -> EntityView | None:
                        for p, values in properties.items()]
     incoming: dict[str, list[Value]] = {}
     for row in sorted(into, key=lambda r: (r["p"].value, labels.get(r["s"].value, r["s"].value))):
-        incoming.setdefault(row["p"].value, []).append(value_of(row["s"], labels))
+        incoming.setdefault(row["p"].value, []).append(
+            value_of(row["s"], labels, inferred=(row["s"], row["p"]) in entailed_in))
     view.incoming = [(Value("iri", p, labels.get(p, "")), subjects)
                      for p, subjects in incoming.items()]
     view.cooperation = cooperation(kg, iri)

@@ -95,7 +95,8 @@ def entity_page(iri: str) -> Response:
         raise NotFoundError(f"no entity <{iri}> in this knowledge graph")
     slug = iri[len(ID_NS):]
     alternates = [("Turtle", "turtle", "text/turtle"), ("JSON-LD", "jsonld", "application/ld+json"),
-                  ("N-Triples", "ntriples", "application/n-triples")]
+                  ("N-Triples", "ntriples", "application/n-triples"),
+                  ("TriG", "trig", "application/trig")]  # TriG: inferred in their own graph
     return _page("entity.html", view=view, slug=slug, alternates=alternates)
 
 
