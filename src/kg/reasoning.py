@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Iterator
 
 from pyoxigraph import DefaultGraph, NamedNode, Quad, Store, Triple
@@ -62,6 +62,10 @@ class Outcome:
     queries: int = 0  #: rule queries run
     seconds: float = 0.0
     inferred: int | None = None  #: triples in the inferred graph after a full run
+    #: the quads of the inferred graph added and removed, for whoever mirrors the store
+    #: (query workers applying deltas)
+    added_quads: list[Quad] = field(default_factory=list)
+    removed_quads: list[Quad] = field(default_factory=list)
 
 
 # -- the graphs ----------------------------------------------------------------------------
@@ -139,7 +143,9 @@ def recompute(kg: "KnowledgeGraph") -> Outcome:
     for triple in old - derived:
         store.remove(Quad(triple.subject, triple.predicate, triple.object, _INFERRED))
     store.extend(_quads(derived - old, _INFERRED))
-    outcome.added, outcome.removed = len(derived - old), len(old - derived)
+    outcome.added_quads = list(_quads(derived - old, _INFERRED))
+    outcome.removed_quads = list(_quads(old - derived, _INFERRED))
+    outcome.added, outcome.removed = len(outcome.added_quads), len(outcome.removed_quads)
     outcome.seconds = time.perf_counter() - started
     outcome.inferred = len(derived)
     log.info("reasoning: %d inferred triples in %.3f s (%d rounds, %d rule queries)",
@@ -205,7 +211,9 @@ def _update(store: Store, new: set[Triple], gone: set[Triple]) -> Outcome:
             derived |= fresh
     outcome.queries, outcome.seconds = evaluator.queries, time.perf_counter() - started
     kept = rederived | derived
-    outcome.added, outcome.removed = len(kept - lost), len(lost - kept) + len(stale)
+    outcome.added_quads = list(_quads(kept - lost - stale, _INFERRED))
+    outcome.removed_quads = list(_quads((lost - kept) | stale, _INFERRED))
+    outcome.added, outcome.removed = len(outcome.added_quads), len(outcome.removed_quads)
     return outcome
 
 
