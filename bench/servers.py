@@ -1,0 +1,230 @@
+"""The servers the benchmark compares: how each starts, when it is ready, what it costs.
+
+Every server runs on loopback, on a free port, in its own process group; :class:`Server`
+samples the resident memory of its whole process tree while it runs and stops the group
+(SIGTERM, then SIGKILL) when asked or when the benchmark ends.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+RDFLIB_ENDPOINT = HERE / ".venv-rdflib-endpoint" / "bin" / "rdflib-endpoint"
+READY_TIMEOUT = 900.0  # seconds a server may take to load 1M triples (rdflib-endpoint: minutes)
+TOKEN = "bench:" + "0" * 32  # the update token kg serves with: the validation gate is on
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def tree_rss(root: int) -> int:
+    """Resident memory (bytes) of ``root`` and every descendant, from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid, ppid = int(entry), int(fields[1])
+        children.setdefault(ppid, []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += children.get(pid, [])
+    return total
+
+
+class MemorySampler:
+    """Samples the RSS of a process tree in a thread; ``peak`` is the largest seen."""
+
+    def __init__(self, pid: int, interval: float = 0.1) -> None:
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, tree_rss(self.pid))
+            self._stop.wait(self.interval)
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.peak
+
+
+def run_measured(command: list[str], **options) -> tuple[float, int]:
+    """Run a command to its end; (seconds, peak RSS of its process tree). Fails loudly."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               start_new_session=True, **options)
+    sampler = MemorySampler(process.pid, 0.05)
+    _, err = process.communicate(timeout=3600)
+    seconds = time.perf_counter() - started
+    peak = sampler.stop()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}): "
+                           f"{err.decode(errors='replace')[-2000:]}")
+    return seconds, peak
+
+
+@dataclass
+class Server:
+    """One server under test."""
+
+    name: str  #: e.g. "kg (memory)"
+    mode: str  #: "memory" or "disk"
+    command: list[str]
+    path: str  #: the query endpoint's path, e.g. /sparql
+    env: dict = field(default_factory=dict)
+    upload: Path | None = None  #: N-Quads to POST to /store once up (Oxigraph in memory)
+    port: int = 0
+    process: subprocess.Popen | None = None
+    sampler: MemorySampler | None = None
+    ready_seconds: float = 0.0
+    log: Path | None = None
+
+    def start(self, log_dir: Path) -> None:
+        """Start the server and wait until it answers a query over its data."""
+        self.port = self.port or free_port()
+        command = [part.format(port=self.port) for part in self.command]
+        self.log = log_dir / (self.name.replace(" ", "-").replace("(", "").replace(")", "")
+                              + ".log")
+        started = time.perf_counter()
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
+                                            env={**os.environ, **self.env},
+                                            start_new_session=True, cwd=REPO)
+        self.sampler = MemorySampler(self.process.pid)
+        self._wait_up(started)
+        if self.upload is not None:
+            with open(self.upload, "rb") as body:
+                status, _ = self.request("POST", "/store", body.read(),
+                                         {"Content-Type": "application/n-quads"}, timeout=3600)
+            if status not in (200, 201, 204):
+                raise RuntimeError(f"{self.name}: loading the data answered {status}")
+        self.ready_seconds = time.perf_counter() - started
+
+    def _wait_up(self, started: float) -> None:
+        probe = "ASK { ?s ?p ?o }"
+        while time.perf_counter() - started < READY_TIMEOUT:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.process.returncode}); see {self.log}")
+            try:
+                status, _ = self.query(probe, "application/sparql-results+json", timeout=5)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"{self.name} was not ready after {READY_TIMEOUT:g} s; see {self.log}")
+
+    def request(self, method: str, path: str, body: bytes | None = None,
+                headers: dict | None = None, timeout: float = 120) -> tuple[int, bytes]:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+        try:
+            connection.request(method, path, body, headers or {})
+            response = connection.getresponse()
+            return response.status, response.read()
+        finally:
+            connection.close()
+
+    def query(self, text: str, accept: str, timeout: float = 120,
+              connection: http.client.HTTPConnection | None = None,
+              headers: dict | None = None) -> tuple[int, bytes]:
+        """GET the query (on ``connection`` when given, kept alive), return status and body."""
+        target = self.path + "?" + urllib.parse.urlencode({"query": text})
+        if connection is None:
+            return self.request("GET", target, None, {"Accept": accept, **(headers or {})},
+                                timeout)
+        connection.request("GET", target, headers={"Accept": accept, **(headers or {})})
+        response = connection.getresponse()
+        return response.status, response.read()
+
+    def connect(self, timeout: float) -> http.client.HTTPConnection:
+        return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
+
+    def stop(self) -> int:
+        """Stop the process group; return the peak RSS of the tree while it ran."""
+        peak = self.sampler.stop() if self.sampler else 0
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(15)
+            except ProcessLookupError:
+                pass
+        self.process = None
+        return peak
+
+
+def kg_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "kg", *args]
+
+
+def servers(data: Path, work: Path, *, which: set[str]) -> list[Server]:
+    """The servers to compare on the dataset folder ``data`` (from bench/generate.py);
+    ``work`` holds their on-disk stores (prepared by :func:`prepare_disk`)."""
+    nquads = data / "dataset.nq"
+    kg_env = {"PYTHONPATH": str(REPO / "src"), "KG_UPDATE_TOKEN": TOKEN,
+              "KG_BUNDLE_DIR": str(data / "bundle")}
+    kg_serve = ["serve", "--port", "{port}", "--timeout", "30"]
+    oxigraph = shutil.which("oxigraph") or "oxigraph"
+    all_servers = [
+        Server("kg (memory)", "memory", kg_command(*kg_serve), "/sparql", kg_env),
+        Server("oxigraph (memory)", "memory",
+               [oxigraph, "serve", "--bind", "127.0.0.1:{port}", "--union-default-graph",
+                "--timeout-s", "30"], "/query", upload=nquads),
+        Server("kg (disk)", "disk", kg_command("--data-dir", str(work / "kg-store"), *kg_serve),
+               "/sparql", kg_env),
+        Server("oxigraph (disk)", "disk",
+               [oxigraph, "serve", "--location", str(work / "oxigraph-store"), "--bind",
+                "127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "30"], "/query"),
+        Server("rdflib-endpoint", "memory",
+               [str(RDFLIB_ENDPOINT), "serve", str(nquads), "--host", "127.0.0.1",
+                "--port", "{port}"], "/"),
+    ]
+    return [server for server in all_servers if server.name.split()[0] in which
+            or server.name in which]
+
+
+def prepare_disk(data: Path, work: Path) -> dict[str, tuple[float, int]]:
+    """Bulk-load the dataset into fresh on-disk stores with ``kg load`` and ``oxigraph
+    load``; return (seconds, peak RSS) of each."""
+    nquads = data / "dataset.nq"
+    results = {}
+    for name in ("kg-store", "oxigraph-store"):
+        shutil.rmtree(work / name, ignore_errors=True)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "src"), "KG_BUNDLE_DIR": str(data / "bundle")}
+    results["kg load"] = run_measured(
+        kg_command("--quiet", "--data-dir", str(work / "kg-store"), "load", str(nquads)),
+        env=env, cwd=REPO)
+    results["oxigraph load"] = run_measured(
+        [shutil.which("oxigraph") or "oxigraph", "load", "--location",
+         str(work / "oxigraph-store"), "--file", str(nquads)])
+    return results
