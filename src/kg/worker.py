@@ -24,7 +24,10 @@ from .namespaces import PREFIXES
 
 #: Answers up to this size stay in memory; larger ones go to a file in the spool folder.
 SPOOL_MEMORY = 1024 * 1024
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+#: A solutions answer stops growing past max_rows times this (or _SPOOL_LIMIT if larger),
+#: so that a result far over the row limit is refused before it fills the disk.
+_BYTES_PER_ROW = 4096
+_SPOOL_LIMIT = 256 * 1024 * 1024
 
 
 class Spool(io.RawIOBase):
@@ -36,11 +39,15 @@ class Spool(io.RawIOBase):
         self._buffer: io.BytesIO | None = io.BytesIO()
         self._file = None
         self.size = 0
+        self.limit: int | None = None  #: bytes beyond which writing fails
 
     def writable(self) -> bool:
         return True
 
     def write(self, data) -> int:
+        if self.limit is not None and self.size + len(data) > self.limit:
+            raise ResultTooLargeError(f"the answer is over {self.limit} bytes; add a LIMIT "
+                                      "(and OFFSET to page through it)")
         if self._file is None and self.size + len(data) > self._memory:
             self._file = tempfile.NamedTemporaryFile(
                 dir=self._folder, prefix=f"kg-{os.getpid()}-", delete=False)
@@ -50,12 +57,39 @@ class Spool(io.RawIOBase):
         self.size += len(data)
         return len(data)
 
-    def result(self) -> tuple[bytes | None, str | None]:
-        """(bytes, None) when the spool stayed in memory, else (None, path of the file)."""
+    def result(self, *, close: bool = True) -> tuple[bytes | None, str | None]:
+        """(bytes, None) when the spool stayed in memory, else (None, path of the file);
+        ``close=False`` leaves the file open for more reading and writing."""
         if self._file is None:
             return self._buffer.getvalue(), None
-        self._file.close()
+        if close:
+            self._file.close()
+        else:
+            self._file.flush()
         return None, self._file.name
+
+    def count(self, pattern: bytes) -> int:
+        """How often ``pattern`` occurs in what was written (read back in chunks)."""
+        if self._file is None:
+            return self._buffer.getbuffer().tobytes().count(pattern)
+        self._file.flush()
+        found, tail = 0, b""
+        with open(self._file.name, "rb") as stream:
+            while chunk := stream.read(self._memory):
+                window = tail + chunk
+                found += window.count(pattern)
+                # keep the last bytes, which may start an occurrence the next chunk ends
+                tail = window[len(window) - len(pattern) + 1:]
+        return found
+
+    def endswith(self, suffix: bytes) -> bool:
+        """Whether what was written ends with ``suffix``."""
+        if self._file is None:
+            return self._buffer.getbuffer()[-len(suffix):].tobytes() == suffix
+        self._file.flush()
+        with open(self._file.name, "rb") as stream:
+            stream.seek(max(0, self.size - len(suffix)))
+            return stream.read() == suffix
 
     def discard(self) -> None:
         """Forget what was written (and remove the file, if any)."""
@@ -65,45 +99,31 @@ class Spool(io.RawIOBase):
             self._file = None
 
 
-def _term(term) -> dict[str, Any]:
-    """A term as SPARQL 1.1 JSON results write it."""
-    if isinstance(term, NamedNode):
-        return {"type": "uri", "value": term.value}
-    if isinstance(term, BlankNode):
-        return {"type": "bnode", "value": term.value}
-    if isinstance(term, Literal):
-        value: dict[str, Any] = {"type": "literal", "value": term.value}
-        if term.language:
-            value["xml:lang"] = term.language
-            if term.direction is not None:
-                value["its:dir"] = str(term.direction).rsplit(".", 1)[-1].lower()
-        elif term.datatype.value != _XSD_STRING:
-            value["datatype"] = term.datatype.value
-        return value
-    if isinstance(term, Triple):
-        return {"type": "triple", "value": {"subject": _term(term.subject),
-                                            "predicate": _term(term.predicate),
-                                            "object": _term(term.object)}}
-    raise TypeError(f"unexpected term {term!r}")
+def _write_solutions(solutions, fmt, spool: Spool, max_rows: int) -> int:
+    """Serialise solutions in pyoxigraph (Rust, no Python object per row); return the rows.
 
-
-def _write_solutions(solutions, output, max_rows: int) -> int:
-    # written here rather than by pyoxigraph so that rows are counted as they come and a
-    # result over the limit stops early; other formats are converted from this JSON
-    variables = [variable.value for variable in solutions.variables]
-    output.write(b'{"head":{"vars":' + json.dumps(variables).encode()
-                 + b'},"results":{"bindings":[')
-    rows = 0
-    for solution in solutions:
-        rows += 1
-        if rows > max_rows:
-            raise ResultTooLargeError(f"the result has more than {max_rows} rows; add a "
-                                      "LIMIT (and OFFSET to page through it)")
-        binding = {name: _term(solution[name]) for name in variables
-                   if solution[name] is not None}
-        output.write((b"," if rows > 1 else b"")
-                     + json.dumps(binding, ensure_ascii=False).encode())
-    output.write(b"]}}")
+    The rows are counted on the bytes written: exactly for XML (``<result>``, escaped in
+    values) and TSV (one line per row, line breaks escaped), as an upper bound for JSON
+    (``},{`` between rows; a literal may hold it too) and CSV (a quoted value may hold a
+    line break). A bound over ``max_rows`` is checked by parsing the answer back, so a
+    result is refused only when it really has too many rows.
+    """
+    spool.limit = max(_SPOOL_LIMIT, max_rows * _BYTES_PER_ROW)  # a runaway answer stops early
+    solutions.serialize(spool, fmt.engine)
+    if fmt.engine is QueryResultsFormat.JSON:
+        rows = 0 if spool.endswith(b"[]}}") else spool.count(b"},{") + 1
+    elif fmt.engine is QueryResultsFormat.XML:
+        rows = spool.count(b"<result>")
+    else:  # CSV and TSV: a header line, then one line per row
+        rows = spool.count(b"\n") - 1
+    if rows > max_rows and fmt.engine in (QueryResultsFormat.JSON, QueryResultsFormat.CSV):
+        data, path = spool.result(close=False)
+        parsed = (parse_query_results(data, fmt.engine) if path is None
+                  else parse_query_results(path=path, format=fmt.engine))
+        rows = sum(1 for _ in parsed)
+    if rows > max_rows:
+        raise ResultTooLargeError(f"the result has more than {max_rows} rows; add a "
+                                  "LIMIT (and OFFSET to page through it)")
     return rows
 
 
@@ -155,18 +175,7 @@ def answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, A
             serialize(counter, spool, fmt.engine, prefixes=PREFIXES)
             rows = counter.count
         else:
-            if fmt is JSON:
-                rows = _write_solutions(result.raw, spool, request["max_rows"])
-            else:
-                staged = Spool(spool_dir)
-                try:
-                    rows = _write_solutions(result.raw, staged, request["max_rows"])
-                    data, path = staged.result()
-                    parsed = parse_query_results(data if path is None else path,
-                                                 QueryResultsFormat.JSON)
-                    parsed.serialize(spool, fmt.engine)
-                finally:
-                    staged.discard()
+            rows = _write_solutions(result.raw, fmt, spool, request["max_rows"])
     except KGError:
         spool.discard()
         raise
