@@ -252,6 +252,7 @@ def stats(ctx, data_dir):
 
 _SERVE_SETTINGS = ("host", "port", "base_url", "timeout", "workers", "threads",
                    "max_query_length", "max_body_size", "max_nesting", "max_rows",
+                   "cache_size",
                    "service_allowlist", "service_map")
 
 

@@ -97,6 +97,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max_rows", 100_000,
             "Most rows (SELECT) or triples (CONSTRUCT/DESCRIBE) in one result (400 beyond).",
             int),
+    Setting("cache_size", 64,
+            "Megabytes of query answers kept for repeated queries (keyed by dataset version, "
+            "query and format; a write empties it). 0: no cache.", int),
     # -- Wikidata: federation (SERVICE) and `kg link` ----------------------------------------
     Setting("service_allowlist", WIKIDATA_SERVICES,
             "SERVICE endpoints a query may call (URLs separated by spaces or commas; "
@@ -134,6 +137,7 @@ class Config:
     max_body_size: int = 1_048_576
     max_nesting: int = 100
     max_rows: int = 100_000
+    cache_size: int = 64
     service_allowlist: tuple[str, ...] = WIKIDATA_SERVICES
     service_map: Mapping[str, str] = field(default_factory=dict)
     wikidata_endpoint: str = WIKIDATA_SERVICES[0]

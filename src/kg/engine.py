@@ -29,7 +29,8 @@ from typing import Iterator, Sequence
 from pyoxigraph import RdfFormat
 
 from . import errors, worker
-from .formats import FORMATS, Format, ResultKind, by_name
+from .cache import ResultCache, fingerprint, new_epoch
+from .formats import FORMATS, Format, ResultKind, by_name, negotiate
 from .federation import ServicePolicy
 from .guard import check_query
 from .store import KnowledgeGraph
@@ -51,6 +52,8 @@ class Answer:
     path: str | None = None
 
     size: int = 0  #: length in bytes
+    version: str = ""  #: the dataset version it was computed on
+    tag: str = ""  #: names this answer at this version (the HTTP ETag)
 
     def __post_init__(self) -> None:
         self.size = len(self.data or b"") if self.path is None else os.path.getsize(self.path)
@@ -127,12 +130,15 @@ class Engine:
 
     def __init__(self, kg: KnowledgeGraph, *, workers: int = 2, timeout: float = 30.0,
                  max_rows: int = 100_000, max_query_length: int = 100_000,
-                 max_nesting: int = 100, services: ServicePolicy | None = None) -> None:
+                 max_nesting: int = 100, services: ServicePolicy | None = None,
+                 cache_bytes: int = 0) -> None:
         self.kg = kg
         self.services = services  # None: every SERVICE is refused
         self.workers, self.timeout, self.max_rows = workers, timeout, max_rows
         self.max_query_length, self.max_nesting = max_query_length, max_nesting
         self.version = 0
+        self.epoch = new_epoch()  # versions count from here: ETags never outlive a start
+        self.cache = ResultCache(cache_bytes) if cache_bytes > 0 else None
         self._spool_dir = tempfile.mkdtemp(prefix="kg-spool-")
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
@@ -147,7 +153,8 @@ class Engine:
         return cls(kg, workers=config.workers, timeout=config.timeout,
                    max_rows=config.max_rows, max_query_length=config.max_query_length,
                    max_nesting=config.max_nesting,
-                   services=ServicePolicy.from_config(config))
+                   services=ServicePolicy.from_config(config),
+                   cache_bytes=config.cache_size * 1024 * 1024)
 
     # -- the pool ------------------------------------------------------------------------
 
@@ -202,6 +209,13 @@ class Engine:
         """Tell the workers the data changed: each reloads its view before its next query."""
         with self._lock:
             self.version += 1
+        if self.cache is not None:
+            self.cache.forget_before(self.dataset_version)
+
+    @property
+    def dataset_version(self) -> str:
+        """The current version of the data, as answers and their tags carry it."""
+        return f"{self.epoch}.{self.version}"
 
     def close(self) -> None:
         """Stop the workers and remove the spool folder."""
@@ -229,14 +243,55 @@ class Engine:
         Raises the KGError that fits: syntax (400, with position), limits (400/413),
         not acceptable (406), timeout or no worker free in time (503), crash (500).
         """
+        request = self._request(text, accept, format, default_graphs, named_graphs,
+                                base_iri, inference, quads_query)
+        tag = self._known_tag(request)
+        cached = self.cache.get(tag) if tag else None
+        if cached is not None:
+            return cached
+        reply, version = self._run(request)
+        answer = self._answer(reply)
+        answer.version = f"{self.epoch}.{version}"
+        answer.tag = fingerprint(answer.version, request, answer.format.name)
+        if self.cache is not None:
+            self.cache.remember_kind(request["query"], answer.kind)
+            if answer.path is None:
+                self.cache.put(answer.tag, answer, answer.size)
+        return answer
+
+    def tag(self, text: str, *, accept: str | None = None, format: str | None = None,
+            default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
+            base_iri: str | None = None, inference: bool = True,
+            quads_query: str | None = None) -> str | None:
+        """The tag the answer to this query would carry now, without running it; None when
+        it cannot be told (a query not seen since the start, or no cache)."""
+        try:
+            return self._known_tag(self._request(text, accept, format, default_graphs,
+                                                 named_graphs, base_iri, inference,
+                                                 quads_query))
+        except errors.KGError:
+            return None  # the query itself will report it
+
+    def _request(self, text, accept, format, default_graphs, named_graphs, base_iri,
+                 inference, quads_query) -> dict:
         text = check_query(text, max_length=self.max_query_length,
                            max_nesting=self.max_nesting, services=self.services)
-        request = {"query": text, "accept": accept, "format": format,
-                   "default_graphs": list(default_graphs), "named_graphs": list(named_graphs),
-                   "base_iri": base_iri, "max_rows": self.max_rows, "inference": inference,
-                   "quads_query": quads_query}
+        return {"query": text, "accept": accept, "format": format,
+                "default_graphs": list(default_graphs), "named_graphs": list(named_graphs),
+                "base_iri": base_iri, "max_rows": self.max_rows, "inference": inference,
+                "quads_query": quads_query}
+
+    def _known_tag(self, request: dict) -> str | None:
+        kind = self.cache.kind(request["query"]) if self.cache is not None else None
+        if kind is None:
+            return None
+        fmt = negotiate(request["accept"], kind, override=request["format"])
+        return fingerprint(self.dataset_version, request, fmt.name)
+
+    def _run(self, request: dict) -> tuple[tuple, int]:
+        """The worker's reply to ``request`` and the data version it answered from."""
         if self.workers == 0:
-            return self._answer(("ok", worker.answer(self.kg.store, request, self._spool_dir)))
+            return ("ok", worker.answer(self.kg.store, request, self._spool_dir)), self.version
         deadline = time.monotonic() + self.timeout
         try:
             process = self._idle.get(timeout=self.timeout)
@@ -261,7 +316,7 @@ class Engine:
             raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
                                      f"code {code}); the query may be too complex") from exc
         self._idle.put(process)
-        return self._answer(reply)
+        return reply, process.version
 
     @staticmethod
     def _answer(reply: tuple) -> Answer:

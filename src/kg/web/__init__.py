@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from flask import Response
+from flask import Response, request
 from pyoxigraph import Triple, serialize
 
 from ..engine import Answer
@@ -22,13 +22,46 @@ def _content_type(media_type: str) -> str:
     return media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
 
 
+#: The response header naming the dataset version an answer was computed on.
+VERSION_HEADER = "KG-Dataset-Version"
+
+
 def stream_answer(answer: Answer) -> Response:
-    """Stream a complete answer, in chunks, with its length and media type."""
+    """Stream a complete answer, in chunks, with its length, media type, ETag and the
+    dataset version it came from."""
     response = Response(answer.chunks(), content_type=_content_type(answer.format.media_type))
     response.headers["Content-Length"] = str(answer.size)
-    response.headers["Vary"] = "Accept"
+    _validators(response, answer.tag, answer.version)
     response.call_on_close(answer.close)  # also when the client leaves before the end
     return response
+
+
+def query_response(engine, text: str, **options) -> Response:
+    """The answer to a query, or 304 Not Modified when the client's ``If-None-Match``
+    names the answer the query would give now (the query is not run again)."""
+    tag = engine.tag(text, **options) if request.if_none_match else None
+    if tag and request.if_none_match.contains(tag):
+        return _not_modified(tag, engine.dataset_version)
+    answer = engine.query(text, **options)
+    if request.if_none_match.contains(answer.tag):  # computed again, and still the same
+        answer.close()
+        return _not_modified(answer.tag, answer.version)
+    return stream_answer(answer)
+
+
+def _not_modified(tag: str, version: str) -> Response:
+    response = Response(status=304)
+    _validators(response, tag, version)
+    return response
+
+
+def _validators(response: Response, tag: str, version: str) -> None:
+    response.headers["Vary"] = "Accept"
+    if tag:
+        response.set_etag(tag)
+        response.headers[VERSION_HEADER] = version
+        # answers change with the data: a cache may keep one but asks again each time
+        response.headers["Cache-Control"] = "no-cache"
 
 
 def inference_parameter(value: str | None) -> bool:

@@ -19,7 +19,7 @@ from ..app import get_config, get_engine, get_store
 from ..describe import service_description
 from ..errors import ReadOnlyError, TooLargeError, UnsupportedMediaTypeError, UsageError
 from ..formats import ResultKind
-from . import inference_parameter, pages, rdf_response, stream_answer
+from . import inference_parameter, pages, query_response, rdf_response
 
 bp = Blueprint("sparql", __name__)
 
@@ -46,12 +46,11 @@ def endpoint() -> Response:
             raise UsageError("no query in the request: send `query` in the form or the body")
         return rdf_response(service_description(get_store(), get_config(), get_engine()),
                             request.headers.get("Accept"), params.get("format"))
-    answer = get_engine().query(
-        queries[0], accept=request.headers.get("Accept"), format=params.get("format"),
-        default_graphs=params.getlist("default-graph-uri"),
+    return query_response(
+        get_engine(), queries[0], accept=request.headers.get("Accept"),
+        format=params.get("format"), default_graphs=params.getlist("default-graph-uri"),
         named_graphs=params.getlist("named-graph-uri"), base_iri=request.base_url,
         inference=inference_parameter(params.get("inference")))
-    return stream_answer(answer)
 
 
 def _browser(override: str | None) -> bool:
