@@ -128,3 +128,66 @@ def test_on_disk_store_is_reused_without_reload(tmp_path, caplog):
 def test_rdflib_view_shares_the_store(bundled):
     dataset = bundled.rdflib_dataset()
     assert len(dataset) == len(bundled)
+
+
+# -- large loads into an on-disk store: Oxigraph's bulk loader, still all or nothing ------
+
+def _on_disk(tmp_path) -> KnowledgeGraph:
+    kg = KnowledgeGraph.open(Config.load({"data_dir": str(tmp_path / "store")}, environ={}),
+                             load_bundled=False)
+    kg.bulk_load_bytes = 0  # every file counts as large
+    return kg
+
+
+def _write(path, lines: list[str]) -> str:
+    path.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
+    return str(path)
+
+
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+
+
+def test_bulk_load_stores_the_files_and_infers(tmp_path):
+    kg = _on_disk(tmp_path)
+    ontology = [f"<http://e/C{i}> <{RDFS}subClassOf> <http://e/D> <{GRAPHS['ontology']}> ."
+                for i in range(3)]
+    data = [f"<http://e/x{i}> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type> "
+            f"<http://e/C{i % 3}> ." for i in range(50)]
+    added = kg.load([Source(_write(tmp_path / "o.nq", ontology)),
+                     Source(_write(tmp_path / "d.nt", data))])
+    assert added >= 53
+    assert kg.query("ASK { GRAPH fipg:user { <http://e/x7> a <http://e/C1> } }").boolean
+    # the reasoner ran: x7 is a D, in the inferred graph
+    assert kg.query("ASK { GRAPH fipg:inferred { <http://e/x7> a <http://e/D> } }").boolean
+
+
+@pytest.mark.parametrize("bad", ["first", "last"])
+def test_bulk_load_with_a_syntax_error_stores_nothing(tmp_path, bad):
+    kg = _on_disk(tmp_path)
+    kg.load([Source("seed.ttl", b"<http://e/seed> <http://e/p> 1 .")])
+    before = kg.store.dump(format=pyoxigraph.RdfFormat.N_QUADS)
+    good = _write(tmp_path / "good.nt",
+                  [f'<http://e/s{i}> <http://e/p> "{i}" .' for i in range(2000)])
+    broken = _write(tmp_path / "broken.nt",
+                    [f'<http://e/b{i}> <http://e/p> "{i}" .' for i in range(2000)]
+                    + ["<http://e/b> <http://e/p> oops ."])
+    files = [broken, good] if bad == "first" else [good, broken]
+    with pytest.raises(InputSyntaxError) as error:
+        kg.load([Source(name) for name in files])
+    assert error.value.source == broken and error.value.line == 2001
+    assert kg.store.dump(format=pyoxigraph.RdfFormat.N_QUADS) == before
+    with pytest.raises(InputSyntaxError):  # one file alone: the loader itself refuses it
+        kg.load([Source(broken)])
+    assert kg.store.dump(format=pyoxigraph.RdfFormat.N_QUADS) == before
+
+
+def test_bulk_reload_of_a_dump_keeps_the_inferred_graph_right(tmp_path, bundled):
+    dump = tmp_path / "dump.nq"
+    with open(dump, "wb") as out:
+        bundled.export(out, NQUADS)
+    kg = _on_disk(tmp_path)
+    kg.load([Source(str(dump))])
+    assert len(kg) == len(bundled)
+    inferred = pyoxigraph.NamedNode(GRAPHS["inferred"])
+    assert set(kg.store.quads_for_pattern(None, None, None, inferred)) == set(
+        bundled.store.quads_for_pattern(None, None, None, inferred))

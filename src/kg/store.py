@@ -109,6 +109,29 @@ class _CountingReader(io.RawIOBase):
         return len(chunk)
 
 
+def _read(source: Source, action: Callable[[IO[bytes]], object],
+          progress: ProgressCallback | None) -> None:
+    """Run ``action`` (a parser) on the stream of ``source``; its syntax errors as
+    InputSyntaxError with the source, line and column."""
+    stream = source.open()
+    try:
+        action(_CountingReader(stream, progress) if progress else stream)
+    except SyntaxError as exc:
+        raise _syntax_error(exc, source.name) from None
+    except UnicodeDecodeError as exc:
+        raise InputSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                               source=source.name) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _drain(stream: IO[bytes], fmt: Format) -> None:
+    # parse without storing: Oxigraph's parser, one light object per quad
+    for _ in parse(stream, fmt.engine):
+        pass
+
+
 def _syntax_error(exc: SyntaxError, source: str) -> InputSyntaxError:
     message, *rest = exc.args or ("syntax error",)
     position = rest[0] if rest and isinstance(rest[0], tuple) else ()
@@ -142,6 +165,9 @@ class KnowledgeGraph:
     >>> kg.query("ASK { ?s a ?c }").boolean
     True
     """
+
+    #: Files from this total size on are loaded into an on-disk store by the bulk loader.
+    bulk_load_bytes = 8 * 1024 * 1024
 
     def __init__(self, store: Store, *, config: Config) -> None:
         self.store = store
@@ -200,22 +226,13 @@ class KnowledgeGraph:
             raise UsageError(f"<{graph}> is computed by the reasoner and cannot be loaded "
                              f"into; load into another graph (default {GRAPHS['user']})")
         target = NamedNode(graph or GRAPHS["user"])
+        if reason and self._bulk_sized(sources):
+            return self._bulk_load(sources, target, format, progress)
         staging = Store()  # every source parses before anything reaches the store
         for source in sources:
             fmt = by_name(format, RDF_INPUT_FORMATS) if format else for_path(source.name)
-            stream = source.open()
-            reader = _CountingReader(stream, progress) if progress else stream
-            try:
-                staging.load(reader, fmt.engine,
-                             to_graph=None if fmt in QUAD_FORMATS else target)
-            except SyntaxError as exc:
-                raise _syntax_error(exc, source.name) from None
-            except UnicodeDecodeError as exc:
-                raise InputSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                                       source=source.name) from None
-            finally:
-                if stream is not sys.stdin.buffer:
-                    stream.close()
+            _read(source, lambda stream, fmt=fmt: staging.load(
+                stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target), progress)
         inferred = NamedNode(reasoning.INFERRED)
         if staging.contains_named_graph(inferred):
             log.warning("skipped the quads addressed to <%s>: the reasoner computes that graph",
@@ -232,6 +249,43 @@ class KnowledgeGraph:
             reasoning.update(self, added=added)
         elif reason and not incremental:
             reasoning.recompute(self)
+        return len(self.store) - before
+
+    def _bulk_sized(self, sources: Sequence[Source]) -> bool:
+        # on disk, from files, and large: staging through memory would cost more than the load
+        if self.config.data_dir is None or any(s.data is not None or s.name == "-"
+                                               for s in sources):
+            return False
+        try:
+            return sum(Path(s.name).stat().st_size for s in sources) >= self.bulk_load_bytes
+        except OSError:
+            return False  # the normal path reports the unreadable file
+
+    def _bulk_load(self, sources: Sequence[Source], target: NamedNode, format: str | None,
+                   progress: ProgressCallback | None) -> int:
+        """Load large files straight into the on-disk store with Oxigraph's bulk loader.
+
+        Still all or nothing: with several files, each is parsed first (a syntax error
+        stops before anything is written); a single file is checked by the loader itself,
+        which writes its sorted files into the store only once the whole input parsed.
+        Quads addressed to the inferred graph are set right by the full recomputation of
+        the inferred graph that follows.
+        """
+        formats = [by_name(format, RDF_INPUT_FORMATS) if format else for_path(s.name)
+                   for s in sources]
+        if len(sources) > 1:
+            for source, fmt in zip(sources, formats):
+                _read(source, lambda stream, fmt=fmt: _drain(stream, fmt), progress)
+                progress = None  # the bytes were counted once
+        before = len(self.store)
+        for source, fmt in zip(sources, formats):
+            try:
+                _read(source, lambda stream, fmt=fmt: self.store.bulk_load(
+                    stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target),
+                    progress)
+            except OSError as exc:
+                raise StoreError(f"cannot write to the store: {exc}") from exc
+        reasoning.recompute(self)
         return len(self.store) - before
 
     # -- SPARQL ----------------------------------------------------------------------------
