@@ -74,7 +74,12 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 def init_app(app: Flask, config: Config) -> None:
     """Open the store and start the query engine for ``app``."""
     kg = KnowledgeGraph.open(config)
-    engine = Engine.from_config(kg, config).start()
+    if config.store:  # a remote SPARQL server: queries are passed through to it
+        from .remote import RemoteEngine
+
+        engine = RemoteEngine.from_config(kg, config).start()
+    else:
+        engine = Engine.from_config(kg, config).start()
     atexit.register(engine.close)
     app.extensions["kg"] = _State(kg, engine, config)
 

@@ -250,7 +250,7 @@ def stats(ctx, data_dir):
     click.echo(f"typed entities: {numbers.typed_entities}")
 
 
-_SERVE_SETTINGS = ("host", "port", "base_url", "timeout", "workers", "threads",
+_SERVE_SETTINGS = ("store", "store_update", "host", "port", "base_url", "timeout", "workers", "threads",
                    "max_query_length", "max_body_size", "max_nesting", "max_rows",
                    "cache_size",
                    "service_allowlist", "service_map")

@@ -72,6 +72,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("data_dir", None,
             "Directory of a persistent on-disk store. Unset: an in-memory store filled "
             "from the bundled files at every start.", _optional_path),
+    Setting("store", "",
+            "Query URL of a SPARQL 1.1 server to use as the store instead of the embedded "
+            "one (e.g. http://localhost:7879/query); its default graph should be the union "
+            "of its named graphs. Unset: the embedded store."),
+    Setting("store_update", "",
+            "Update URL of that server (e.g. http://localhost:7879/update). Unset: the "
+            "query URL."),
     Setting("bundle_dir", None,
             "Directory holding the bundled ontology/ and data/ folders. Unset: the "
             "files shipped with the package.", _optional_path),
@@ -126,6 +133,8 @@ class Config:
     """The resolved settings, immutable once built."""
 
     data_dir: Path | None = None
+    store: str = ""
+    store_update: str = ""
     bundle_dir: Path | None = None
     host: str = "127.0.0.1"
     port: int = 7878

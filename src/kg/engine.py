@@ -43,7 +43,8 @@ _CHUNK = 64 * 1024
 
 @dataclass
 class Answer:
-    """A complete serialised answer: bytes in memory or a spool file, streamed in chunks."""
+    """A complete serialised answer: bytes in memory or a spool file, streamed in chunks;
+    or (from a remote store) a stream passed through as it comes, of unknown size."""
 
     kind: ResultKind
     format: Format
@@ -51,15 +52,20 @@ class Answer:
     data: bytes | None = None
     path: str | None = None
 
-    size: int = 0  #: length in bytes
+    stream: Iterator[bytes] | None = None
+    size: int | None = 0  #: length in bytes (None: streamed, unknown)
     version: str = ""  #: the dataset version it was computed on
     tag: str = ""  #: names this answer at this version (the HTTP ETag)
 
     def __post_init__(self) -> None:
-        self.size = len(self.data or b"") if self.path is None else os.path.getsize(self.path)
+        self.size = (None if self.stream is not None else len(self.data or b"")
+                     if self.path is None else os.path.getsize(self.path))
 
     def chunks(self) -> Iterator[bytes]:
         """The bytes in pieces; the spool file is removed once read (or abandoned)."""
+        if self.stream is not None:
+            yield from self.stream
+            return
         if self.path is None:
             yield self.data or b""
             return
@@ -75,7 +81,9 @@ class Answer:
         return b"".join(self.chunks())
 
     def close(self) -> None:
-        """Remove the spool file, if any."""
+        """Remove the spool file, if any (or end the stream)."""
+        if self.stream is not None and hasattr(self.stream, "close"):
+            self.stream.close()
         if self.path is not None and os.path.exists(self.path):
             os.unlink(self.path)
 
@@ -255,7 +263,7 @@ class Engine:
         answer.tag = fingerprint(answer.version, request, answer.format.name)
         if self.cache is not None:
             self.cache.remember_kind(request["query"], answer.kind)
-            if answer.path is None:
+            if answer.data is not None:
                 self.cache.put(answer.tag, answer, answer.size)
         return answer
 
@@ -327,4 +335,4 @@ class Engine:
         body = reply[1]
         kind = ResultKind(body["kind"])
         return Answer(kind, by_name(body["format"], FORMATS[kind]), body["rows"],
-                      body["data"], body["path"])
+                      body["data"], body["path"], body.get("stream"))

@@ -177,11 +177,17 @@ class KnowledgeGraph:
     def open(cls, config: Config | None = None, *, load_bundled: bool = True) -> "KnowledgeGraph":
         """Open the store ``config`` describes and fill it with the bundled files.
 
-        In memory (no ``data_dir``) the bundled files are loaded at every start. On disk
-        they are loaded on the first start only; later starts reuse what is stored.
+        In memory (no ``data_dir``) the bundled files are loaded at every start. On disk,
+        or in a remote SPARQL server (``store``, see :mod:`kg.remote`), they are loaded on
+        the first start only; later starts reuse what is stored.
         """
         config = config or Config.load()
-        if config.data_dir is None:
+        if config.store:
+            from .remote import RemoteStore
+
+            store = RemoteStore(config.store, update_url=config.store_update or None,
+                                timeout=config.timeout, user_agent=config.user_agent)
+        elif config.data_dir is None:
             store = Store()
         else:
             try:
@@ -196,10 +202,11 @@ class KnowledgeGraph:
         return kg
 
     def _load_bundled(self) -> None:
-        if self.config.data_dir is not None and any(
-                self.store.contains_named_graph(NamedNode(graph)) for _, graph in BUNDLED_SOURCES):
+        persistent = self.config.store or self.config.data_dir
+        if persistent and any(self.store.contains_named_graph(NamedNode(graph))
+                              for _, graph in BUNDLED_SOURCES):
             log.info("reusing the store in %s (%d triples); bundled files not reloaded",
-                     self.config.data_dir, len(self.store))
+                     persistent, len(self.store))
             return
         root = bundle_root(self.config)
         files = bundled_files(root)
@@ -253,8 +260,9 @@ class KnowledgeGraph:
 
     def _bulk_sized(self, sources: Sequence[Source]) -> bool:
         # on disk, from files, and large: staging through memory would cost more than the load
-        if self.config.data_dir is None or any(s.data is not None or s.name == "-"
-                                               for s in sources):
+        if self.config.data_dir is None or self.config.store or any(
+                s.data is not None or s.name == "-"
+                for s in sources):
             return False
         try:
             return sum(Path(s.name).stat().st_size for s in sources) >= self.bulk_load_bytes

@@ -30,7 +30,8 @@ def stream_answer(answer: Answer) -> Response:
     """Stream a complete answer, in chunks, with its length, media type, ETag and the
     dataset version it came from."""
     response = Response(answer.chunks(), content_type=_content_type(answer.format.media_type))
-    response.headers["Content-Length"] = str(answer.size)
+    if answer.size is not None:  # else streamed from a remote store: chunked
+        response.headers["Content-Length"] = str(answer.size)
     _validators(response, answer.tag, answer.version)
     response.call_on_close(answer.close)  # also when the client leaves before the end
     return response
