@@ -20,6 +20,9 @@ from kg.wikidata import RemoteError, WikidataClient
 from conftest import free_port
 
 WD = "http://www.wikidata.org/entity/"
+#: The bundled links, one documented row each (test_bundled_links_are_the_documented_ones).
+MAPPINGS = Path(__file__).resolve().parents[1] / "mappings" / "wikidata.sssom.tsv"
+LINKED = len(read(MAPPINGS).mappings)
 PLANTED = b"""
 @prefix owl: <http://www.w3.org/2002/07/owl#> .
 @prefix fipid: <https://w3id.org/fr-indopacific/id/> .
@@ -43,7 +46,7 @@ def planted():
 
 def test_every_link_of_the_bundled_data_passes_the_check(bundled, client):
     findings, checked = check(bundled, client)
-    assert checked == 50
+    assert checked == LINKED
     assert findings == []
 
 
@@ -72,7 +75,7 @@ def test_the_right_candidate_comes_first(bundled, client):
 def test_check_exit_codes(run_kg, wikidata_standin, tmp_path):
     done = run_kg("link", "--check", "--endpoint", wikidata_standin)
     assert done.returncode == 0, done.stderr.decode()
-    assert b"50 link(s) checked" in done.stderr
+    assert f"{LINKED} link(s) checked".encode() in done.stderr
     (tmp_path / "planted.ttl").write_bytes(PLANTED)
     store = str(tmp_path / "store")
     assert run_kg("--data-dir", store, "load", "planted.ttl").returncode == 0
@@ -140,7 +143,7 @@ def test_refresh_writes_a_dated_snapshot_and_loads_it(client, tmp_path):
 
     kg = KnowledgeGraph.open(Config.load({}, environ={}))
     path, count = refresh(kg, client, tmp_path)
-    assert count == 50 and path == tmp_path / "snapshot.ttl"
+    assert count == LINKED and path == tmp_path / "snapshot.ttl"
     text = path.read_text()
     assert "dcterms:created" in text and client.endpoint in text
     fresh = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
@@ -209,7 +212,7 @@ def test_bundled_links_are_the_documented_ones():
     kg = KnowledgeGraph.open(Config.load({}, environ={}))
     links = {(e.iri.replace(ID_NS, "fipid:"), f"wd:{q}") for e in entities(kg).values()
              for q in e.links}
-    rows = read(Path(__file__).resolve().parents[1] / "mappings" / "wikidata.sssom.tsv")
+    rows = read(MAPPINGS)
     documented = {(row["subject_id"], row["object_id"]) for row in rows.mappings}
     assert links == documented
     assert all(row["comment"] and row["mapping_justification"] == MANUAL
