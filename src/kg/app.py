@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 from .config import Config
 from .engine import Engine
 from .errors import KGError, NotFoundError
+from .limits import Limits, refuse_if_limited
 from .store import KnowledgeGraph
 
 log = logging.getLogger("kg")
@@ -63,11 +64,13 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(reconcile.bp)
     app.register_blueprint(pages.bp)
     app.register_error_handler(Exception, handle_error)
+    app.before_request(lambda: refuse_if_limited(request.environ))
     app.after_request(_cors)
     app.after_request(_security_headers)
     prefix = urlsplit(config.public_url).path.rstrip("/")
     if prefix:
         app.wsgi_app = _PrefixMiddleware(app.wsgi_app, prefix)
+    app.wsgi_app = Limits.wrap(app.wsgi_app, config)
     return app
 
 
@@ -120,6 +123,7 @@ def handle_error(exc: Exception) -> Response:
         status, message = exc.status, exc.message
         extra = {key: getattr(exc, key) for key in ("line", "column", "available")
                  if getattr(exc, key, None) is not None}
+        headers.update(getattr(exc, "http_headers", {}))
         if status >= 500:
             log.error("%s %s: %s", request.method, request.path, message)
     elif isinstance(exc, HTTPException):
@@ -131,7 +135,7 @@ def handle_error(exc: Exception) -> Response:
         log.error("%s %s failed", request.method, request.path, exc_info=exc)
         status, message = 500, f"internal error ({type(exc).__name__}); see the server log"
     if status == 503:
-        headers["Retry-After"] = "5"
+        headers.setdefault("Retry-After", "5")
     title = HTTPStatus(status).phrase
     if _wants_html():
         body = render_template("error.html", status=status, title=title, message=message,

@@ -250,10 +250,10 @@ def stats(ctx, data_dir):
     click.echo(f"typed entities: {numbers.typed_entities}")
 
 
-_SERVE_SETTINGS = ("store", "store_update", "host", "port", "base_url", "timeout", "workers", "threads",
-                   "max_query_length", "max_body_size", "max_nesting", "max_rows",
-                   "cache_size",
-                   "service_allowlist", "service_map")
+_SERVE_SETTINGS = ("store", "store_update", "host", "port", "base_url", "timeout", "workers",
+                   "heavy_queries", "heavy_after", "threads", "client_requests", "proxy_hops",
+                   "max_query_length", "max_body_size", "max_header_size", "max_nesting",
+                   "max_rows", "cache_size", "service_allowlist", "service_map")
 
 
 def _serve_options(func):

@@ -91,13 +91,30 @@ SETTINGS: tuple[Setting, ...] = (
             "redirect). Unset: http://HOST:PORT/.", _base_url),
     Setting("timeout", 30.0, "Seconds a query may run before it is stopped (answer 503).",
             float),
-    Setting("workers", 2,
+    Setting("workers", 6,
             "Query worker processes (each holds its own view of the data; a runaway query "
             "is stopped by ending its process). 0: run queries in the server process, "
             "without timeouts.", int),
-    Setting("threads", 8, "Request threads of the server process.", int),
+    Setting("heavy_queries", 3,
+            "Most queries that may use more than heavy_after seconds of CPU at once; one "
+            "more is stopped (503), so that the other workers stay free for short queries.",
+            int),
+    Setting("heavy_after", 1.0, "CPU seconds after which a query counts as heavy.", float),
+    Setting("threads", 16, "Request threads of the server process.", int),
+    Setting("client_requests", 8,
+            "Most requests one client (IP address) may have in progress at once (429 "
+            "beyond).", int),
+    Setting("proxy_hops", 0,
+            "Reverse proxies in front of the server whose X-Forwarded-For and "
+            "X-Forwarded-Proto are trusted (0: none; the client is the connecting address).",
+            int),
     Setting("max_query_length", 100_000, "Longest query accepted, in characters (413).", int),
-    Setting("max_body_size", 1_048_576, "Largest request body accepted, in bytes (413).", int),
+    Setting("max_body_size", 1_048_576,
+            "Largest request body accepted, in bytes (413, as soon as the limit is passed; "
+            "chunked bodies are counted too).", int),
+    Setting("max_header_size", 16_384,
+            "Largest total size of the request headers, in bytes (431). The request line "
+            "(URL) is limited to 8190 bytes (414): send longer queries with POST.", int),
     Setting("max_nesting", 100,
             "Deepest nesting of { ( [ accepted in a query (400): deeper input crashes the "
             "parser.", int),
@@ -140,10 +157,15 @@ class Config:
     port: int = 7878
     base_url: str = ""
     timeout: float = 30.0
-    workers: int = 2
-    threads: int = 8
+    workers: int = 6
+    heavy_queries: int = 3
+    heavy_after: float = 1.0
+    threads: int = 16
+    client_requests: int = 8
+    proxy_hops: int = 0
     max_query_length: int = 100_000
     max_body_size: int = 1_048_576
+    max_header_size: int = 16_384
     max_nesting: int = 100
     max_rows: int = 100_000
     cache_size: int = 64

@@ -9,6 +9,16 @@ answering. A worker writes the complete answer before the caller sees a byte, so
 is a whole document or an error, never a truncated one. A crash in the parser (deep
 nesting overflows its stack) only ends a worker.
 
+**Heavy queries do not starve quick ones.** A query that has used more than ``heavy_after``
+seconds of CPU is *heavy*; at most ``heavy_queries`` heavy queries run at once, and one that
+turns heavy beyond that is stopped at once (503, "busy") instead of at its deadline. With
+more workers than heavy slots (defaults: 6 workers, 3 heavy queries), a burst of runaway
+queries leaves workers free for short ones, which are answered at once rather than after the
+timeout. CPU time, not elapsed time, decides: under a heavy but legitimate load every query
+takes longer, yet none uses more CPU, so none is refused for being slowed down. Workers are
+forked from a server process that has imported the engine already (``forkserver``), so a
+killed worker is replaced in about 0.1 s.
+
 Writes go through the process owning the store; :meth:`Engine.dataset_changed` bumps a
 version number and each worker reloads its view before its next query.
 """
@@ -39,6 +49,11 @@ log = logging.getLogger("kg")
 
 _STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to load its data
 _CHUNK = 64 * 1024
+_CHECK = 0.1  # seconds between two looks at a running query's CPU time
+try:
+    _TICKS = os.sysconf("SC_CLK_TCK")
+except (AttributeError, ValueError, OSError):  # not a POSIX system
+    _TICKS = 0
 
 
 @dataclass
@@ -99,6 +114,28 @@ def rebuild_error(name: str, message: str, attributes: dict) -> errors.KGError:
     return exc
 
 
+def _cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) used so far by the process ``pid``; None where /proc is not."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            fields = stat.read().rsplit(b")", 1)[1].split()
+    except OSError:
+        return None
+    if not _TICKS:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14, 15
+
+
+def _context():
+    # never fork a threaded server: a forkserver (or, where there is none, spawn) starts a
+    # fresh interpreter; preloading the worker module makes each fork start in milliseconds
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["kg.worker"])
+        return context
+    return multiprocessing.get_context("spawn")
+
+
 class _Worker:
     """One worker process and the engine's end of its pipe."""
 
@@ -136,13 +173,16 @@ class Engine:
     (for one-shot use). Otherwise call :meth:`start` first and :meth:`close` at the end.
     """
 
-    def __init__(self, kg: KnowledgeGraph, *, workers: int = 2, timeout: float = 30.0,
+    def __init__(self, kg: KnowledgeGraph, *, workers: int = 6, timeout: float = 30.0,
                  max_rows: int = 100_000, max_query_length: int = 100_000,
                  max_nesting: int = 100, services: ServicePolicy | None = None,
-                 cache_bytes: int = 0) -> None:
+                 cache_bytes: int = 0, heavy_queries: int = 3,
+                 heavy_after: float = 1.0) -> None:
         self.kg = kg
         self.services = services  # None: every SERVICE is refused
         self.workers, self.timeout, self.max_rows = workers, timeout, max_rows
+        self.heavy_queries, self.heavy_after = heavy_queries, heavy_after
+        self._heavy = threading.Semaphore(max(0, heavy_queries))
         self.max_query_length, self.max_nesting = max_query_length, max_nesting
         self.version = 0
         self.epoch = new_epoch()  # versions count from here: ETags never outlive a start
@@ -151,8 +191,7 @@ class Engine:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._snapshot: tuple[int, dict] | None = None
-        # spawn: never fork a threaded server; the child starts a fresh interpreter
-        self._context = multiprocessing.get_context("spawn")
+        self._context = _context()
         self._closed = False
 
     @classmethod
@@ -162,7 +201,8 @@ class Engine:
                    max_rows=config.max_rows, max_query_length=config.max_query_length,
                    max_nesting=config.max_nesting,
                    services=ServicePolicy.from_config(config),
-                   cache_bytes=config.cache_size * 1024 * 1024)
+                   cache_bytes=config.cache_size * 1024 * 1024,
+                   heavy_queries=config.heavy_queries, heavy_after=config.heavy_after)
 
     # -- the pool ------------------------------------------------------------------------
 
@@ -257,8 +297,11 @@ class Engine:
         cached = self.cache.get(tag) if tag else None
         if cached is not None:
             return cached
-        reply, version = self._run(request)
-        answer = self._answer(reply)
+        try:
+            reply, version = self._run(request)
+            answer = self._answer(reply)
+        except errors.RemoteServiceError as exc:
+            raise self._redacted(exc) from None
         answer.version = f"{self.epoch}.{version}"
         answer.tag = fingerprint(answer.version, request, answer.format.name)
         if self.cache is not None:
@@ -311,11 +354,7 @@ class Engine:
             if process.version != self.version:
                 self._prepare(process)
             process.conn.send(("query", request))
-            if not process.conn.poll(max(0.0, deadline - time.monotonic())):
-                self._replace(process)
-                raise errors.QueryTimeoutError(
-                    f"the query was stopped after {self.timeout:g} s (the timeout of this "
-                    "endpoint); narrow it or add a LIMIT")
+            self._wait(process, deadline)
             reply = process.conn.recv()
         except (EOFError, OSError) as exc:
             process.process.join(1)  # let it finish dying, so the exit code is known
@@ -325,6 +364,41 @@ class Engine:
                                      f"code {code}); the query may be too complex") from exc
         self._idle.put(process)
         return reply, process.version
+
+    def _redacted(self, exc: errors.RemoteServiceError) -> errors.RemoteServiceError:
+        # the URLs of the operator's service map are configuration: name the SERVICE IRIs
+        return errors.RemoteServiceError(
+            self.services.redact(exc.message) if self.services else exc.message)
+
+    def _wait(self, process: _Worker, deadline: float) -> None:
+        """Wait until ``process`` answers; stop it at the deadline, or as soon as it turns
+        heavy while every heavy slot is taken."""
+        pid, heavy = process.process.pid, False
+        started, cpu_before = time.monotonic(), _cpu_seconds(pid)
+        try:
+            while not process.conn.poll(max(0.0, min(_CHECK, deadline - time.monotonic()))):
+                if time.monotonic() >= deadline:
+                    self._replace(process)
+                    raise errors.QueryTimeoutError(
+                        f"the query was stopped after {self.timeout:g} s (the timeout of "
+                        "this endpoint); narrow it or add a LIMIT")
+                if heavy:
+                    continue
+                cpu = _cpu_seconds(pid)
+                used = (time.monotonic() - started if cpu is None or cpu_before is None
+                        else cpu - cpu_before)
+                if used > self.heavy_after:
+                    if not self._heavy.acquire(blocking=False):
+                        self._replace(process)
+                        raise errors.BusyError(
+                            f"the query was stopped after {self.heavy_after:g} s of CPU: "
+                            f"{self.heavy_queries} long queries are running already (the "
+                            "most this endpoint runs at once, so that short queries keep "
+                            "being answered); retry later, or narrow it")
+                    heavy = True
+        finally:
+            if heavy:
+                self._heavy.release()
 
     @staticmethod
     def _answer(reply: tuple) -> Answer:

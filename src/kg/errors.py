@@ -140,6 +140,33 @@ class QueryTimeoutError(KGError):
     status = 503
 
 
+class RemoteServiceError(KGError):
+    """A SERVICE endpoint that could not be queried (refused, redirected, bad answer)."""
+
+    status = 502
+
+
+class BusyError(KGError):
+    """The endpoint is too busy to take this request now (retry later)."""
+
+    status = 503
+    #: Headers the HTTP answer carries.
+    http_headers = {"Retry-After": "5"}
+
+
+class TooManyRequestsError(KGError):
+    """A client with more requests in progress than it may have at once."""
+
+    status = 429
+    http_headers = {"Retry-After": "1"}
+
+
+class HeadersTooLargeError(KGError):
+    """Request headers larger than the configured limit."""
+
+    status = 431
+
+
 class EngineError(KGError):
     """The query engine failed (a worker process crashed or answered nonsense)."""
 

@@ -91,6 +91,18 @@ class ServicePolicy:
                 remote_until = depth
         return "".join(pieces) + text[start:]
 
+    def redact(self, message: str) -> str:
+        """``message`` with every URL of the map replaced by the SERVICE IRI it stands for
+        (the map is the operator's configuration, not for clients).
+
+        >>> ServicePolicy(mapping={"https://q.example/sparql": "http://10.0.0.7:9/q"}).redact(
+        ...     "error while connecting to http://10.0.0.7:9/q")
+        'error while connecting to https://q.example/sparql'
+        """
+        for iri, url in sorted(self.mapping.items(), key=lambda item: -len(item[1])):
+            message = message.replace(url, iri)
+        return message
+
     def _target(self, iri: str) -> str:
         if iri in self.mapping:
             return self.mapping[iri]

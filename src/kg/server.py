@@ -49,9 +49,12 @@ class _Server(BaseApplication):
             # a request may wait for a query up to the query timeout, plus start-up slack
             "timeout": int(config.timeout) + 60,
             "graceful_timeout": 5,
-            # GET queries can be long: our own limit (max_query_length) answers 413 with a
-            # message instead of gunicorn's bare 400 at 4 KB
-            "limit_request_line": 0,
+            # the longest request line gunicorn can bound (0 would read an endless line into
+            # memory): longer GET URLs get 414 with a message; longer queries are POSTed
+            "limit_request_line": 8190,
+            # one header may be as large as all of them together: the app's limit
+            # (max_header_size) then answers 431 with its own message
+            "limit_request_field_size": config.max_header_size,
             "accesslog": "-",
             "loglevel": "info",
             "when_ready": self._ready,

@@ -18,8 +18,9 @@ from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat,
                         Store, Triple, parse_query_results, serialize)
 
 from . import sparql
-from .errors import KGError, QueryEvaluationError, ResultTooLargeError
+from .errors import KGError, QueryEvaluationError, RemoteServiceError, ResultTooLargeError
 from .formats import JSON, QUAD_FORMATS, ResultKind, negotiate
+from .guard import uses_keyword
 from .namespaces import PREFIXES
 
 #: Answers up to this size stay in memory; larger ones go to a file in the spool folder.
@@ -148,8 +149,20 @@ def answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, A
     quads_query) on ``store``.
 
     Returns the kind, format name, row count and the complete serialised answer (bytes,
-    or the path of a spool file). Raises KGError for what the client got wrong.
+    or the path of a spool file). Raises KGError for what the client got wrong, and
+    RemoteServiceError (502) when a SERVICE endpoint fails.
     """
+    try:
+        return _answer(store, request, spool_dir)
+    except OSError as exc:
+        # Oxigraph reports a SERVICE call that failed (refused, redirected, bad answer) as
+        # an I/O error; without SERVICE, it is the store's own I/O: a fault
+        if uses_keyword(request["query"], "SERVICE"):
+            raise RemoteServiceError(f"a SERVICE endpoint could not be queried: {exc}") from None
+        raise
+
+
+def _answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, Any]:
     # a description answers with its quads when the client chooses a quad format
     as_quads = bool(request.get("quads_query")) and negotiate(
         request.get("accept"), ResultKind.GRAPH, override=request.get("format")) in QUAD_FORMATS
@@ -176,7 +189,7 @@ def answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, A
             rows = counter.count
         else:
             rows = _write_solutions(result.raw, fmt, spool, request["max_rows"])
-    except KGError:
+    except (KGError, OSError):
         spool.discard()
         raise
     except RuntimeError as exc:  # pyoxigraph's evaluation errors surface while reading

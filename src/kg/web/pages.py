@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 
+import pyoxigraph
 import rdflib
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
@@ -20,6 +21,8 @@ from ..describe import DATASET, void_description
 from ..errors import InputSyntaxError, NotAcceptableError, NotFoundError, UsageError
 from ..examples import examples
 from ..formats import HTML, RDF_INPUT_FORMATS, ResultKind, by_name, for_path, negotiate
+from ..config import Config
+from ..store import KnowledgeGraph, Source
 from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, compact
 from ..validate import validate
 from . import rdf_response
@@ -162,25 +165,17 @@ def validation_report() -> Response:
                      error="Paste some Turtle or choose a file first.")
     started = time.perf_counter()
     try:
-        report = _validate_in_context(text, fmt.media_type, name)
+        report = _validate_in_context(text, fmt, name)
     except InputSyntaxError as exc:
         return _page("validate.html", 400, text=text, report=None, error=exc.message)
     return _page("validate.html", text=text, report=report,
                  seconds=time.perf_counter() - started)
 
 
-def _validate_in_context(text: str, media_type: str, name: str) -> dict:
+def _validate_in_context(text: str, fmt, name: str) -> dict:
     # the new triples are checked together with the graph (they may point at its entities);
     # findings about nodes the new data does not describe are left out
-    data = rdflib.Graph()
-    try:
-        data.parse(data=text, format=_RDFLIB_FORMATS.get(media_type, "turtle"))
-    except SyntaxError as exc:
-        line = getattr(exc, "lines", None)
-        raise InputSyntaxError(str(getattr(exc, "message", exc)), source=name,
-                               line=line + 1 if isinstance(line, int) else None) from None
-    except ValueError as exc:  # JSON-LD and RDF/XML parsers
-        raise InputSyntaxError(str(exc), source=name) from None
+    data = _parse(text, fmt, name)
     context = rdflib.Graph()
     for s, p, o, _ in get_store().rdflib_dataset().quads((None, None, None, None)):
         context.add((s, p, o))
@@ -203,9 +198,16 @@ def _validate_in_context(text: str, media_type: str, name: str) -> dict:
                                              for node, items in groups.items()]}
 
 
-_RDFLIB_FORMATS = {"text/turtle": "turtle", "application/n-triples": "nt",
-                   "application/n-quads": "nquads", "application/trig": "trig",
-                   "application/rdf+xml": "xml", "application/ld+json": "json-ld"}
+def _parse(text: str, fmt, name: str) -> rdflib.Graph:
+    # pyoxigraph parses (the store's own loader), never rdflib: rdflib's JSON-LD parser
+    # would fetch a remote or file: @context on the client's behalf; pyoxigraph fetches
+    # nothing (it has no document loader)
+    staging = KnowledgeGraph.open(Config(), load_bundled=False)
+    staging.load([Source(name, text.encode())], format=fmt.name)
+    triples = pyoxigraph.serialize(
+        (pyoxigraph.Triple(q.subject, q.predicate, q.object) for q in staging.store),
+        format=pyoxigraph.RdfFormat.N_TRIPLES)
+    return rdflib.Graph().parse(data=triples.decode(), format="nt")
 
 
 # -- the dataset -------------------------------------------------------------------------
