@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -135,3 +138,100 @@ def web_bundle(folder: Path, *, hostile: bool = True) -> Path:
     if hostile:
         (folder / "data" / "99-hostile.ttl").symlink_to(fixtures / "hostile.ttl")
     return folder
+
+
+class KGServer:
+    """A `kg serve` process on a loopback port: its URL, process and output (a file)."""
+
+    def __init__(self, folder: Path, *args: str, env: dict | None = None) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/"
+        self.log = folder / "server.log"
+        self._output = self.log.open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "kg", *args, "serve", "--port", str(self.port)],
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
+                str(REPO / "src"), os.environ.get("PYTHONPATH")])), **(env or {})},
+            stdout=self._output, stderr=subprocess.STDOUT, cwd=folder)
+
+    def wait(self, timeout: float = 60) -> "KGServer":
+        """Wait until it answers (fail the test with its log if it never does)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "sparql?query=ASK%7B%7D", timeout=5).read()
+                return self
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    pytest.fail(f"kg serve did not start:\n{self.output()}")
+                time.sleep(0.1)
+
+    def output(self) -> str:
+        """What it logged so far."""
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        """End it (SIGTERM) and wait."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        self._output.close()
+
+
+def http_get(url: str, timeout: float = 60, **headers) -> tuple[int, bytes]:
+    """(status, body) of a GET, errors included."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.read()
+
+
+def raw_exchange(url: str, data: bytes, *, timeout: float = 30) -> tuple[int, bytes]:
+    """Send ``data`` as it is on a new connection to the server of ``url``; return the status
+    and the bytes of the answer (the connection is closed by the caller's end of writing)."""
+    parts = urllib.parse.urlsplit(url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        sock.sendall(data)
+        return read_answer(sock)
+
+
+def read_answer(sock: socket.socket) -> tuple[int, bytes]:
+    """Read one HTTP answer from ``sock`` (up to the end of its body or of the connection)."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        received += chunk
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                   if line.lower().startswith(b"content-length:")), None)
+    while length is None or len(body) < length:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        body += chunk
+    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
+    return status, body
+
+
+# hypothesis: CI runs a fixed set of examples (derandomised: the same every run, no example
+# database); locally the examples are random, so each run explores new ones
+from hypothesis import settings as _hypothesis_settings  # noqa: E402
+
+_hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                                      max_examples=60, print_blob=True)
+_hypothesis_settings.register_profile("dev", deadline=None, max_examples=60, database=None)
+# KG_HYPOTHESIS_PROFILE=thorough: a long hunt, by hand
+_hypothesis_settings.register_profile("thorough", deadline=None, max_examples=1500,
+                                      database=None)
+_hypothesis_settings.load_profile(os.environ.get("KG_HYPOTHESIS_PROFILE")
+                                  or ("ci" if os.environ.get("CI") else "dev"))

@@ -106,8 +106,9 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
     """
     options: dict = {"prefixes": PREFIXES, "base_iri": base_iri}
     if default_graphs or named_graphs:
-        options["default_graph"] = [NamedNode(iri) for iri in default_graphs]
-        options["named_graphs"] = [NamedNode(iri) for iri in named_graphs]
+        options["default_graph"] = [_graph_iri(iri, "default-graph-uri")
+                                    for iri in default_graphs]
+        options["named_graphs"] = [_graph_iri(iri, "named-graph-uri") for iri in named_graphs]
     elif not uses_keyword(text, "FROM"):
         # any dataset option makes Oxigraph ignore FROM, so the union is asked for only
         # when the query names no dataset of its own
@@ -123,6 +124,13 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
         raise _query_syntax_error(exc) from None
     except (RuntimeError, ValueError) as exc:
         raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
+
+
+def _graph_iri(iri: str, parameter: str) -> NamedNode:
+    try:
+        return NamedNode(iri)
+    except ValueError as exc:
+        raise UsageError(f"{parameter} {iri!r} is not an absolute IRI: {exc}") from None
 
 
 def execute_update(store: Store, text: str, *, base_iri: str | None = None) -> None:

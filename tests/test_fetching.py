@@ -1,0 +1,163 @@
+"""No server-side fetching on a client's behalf: SERVICE, JSON-LD ``@context``, XML external
+entities and ``owl:imports`` never reach ``file:``, loopback, link-local or private addresses,
+nor hosts off the allowlist — not through a redirect, not through a DNS name that resolves
+there. A loopback socket that records every connection is the witness."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+import time
+
+import pytest
+
+from kg.app import close_app, create_app
+
+WIKIDATA = "https://query.wikidata.org/sparql"
+
+
+def _no_connection(connections) -> None:
+    time.sleep(0.3)  # a connection attempt in flight would land by now
+    assert connections == []
+
+
+@pytest.fixture
+def recorded(listener):
+    """The listener's port and connections, and the URL on it."""
+    port, connections = listener
+    return port, connections, f"http://127.0.0.1:{port}/"
+
+
+@pytest.mark.parametrize("target", [
+    "http://localhost:{port}/sparql",  # a name that resolves to loopback
+    "http://127.1:{port}/sparql", "http://2130706433:{port}/sparql",  # other spellings
+    "http://[::1]:{port}/sparql", "http://[::ffff:127.0.0.1]:{port}/sparql",
+    "http://0.0.0.0:{port}/sparql",
+    "http://169.254.169.254/latest/meta-data/",  # link-local: the cloud metadata service
+    "http://10.0.0.1/sparql", "http://192.168.1.1/sparql", "http://[fd00::1]/sparql",
+    "file:///etc/passwd", "ftp://127.0.0.1:{port}/",
+])
+def test_an_allowlisted_service_that_is_not_public_is_refused(recorded, target):
+    port, connections, _ = recorded
+    target = target.format(port=port)
+    app = create_app({"workers": 0, "service_allowlist": (target,)})
+    try:
+        response = app.test_client().get("/sparql", query_string={
+            "query": f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}"})
+        assert response.status_code == 400
+        assert b"non-public address" in response.data or b"only http and https" in response.data
+    finally:
+        close_app(app)
+    _no_connection(connections)
+
+
+@pytest.mark.parametrize("target", ["http://127.0.0.1:{port}/", "http://evil.example/sparql",
+                                    "https://query.wikidata.org.evil.example/sparql",
+                                    "https://query.wikidata.org/sparql/../../x"])
+def test_a_service_off_the_allowlist_is_refused(recorded, target):
+    port, connections, _ = recorded
+    target = target.format(port=port)
+    app = create_app({"workers": 0})
+    try:
+        for query in (f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}",
+                      f"SELECT * {{ SERVICE SILENT <{target}> {{ ?s ?p ?o }} }}",
+                      "SELECT * { \\u0053ERVICE <" + target + "> { ?s ?p ?o } }",
+                      f"SELECT * {{ BIND(<{target}> AS ?u) SERVICE ?u {{ ?s ?p ?o }} }}"):
+            response = app.test_client().get("/sparql", query_string={"query": query})
+            assert response.status_code == 400, query
+    finally:
+        close_app(app)
+    _no_connection(connections)
+
+
+class _Redirector(http.server.BaseHTTPRequestHandler):
+    """Answers every request with a redirect to ``target`` (a loopback address)."""
+
+    target = ""
+    hits: list
+
+    def do_GET(self):  # noqa: N802 - the name http.server calls
+        self.hits.append(self.path)
+        self.send_response(302)
+        self.send_header("Location", self.target)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    do_POST = do_GET
+
+    def log_message(self, *args):
+        pass
+
+
+def test_a_service_that_redirects_is_not_followed_and_the_map_stays_secret(recorded):
+    port, connections, target = recorded
+    handler = type("Handler", (_Redirector,), {"target": target + "internal", "hits": []})
+    redirector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    mapped = f"http://127.0.0.1:{redirector.server_port}/sparql"
+    app = create_app({"workers": 1, "timeout": 10, "service_map": {WIKIDATA: mapped}})
+    try:
+        response = app.test_client().get("/sparql", query_string={
+            "query": f"SELECT * {{ SERVICE <{WIKIDATA}> {{ ?s ?p ?o }} }}"})
+        assert response.status_code == 502 and b"SERVICE endpoint" in response.data
+        assert mapped.encode() not in response.data  # the operator's map is not shown
+    finally:
+        close_app(app)
+        redirector.shutdown()
+        redirector.server_close()
+    assert len(handler.hits) == 1  # the mapped endpoint was called, once
+    _no_connection(connections)  # and its redirect was not followed
+
+
+@pytest.fixture(scope="module")
+def pages():
+    """The app, queries in this process (validation runs there)."""
+    app = create_app({"workers": 0})
+    yield app
+    close_app(app)
+
+
+def _validate(pages, data: str, fmt: str):
+    return pages.test_client().post("/validate/form", data={"data": data, "format": fmt},
+                                    headers={"Accept": "text/html"})
+
+
+@pytest.mark.parametrize("context", ["{url}context.jsonld", "file:///etc/passwd",
+                                     "file:///proc/self/environ"])
+def test_a_json_ld_context_is_never_fetched(pages, recorded, context):
+    port, connections, url = recorded
+    document = ('{"@context": "%s", "@id": "https://w3id.org/fr-indopacific/id/x", '
+                '"name": "x"}' % context.format(url=url))
+    response = _validate(pages, document, "jsonld")
+    assert response.status_code == 400 and b"remote context" in response.data
+    assert b"root:" not in response.data and b"PATH=" not in response.data
+    _no_connection(connections)
+
+
+@pytest.mark.parametrize("entity", ["{url}entity", "file:///etc/passwd"])
+def test_xml_external_entities_are_never_resolved(pages, recorded, entity):
+    port, connections, url = recorded
+    document = f"""<?xml version="1.0"?>
+<!DOCTYPE rdf:RDF [ <!ENTITY ext SYSTEM "{entity.format(url=url)}"> ]>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+         xmlns:rdfs="http://www.w3.org/2000/01/rdf-schema#">
+  <rdf:Description rdf:about="https://w3id.org/fr-indopacific/id/x">
+    <rdfs:label>&ext;</rdfs:label>
+  </rdf:Description>
+</rdf:RDF>"""
+    response = _validate(pages, document, "rdfxml")
+    assert response.status_code in (200, 400)
+    assert b"root:" not in response.data
+    _no_connection(connections)
+
+
+def test_owl_imports_in_validated_data_are_not_followed(pages, recorded):
+    port, connections, url = recorded
+    document = f"""@prefix owl: <http://www.w3.org/2002/07/owl#> .
+@prefix sh: <http://www.w3.org/ns/shacl#> .
+<https://w3id.org/fr-indopacific/id/x> owl:imports <{url}ontology> ;
+    sh:shapesGraph <{url}shapes> .
+<{url}ontology> a owl:Ontology ; owl:imports <file:///etc/passwd> ."""
+    response = _validate(pages, document, "turtle")
+    assert response.status_code == 200 and b"root:" not in response.data
+    _no_connection(connections)

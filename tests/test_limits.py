@@ -1,0 +1,162 @@
+"""Limits of a real `kg serve` process, over raw sockets where clients would not misbehave:
+each limit answers its status (413, 414, 429, 431, 503) with a message, at once, and the
+server answers the next request. Runaway queries do not hold up short ones."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+import urllib.parse
+
+import pytest
+
+from conftest import KGServer, http_get, raw_exchange, read_answer
+
+RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+CHEAP = "ASK { fipid:dcsd ?p ?o }"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """A server with small limits: 4 KiB bodies and headers, 3 requests per client, 2
+    workers, one heavy query (after 0.3 s of CPU), a 4 s timeout."""
+    kg = KGServer(tmp_path_factory.mktemp("limits"), env={
+        "KG_MAX_BODY_SIZE": "4096", "KG_MAX_HEADER_SIZE": "4096", "KG_CLIENT_REQUESTS": "3",
+        "KG_WORKERS": "2", "KG_HEAVY_QUERIES": "1", "KG_HEAVY_AFTER": "0.3",
+        "KG_TIMEOUT": "4"}).wait()
+    yield kg
+    kg.stop()
+
+
+def _ask(url: str) -> int:
+    return http_get(url + "sparql?" + urllib.parse.urlencode({"query": CHEAP}))[0]
+
+
+def _connect(url: str) -> socket.socket:
+    parts = urllib.parse.urlsplit(url)
+    return socket.create_connection((parts.hostname, parts.port), timeout=10)
+
+
+def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(server):
+    with _connect(server.url) as sock:
+        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query"
+                     b"\r\nContent-Length: 200000000\r\n\r\n" + b"ASK {}" + b" " * 1000)
+        started = time.monotonic()
+        status, body = read_answer(sock)  # 199,998,994 bytes were never sent
+    assert status == 413 and b"200000000 bytes; at most 4096" in body
+    assert time.monotonic() - started < 5
+    assert _ask(server.url) == 200
+
+
+@pytest.mark.parametrize("path, content_type, prefix", [
+    ("/sparql", "application/sparql-query", b"ASK {}"),
+    ("/sparql", "application/x-www-form-urlencoded", b"query=ASK+%7B%7D&x="),
+    ("/validate/form", "application/x-www-form-urlencoded", b"format=turtle&data="),
+    ("/reconcile", "application/x-www-form-urlencoded", b"queries=%7B%7D&x="),
+])
+def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(server, path,
+                                                                   content_type, prefix):
+    with _connect(server.url) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
+                     "Transfer-Encoding: chunked\r\n\r\n".encode())
+        body = prefix + b"+" * 6000
+        for start in range(0, len(body), 1000):
+            piece = body[start:start + 1000]
+            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
+        # no last chunk: the answer must come anyway, and the prefix must not be used
+        status, answer = read_answer(sock)
+    assert status == 413 and b"over 4096 bytes" in answer
+    assert _ask(server.url) == 200
+
+
+def test_a_url_over_8190_bytes_is_414(server):
+    query = "ASK { ?s ?p " + '"' + "x" * 9000 + '" }'
+    status, body = http_get(server.url + "sparql?" + urllib.parse.urlencode({"query": query}))
+    assert status == 414 and b"8190" in body
+    assert _ask(server.url) == 200
+
+
+def test_headers_over_the_limit_are_431(server):
+    many = b"".join(b"X-Filler-%d: %s\r\n" % (i, b"y" * 200) for i in range(30))
+    status, body = raw_exchange(server.url, b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\n"
+                                b"Host: x\r\nConnection: close\r\n" + many + b"\r\n")
+    assert status == 431 and b"at most 4096" in body
+    one = b"Cookie: " + b"z" * 6000 + b"\r\n"  # one field over the limit: gunicorn's 431
+    status, body = raw_exchange(server.url, b"GET / HTTP/1.1\r\nHost: x\r\n" + one + b"\r\n")
+    assert status == 431 and body
+    assert _ask(server.url) == 200
+
+
+def test_a_client_with_too_many_requests_in_progress_gets_429(server):
+    # three requests stay in progress: their bodies are announced and not sent yet
+    held = []
+    for _ in range(3):
+        sock = _connect(server.url)
+        sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: "
+                     b"application/sparql-query\r\nContent-Length: 6\r\n\r\nAS")
+        held.append(sock)
+    time.sleep(0.5)
+    try:
+        status, body = http_get(server.url + "sparql?query=ASK%7B%7D")
+        assert status == 429 and b"3 requests from 127.0.0.1 are in progress" in body
+    finally:
+        for sock in held:
+            sock.sendall(b"K {}")
+    for sock in held:
+        with sock:
+            assert read_answer(sock)[0] == 200
+    assert _ask(server.url) == 200
+
+
+def test_a_query_turning_heavy_beyond_the_cap_is_stopped_at_once(server):
+    outcomes: list = []
+
+    def runaway():
+        started = time.monotonic()
+        status, body = http_get(server.url + "sparql?" + urllib.parse.urlencode(
+            {"query": RUNAWAY}))
+        outcomes.append((status, body, time.monotonic() - started))
+
+    threads = [threading.Thread(target=runaway) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    (first, body1, after1), (second, body2, after2) = sorted(outcomes, key=lambda o: o[2])
+    assert first == 503 and b"long queries are running already" in body1 and after1 < 3.5
+    assert second == 503 and b"stopped after 4 s" in body2
+    assert _ask(server.url) == 200
+
+
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory):
+    """A server with the default pool (6 workers, 3 heavy queries) and a 5 s timeout."""
+    kg = KGServer(tmp_path_factory.mktemp("runaway"), env={"KG_TIMEOUT": "5"}).wait()
+    yield kg
+    kg.stop()
+
+
+def test_four_runaway_queries_do_not_stop_short_ones_being_answered_within_1_s(
+        default_server):
+    url = default_server.url
+    outcomes: list = []
+
+    def runaway():
+        outcomes.append(http_get(url + "sparql?" + urllib.parse.urlencode(
+            {"query": RUNAWAY}))[0])
+
+    threads = [threading.Thread(target=runaway) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    time.sleep(0.5)
+    latencies = []
+    while any(thread.is_alive() for thread in threads) and len(latencies) < 40:
+        started = time.monotonic()
+        assert _ask(url) == 200
+        latencies.append(time.monotonic() - started)
+        time.sleep(0.1)
+    for thread in threads:
+        thread.join(60)
+    assert outcomes == [503] * 4  # one stopped as the 4th heavy query, three at the timeout
+    assert len(latencies) >= 10 and max(latencies) < 1.0, latencies
