@@ -14,8 +14,10 @@ seconds of CPU is *heavy*; at most ``heavy_queries`` heavy queries run at once, 
 turns heavy beyond that is stopped at once (503, "busy") instead of at its deadline. With
 more workers than heavy slots (defaults: 6 workers, 3 heavy queries), a burst of runaway
 queries leaves workers free for short ones, which are answered at once rather than after the
-timeout. CPU time, not elapsed time, decides: under a heavy but legitimate load every query
-takes longer, yet none uses more CPU, so none is refused for being slowed down. Workers are
+timeout; a heavy query goes on at a lower CPU priority (its worker is replaced after it),
+so short queries keep the processors. CPU time, not elapsed time, decides: under a heavy but
+legitimate load every query takes longer, yet none uses more CPU, so none is refused for
+being slowed down. Workers are
 forked from a server process that has imported the engine already (``forkserver``), so a
 killed worker is replaced in about 0.1 s.
 
@@ -124,6 +126,13 @@ def _cpu_seconds(pid: int) -> float | None:
     if not _TICKS:
         return None
     return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14, 15
+
+
+def _lower_priority(pid: int) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 10)
+    except (AttributeError, OSError):  # not POSIX, or the process has ended
+        pass
 
 
 def _context():
@@ -354,7 +363,7 @@ class Engine:
             if process.version != self.version:
                 self._prepare(process)
             process.conn.send(("query", request))
-            self._wait(process, deadline)
+            heavy = self._wait(process, deadline)
             reply = process.conn.recv()
         except (EOFError, OSError) as exc:
             process.process.join(1)  # let it finish dying, so the exit code is known
@@ -362,7 +371,10 @@ class Engine:
             self._replace(process)
             raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
                                      f"code {code}); the query may be too complex") from exc
-        self._idle.put(process)
+        if heavy:  # it runs at a lower priority now: a fresh worker takes its place
+            self._replace(process)
+        else:
+            self._idle.put(process)
         return reply, process.version
 
     def _redacted(self, exc: errors.RemoteServiceError) -> errors.RemoteServiceError:
@@ -370,9 +382,11 @@ class Engine:
         return errors.RemoteServiceError(
             self.services.redact(exc.message) if self.services else exc.message)
 
-    def _wait(self, process: _Worker, deadline: float) -> None:
+    def _wait(self, process: _Worker, deadline: float) -> bool:
         """Wait until ``process`` answers; stop it at the deadline, or as soon as it turns
-        heavy while every heavy slot is taken."""
+        heavy while every heavy slot is taken. A heavy query goes on at a lower CPU
+        priority, so that short queries keep the processors; returns whether it turned
+        heavy."""
         pid, heavy = process.process.pid, False
         started, cpu_before = time.monotonic(), _cpu_seconds(pid)
         try:
@@ -396,9 +410,11 @@ class Engine:
                             "most this endpoint runs at once, so that short queries keep "
                             "being answered); retry later, or narrow it")
                     heavy = True
+                    _lower_priority(pid)
         finally:
             if heavy:
                 self._heavy.release()
+        return heavy
 
     @staticmethod
     def _answer(reply: tuple) -> Answer:
