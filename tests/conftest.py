@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -152,7 +153,14 @@ class KGServer:
             [sys.executable, "-m", "kg", *args, "serve", "--port", str(self.port)],
             env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
                 str(REPO / "src"), os.environ.get("PYTHONPATH")])), **(env or {})},
-            stdout=self._output, stderr=subprocess.STDOUT, cwd=folder)
+            stdout=self._output, stderr=subprocess.STDOUT, cwd=folder,
+            start_new_session=True)  # its own process group: kill() ends every process
+
+    def kill(self) -> None:
+        """SIGKILL the server and all its processes at once, as a power cut would."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(10)
+        self._output.close()
 
     def wait(self, timeout: float = 60) -> "KGServer":
         """Wait until it answers (fail the test with its log if it never does)."""

@@ -160,3 +160,40 @@ def test_four_runaway_queries_do_not_stop_short_ones_being_answered_within_1_s(
         thread.join(60)
     assert outcomes == [503] * 4  # one stopped as the 4th heavy query, three at the timeout
     assert len(latencies) >= 10 and max(latencies) < 1.0, latencies
+
+
+def _held_app(**settings):
+    """An app with a route that stays in progress until the returned event is set."""
+    from kg.app import create_app
+
+    app = create_app({"workers": 0, "client_requests": 1, **settings})
+    release = threading.Event()
+    app.add_url_rule("/held", view_func=lambda: (release.wait(10), "done")[1])
+    return app, release
+
+
+@pytest.mark.parametrize("hops, forwarded, expected", [
+    (0, ("198.51.100.1", "198.51.100.2"), 429),  # X-Forwarded-For ignored: one client
+    (1, ("198.51.100.1", "198.51.100.2"), 200),  # trusted: two clients
+    (1, ("198.51.100.1", "198.51.100.1"), 429),
+])
+def test_clients_behind_a_trusted_proxy_are_counted_apart(hops, forwarded, expected):
+    from kg.app import close_app
+
+    app, release = _held_app(proxy_hops=hops)
+    environ = {"REMOTE_ADDR": "10.0.0.1"}  # the proxy
+    first = threading.Thread(target=lambda: app.test_client().get(
+        "/held", environ_base=environ, headers={"X-Forwarded-For": forwarded[0]}))
+    first.start()
+    try:
+        time.sleep(0.3)
+        response = app.test_client().get("/sparql?query=ASK%7B%7D", environ_base=environ,
+                                         headers={"X-Forwarded-For": forwarded[1]})
+        assert response.status_code == expected
+        if expected == 429:
+            assert response.headers["Retry-After"] == "1"
+            assert f"from {forwarded[0] if hops else '10.0.0.1'}".encode() in response.data
+    finally:
+        release.set()
+        first.join(10)
+        close_app(app)

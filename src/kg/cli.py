@@ -401,3 +401,10 @@ def _print_findings(findings) -> None:
     for row in [header] + rows:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths))
                    + "  " + row[4])
+
+
+# the commands that copy the whole store live in their own module
+from .cli_backup import backup, dump, restore  # noqa: E402
+
+for _command in (dump, restore, backup):
+    main.add_command(_command)
