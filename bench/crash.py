@@ -31,19 +31,10 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 from conftest import KGServer  # noqa: E402
-from load import MARK, TOKEN, _connection, _request  # noqa: E402
+from load import MARK, TOKEN, _connection, _request, change, report  # noqa: E402
 
 #: Three triples per change: a partial change shows as one or two of them.
 PARTS = 3
-
-
-def change(slug: str) -> str:
-    """A valid change of three triples under its own IRI."""
-    return f"""INSERT DATA {{ GRAPH fipg:user {{
-    <{MARK}{slug}> a skos:Concept ;
-        skos:prefLabel "Crash-test note {slug}"@en ;
-        skos:definition "A note written by the crash test."@en .
-}} }}"""
 
 
 def _writer(url: str, name: str, stop: threading.Event, sent: list, acknowledged: list) -> None:
@@ -54,7 +45,7 @@ def _writer(url: str, name: str, stop: threading.Event, sent: list, acknowledged
         n += 1
         sent.append(slug)
         try:
-            status, _ = _request(connection, "POST", "/sparql", change(slug).encode(), {
+            status, _ = _request(connection, "POST", "/sparql", change(slug, "crash").encode(), {
                 "Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"})
         except OSError:
             return  # the server is gone: this write was never acknowledged
@@ -142,11 +133,7 @@ def main() -> int:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kg-crash-") as folder:
         figures = run(kills=args.kills, seed=args.seed, folder=Path(folder))
-    print(json.dumps(figures, indent=1))
-    problems = failures(figures)
-    for problem in problems:
-        print("FAIL:", problem, file=sys.stderr)
-    return 1 if problems else 0
+    return report(figures, failures(figures))
 
 
 if __name__ == "__main__":

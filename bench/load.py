@@ -57,6 +57,14 @@ class Tally:
             self.statuses[status] = self.statuses.get(status, 0) + 1
             self.latencies.append(seconds)
 
+    def drop(self, exc: Exception, connection: http.client.HTTPConnection,
+             url: str) -> http.client.HTTPConnection:
+        """Count a dropped connection; return a new one."""
+        with self.lock:
+            self.dropped.append(f"{type(exc).__name__}: {exc}")
+        connection.close()
+        return _connection(url)
+
     def percentile(self, q: float) -> float:
         """The q-th percentile latency in milliseconds."""
         if not self.latencies:
@@ -101,21 +109,19 @@ def reader(url: str, queries: list[str], seed: int, stop: threading.Event, tally
                 status, _ = _request(connection, "POST", "/sparql", query.encode(), {
                     **accept, "Content-Type": "application/sparql-query"})
         except (OSError, http.client.HTTPException) as exc:
-            with tally.lock:
-                tally.dropped.append(f"{type(exc).__name__}: {exc}")
-            connection.close()
-            connection = _connection(url)
+            connection = tally.drop(exc, connection, url)
             continue
         tally.record(status, time.perf_counter() - started)
     connection.close()
 
 
-def change(slug: str) -> str:
-    """A small valid update: a note about an existing organisation, under its own IRI."""
+def change(slug: str, by: str = "load") -> str:
+    """A small valid update of three triples: a note under its own IRI (a partial change
+    would show as one or two of them)."""
     return f"""INSERT DATA {{ GRAPH fipg:user {{
     <{MARK}{slug}> a skos:Concept ;
-        skos:prefLabel "Load-test note {slug}"@en ;
-        skos:definition "A note written by the load test."@en .
+        skos:prefLabel "Note {slug} of the {by} test"@en ;
+        skos:definition "A note written by the {by} test."@en .
 }} }}"""
 
 
@@ -132,10 +138,7 @@ def writer(url: str, name: str, stop: threading.Event, tally: Tally) -> None:
                 "Content-Type": "application/sparql-update",
                 "Authorization": f"Bearer {TOKEN}"})
         except (OSError, http.client.HTTPException) as exc:
-            with tally.lock:
-                tally.dropped.append(f"{type(exc).__name__}: {exc}")
-            connection.close()
-            connection = _connection(url)
+            connection = tally.drop(exc, connection, url)
             continue
         tally.record(status, time.perf_counter() - started)
         if 200 <= status < 300:
@@ -245,6 +248,14 @@ def failures(figures: dict) -> list[str]:
     return problems
 
 
+def report(figures: dict, problems: list[str]) -> int:
+    """Print the figures and what failed; the exit code of a bench script."""
+    print(json.dumps(figures, indent=1, ensure_ascii=False))
+    for problem in problems:
+        print("FAIL:", problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=float, default=60)
@@ -255,11 +266,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="kg-load-") as folder:
         figures = run(seconds=args.seconds, readers=args.readers, writers=args.writers,
                       runaways=args.runaway, folder=Path(folder))
-    print(json.dumps(figures, indent=1, ensure_ascii=False))
-    problems = failures(figures)
-    for problem in problems:
-        print("FAIL:", problem, file=sys.stderr)
-    return 1 if problems else 0
+    return report(figures, failures(figures))
 
 
 if __name__ == "__main__":

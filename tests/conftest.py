@@ -191,9 +191,10 @@ class KGServer:
         self._output.close()
 
 
-def http_get(url: str, timeout: float = 60, **headers) -> tuple[int, bytes]:
-    """(status, body) of a GET, errors included."""
-    request = urllib.request.Request(url, headers=headers)
+def http_get(url: str, timeout: float = 60, data: bytes | None = None,
+             **headers) -> tuple[int, bytes]:
+    """(status, body) of a GET (a POST with ``data``), errors included."""
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read()

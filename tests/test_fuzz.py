@@ -238,16 +238,8 @@ def test_garbage_instead_of_http_never_takes_the_server_down(server, garbage):
 
 
 def _post_query(server, text: str, **headers) -> tuple[int, bytes]:
-    import urllib.request
-
-    request = urllib.request.Request(server.url + "sparql", data=text.encode(), headers={
-        "Content-Type": "application/sparql-query", **headers})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read()
+    return http_get(server.url + "sparql", data=text.encode(),
+                    **{"Content-Type": "application/sparql-query", **headers})
 
 
 def test_deep_nesting_a_megabyte_query_and_huge_literals(server):
