@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from pyoxigraph import DefaultGraph, NamedNode, Quad, Store, Triple
+from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple, parse
 
 from .namespaces import GRAPHS
 from .rules import IN_GRAPH, RULES, BlankNodeInChange, Evaluator, Rows
@@ -110,8 +110,11 @@ _IN_INFERRED = IN_GRAPH.format(graph=INFERRED)
 def _saturate(store: Store) -> tuple[set[Triple], Outcome]:
     """The closure of ``store``'s asserted graphs, computed in a scratch store."""
     scratch = Store()
-    scratch.extend(Quad(q.subject, q.predicate, q.object) for q in store
-                   if is_asserted_graph(q.graph_name))
+    for graph in asserted_graphs(store):
+        # through N-Triples: parsed in Rust (blank node labels kept), half the time of
+        # rebuilding each quad in Python (bench/peers.py: most of a 1M-triple `kg load`)
+        scratch.extend(parse(store.dump(format=RdfFormat.N_TRIPLES, from_graph=graph),
+                             RdfFormat.N_TRIPLES))
     evaluator, outcome = Evaluator(scratch), Outcome()
     derived: set[Triple] = set()
     fresh = evaluator.derive_all()
