@@ -170,3 +170,19 @@ def test_kg_serve_with_a_remote_store(remote, kg, tmp_path):
         process.terminate()
         process.wait(15)
         process.stdout.close()
+
+
+def test_a_known_change_is_one_update_and_the_inferred_graph_follows(kg):
+    from pyoxigraph import NamedNode, Quad
+
+    user = NamedNode("https://w3id.org/fr-indopacific/graph/user")
+    office = NamedNode("https://w3id.org/fr-indopacific/id/remote-test-office")
+    typed = Quad(office, NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"),
+                 NamedNode("https://w3id.org/fr-indopacific/ontology#CentralOffice"), user)
+    kg.apply(added=[typed])
+    assert typed in kg.store
+    # the reasoner wrote the superclass typing into the inferred graph of the remote store
+    assert kg.query("ASK { GRAPH fipg:inferred { fipid:remote-test-office a org:Organization } }").boolean
+    kg.apply(removed=[typed])
+    assert typed not in kg.store
+    assert not kg.query("ASK { fipid:remote-test-office ?p ?o }").boolean

@@ -214,6 +214,12 @@ class RemoteStore:
         return serialize(quads, output, format, prefixes=prefixes) if prefixes else \
             serialize(quads, output, format)
 
+    def __contains__(self, quad: Quad) -> bool:
+        graph = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
+        pattern = f"{quad.subject} {quad.predicate} {quad.object}"
+        return bool(self.query(f"ASK {{ GRAPH {graph} {{ {pattern} }} }}" if graph
+                               else f"ASK {{ {pattern} }}"))
+
     def __len__(self) -> int:
         rows = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
         return int(next(iter(rows))["n"].value)

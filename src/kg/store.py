@@ -347,9 +347,12 @@ class KnowledgeGraph:
         removed = [quad for quad in removed if quad in self.store]
         added = [quad for quad in added if quad not in self.store]
         try:
-            for quad in removed:
-                self.store.remove(quad)
-            self.store.extend(added)
+            if self.config.store:  # a remote server: one update request, all or nothing
+                self.store.write(added=added, removed=removed)
+            else:
+                for quad in removed:
+                    self.store.remove(quad)
+                self.store.extend(added)
         except OSError as exc:
             raise StoreError(f"cannot write to the store: {exc}") from exc
         return reasoning.update(self, added=added, removed=removed)
