@@ -114,6 +114,7 @@ class Run:
         self.times: dict[tuple[str, str], list[float]] = {}
         self.rows: dict[tuple[str, str], int] = {}
         self.failed: dict[tuple[str, str], str] = {}
+        self.errors: dict[tuple[str, str], list[str]] = {}
         self.serial = itertools.count()
 
     def text(self, query: Query) -> str:
@@ -141,10 +142,14 @@ class Run:
                         seconds, rows = timed(server, query, self.text(query),
                                               self.args.query_timeout, connections[server.name])
                     except (Failed, OSError, http.client.HTTPException) as exc:
-                        self.failed[key] = str(exc)
                         print(f"  {server.name}: {query.name} failed: {exc}", file=sys.stderr)
+                        self.errors.setdefault(key, []).append(str(exc))
+                        timed_out = "timed out" in str(exc)
+                        if timed_out or len(self.errors[key]) > 1:  # not sent again
+                            self.failed[key] = str(exc)
                         connections[server.name].close()
-                        self.restart(server)
+                        if timed_out:  # it may still be running there: start afresh
+                            self.restart(server)
                         connections[server.name] = server.connect(self.args.query_timeout)
                         continue
                     self.rows.setdefault(key, rows)
@@ -253,6 +258,7 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
     header += "".join(f" | {s.name} ÷ {ref[s.mode]}" for s in ratio_of)
     lines += ["Latency per query (one client):", "", header + " |",
               "|" + "---|" * 3 + "---:|" * (len(names) + len(ratio_of))]
+    mismatches: list[str] = []
     for query in run.mix:
         counts = {run.rows.get((n, query.name)) for n in names} - {None}
         cells = []
@@ -269,7 +275,12 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
                             run.times.get((ref[server.mode], query.name)))
             cells.append(f"{statistics.median(mine) / statistics.median(theirs):.2f}"
                          if mine and theirs else "–")
-        rows = "/".join(str(c) for c in sorted(counts)) + (" **MISMATCH**" if len(counts) > 1 else "")
+        rows = "/".join(str(c) for c in sorted(counts))
+        if len(counts) > 1:
+            mismatches.append(f"- {query.name}: " + ", ".join(
+                f"{name} {run.rows[(name, query.name)]}" for name in names
+                if (name, query.name) in run.rows))
+            rows += " **MISMATCH**"
         lines.append(f"| {query.name} | {query.kind} | {rows} | " + " | ".join(cells) + " |")
     lines += ["", "Geometric mean of the median latencies (ms), and ratios:", "",
               "| server | all | competency questions | heavy |", "|---|---:|---:|---:|"]
@@ -317,9 +328,15 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
         for name, cache in caches.items():
             lines.append(f"| {name} | {ms(cache['first'])} | {ms(cache['repeated'])} | "
                          f"{ms(cache['revalidated'])} | {cache['status'] or 'no ETag'} |")
+    if mismatches:
+        lines += ["", "Result sizes that differ (rows, or triples for CONSTRUCT):", ""] + mismatches
     if run.failed:
-        lines += ["", "Failed or timed out (not sent again):", ""]
+        lines += ["", "Failed twice or timed out (not sent again):", ""]
         lines += [f"- {name}: {query}: {why[:160]}" for (name, query), why in run.failed.items()]
+    transient = {key: why for key, why in run.errors.items() if key not in run.failed}
+    if transient:
+        lines += ["", "Failed once, answered when sent again:", ""]
+        lines += [f"- {name}: {query}: {why[0][:160]}" for (name, query), why in transient.items()]
     return "\n".join(lines) + "\n"
 
 

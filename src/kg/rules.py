@@ -148,8 +148,9 @@ class Rows:
 def _query(rule: Rule, first: str, rest: Iterable[str], tail: str) -> str:
     # LATERAL: the rest is evaluated once per row of the first part, with its bindings,
     # instead of on its own and joined (which would scan every rdf:type triple)
+    # CONSTRUCT: the engine builds the head triples itself (in Rust), not Python per row
     inner = " ".join([*rest, _head_filter(rule), tail])
-    return f"SELECT DISTINCT {' '.join(rule.variables)} WHERE {{ {first} LATERAL {{ {inner} }} }}"
+    return f"CONSTRUCT {{ {_pattern(rule.head)} }} WHERE {{ {first} LATERAL {{ {inner} }} }}"
 
 
 #: Templates of the test a head must pass: not in the model yet; in a given graph.
@@ -167,9 +168,7 @@ class Evaluator:
     def select(self, rule: Rule, text: str) -> set[Triple]:
         """The heads of ``rule`` for the solutions of ``text``."""
         self.queries += 1
-        solutions = self.store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True)
-        return {Triple(*(solution[term[1:]] if term.startswith("?") else NamedNode(_iri(term))
-                         for term in rule.head)) for solution in solutions}
+        return set(self.store.query(text, prefixes=PREFIXES, use_default_graph_as_union=True))
 
     def derive_all(self) -> set[Triple]:
         """Every head not in the model yet, from the whole model (the naive first round)."""
