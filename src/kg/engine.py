@@ -229,9 +229,20 @@ class Engine:
                 if self.kg.config.data_dir is not None:
                     source = {"path": str(self.kg.config.data_dir)}
                 else:
-                    source = {"nquads": self.kg.store.dump(format=RdfFormat.N_QUADS)}
+                    source = {"nquads_file": self._dump(self.version)}
                 self._snapshot = (self.version, source)
             return self._snapshot
+
+    def _dump(self, version: int) -> str:
+        # the snapshot goes through a file that each worker parses itself: neither this
+        # process nor the workers hold it in memory (at 1M triples, 200 MB each)
+        path = os.path.join(self._spool_dir, f"snapshot-{version}.nq")
+        with open(path + ".part", "wb") as output:
+            self.kg.store.dump(output, RdfFormat.N_QUADS)
+        os.replace(path + ".part", path)
+        if self._snapshot is not None and "nquads_file" in self._snapshot[1]:
+            os.unlink(self._snapshot[1]["nquads_file"])  # a worker still reading keeps it
+        return path
 
     def _prepare(self, process: _Worker) -> None:
         version, source = self._source()

@@ -19,6 +19,7 @@ from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat,
 
 from . import sparql
 from .errors import KGError, QueryEvaluationError, RemoteServiceError, ResultTooLargeError
+from .store import release_memory
 from .formats import JSON, QUAD_FORMATS, ResultKind, negotiate
 from .guard import uses_keyword
 from .namespaces import PREFIXES
@@ -207,11 +208,15 @@ def error_message(exc: KGError) -> tuple:
 
 
 def open_store(source: dict[str, Any]) -> Store:
-    """The worker's own view of the data: an N-Quads snapshot, or the on-disk store."""
+    """The worker's own view of the data: an N-Quads snapshot (bytes or a file), or the
+    on-disk store."""
     if "path" in source:
         return Store.read_only(source["path"])
     store = Store()
-    store.load(source["nquads"], RdfFormat.N_QUADS)
+    if "nquads_file" in source:
+        store.load(path=source["nquads_file"], format=RdfFormat.N_QUADS)
+    else:
+        store.load(source["nquads"], RdfFormat.N_QUADS)
     return store
 
 
@@ -225,6 +230,7 @@ def main(conn, spool_dir: str) -> None:
             return
         if message[0] == "load":
             store = open_store(message[1])
+            release_memory()
             conn.send(("ready", os.getpid()))
             continue
         try:
