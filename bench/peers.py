@@ -76,6 +76,12 @@ class Failed(Exception):
 
 def timed(server: Server, query: Query, text: str, timeout: float,
           connection=None) -> tuple[float, int]:
+    if connection is not None and time.monotonic() - getattr(connection, "last_used", 0) > 1:
+        # a connection idle for a while (the others were answering a slow query) is opened
+        # afresh: servers time idle connections out (gunicorn after 2 s; Oxigraph's answers
+        # the next request with a 500 "Resource temporarily unavailable")
+        connection.close()
+        connection.connect()
     started = time.perf_counter()
     try:
         try:
@@ -91,6 +97,8 @@ def timed(server: Server, query: Query, text: str, timeout: float,
     except (OSError, http.client.HTTPException) as exc:  # socket timeout included
         raise Failed(f"{type(exc).__name__}: {exc}") from None
     seconds = time.perf_counter() - started
+    if connection is not None:
+        connection.last_used = time.monotonic()
     if status != 200:
         raise Failed(f"HTTP {status}: {body[:200]!r}")
     return seconds, count(query, body)
