@@ -19,10 +19,10 @@ from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat,
 
 from . import sparql
 from .errors import KGError, QueryEvaluationError, RemoteServiceError, ResultTooLargeError
-from .store import release_memory
 from .formats import JSON, QUAD_FORMATS, ResultKind, negotiate
 from .guard import uses_keyword
 from .namespaces import PREFIXES
+from .store import release_memory
 
 #: Answers up to this size stay in memory; larger ones go to a file in the spool folder.
 SPOOL_MEMORY = 1024 * 1024
