@@ -3,8 +3,7 @@
 The manifest describes each test in prose and the ``ht:`` vocabulary; each one is written
 here as a list of requests with the expected answer, and :func:`manifest_entries` lets a
 test check that every manifest entry has its case. Update cases run against the target's
-update endpoint; our endpoint is read-only until issue 5, so they are *expected
-failures* there (with that reason), and still run: an unexpected pass is reported.
+update endpoint (ours takes updates with a bearer token, which the harness sends).
 """
 
 from __future__ import annotations
@@ -20,7 +19,6 @@ from .results import Boolean, ResultParseError, parse_result
 from .targets import Response, Target
 
 KASEI = "http://kasei.us/2009/09/sparql/data/"
-UPDATES_LATER = "expected failure: updates come with issue 5 (the endpoint is read-only)"
 
 _TABULAR = {"application/sparql-results+xml", "application/sparql-results+json",
             "text/csv", "text/tab-separated-values"}
@@ -192,7 +190,6 @@ class ProtocolOutcome:
     id: str
     passed: bool
     reason: str = ""
-    expected_failure: str = ""
     requests: list[str] = field(default_factory=list)
 
 
@@ -204,12 +201,11 @@ def manifest_entries(suites: Suites) -> list[str]:
             if graph.one(entry, RDF + "type") == MF + "ProtocolTest"]
 
 
-def run_case(case: Case, target: Target, suites: Suites, *, read_only: bool) -> ProtocolOutcome:
-    """Run one case on a fresh dataset; ``read_only`` marks update cases as expected failures."""
+def run_case(case: Case, target: Target, suites: Suites) -> ProtocolOutcome:
+    """Run one case on a fresh dataset."""
     target.reset()
     target.load(_graph_data(suites, case.graphs))
-    outcome = ProtocolOutcome(case.id, True,
-                              expected_failure=UPDATES_LATER if case.updates and read_only else "")
+    outcome = ProtocolOutcome(case.id, True)
     for number, req in enumerate(case.requests, 1):
         path = target.query_path if req.endpoint == "query" else target.update_path
         headers = {"Content-Type": req.content_type} if req.content_type else {}
@@ -224,9 +220,9 @@ def run_case(case: Case, target: Target, suites: Suites, *, read_only: bool) -> 
     return outcome
 
 
-def run_all(target: Target, suites: Suites, *, read_only: bool) -> list[ProtocolOutcome]:
+def run_all(target: Target, suites: Suites) -> list[ProtocolOutcome]:
     """Every case, in manifest order."""
-    return [run_case(case, target, suites, read_only=read_only) for case in CASES]
+    return [run_case(case, target, suites) for case in CASES]
 
 
 def _graph_data(suites: Suites, numbers: tuple[int, ...]) -> bytes:

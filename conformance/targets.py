@@ -1,7 +1,7 @@
 """The endpoints the harness drives: Oxigraph's server, our Flask app, our core.
 
-Each target can be emptied, loaded with N-Quads (outside the protocol: our endpoint is
-read-only) and sent SPARQL Protocol requests. Requests are (method, path, query
+Each target can be emptied, loaded with N-Quads (outside the protocol) and sent SPARQL
+Protocol requests. Requests are (method, path, query
 parameters, headers, body) so the protocol tests can send malformed ones too.
 """
 
@@ -176,20 +176,23 @@ class KgAppTarget(Target):
     """Our endpoint: ``kg.app.create_app`` driven through Flask's test client.
 
     The whole HTTP layer runs (routing, protocol parsing, negotiation, the query engine and
-    its worker processes); only the socket is missing. The store starts empty (the
-    bundle directory is an empty folder) and is filled between tests through the core,
-    since the endpoint accepts no writes; ``Engine.dataset_changed`` makes the query
-    workers reload it. :meth:`close` stops the workers.
+    its worker processes, the validated writes); only the socket is missing. The store
+    starts empty (the bundle directory is an empty folder) and is filled between tests
+    through the core (outside the protocol, like Oxigraph's through its Graph Store);
+    ``Engine.dataset_changed`` makes the query workers reload it. Updates are sent with a
+    bearer token the app is configured with. :meth:`close` stops the workers.
     """
 
     name = "kg"
     query_path = "/sparql"
-    update_path = "/sparql"  # the protocol allows one path for both; ours refuses updates
+    update_path = "/sparql"  # the protocol allows one path for both
+    TOKEN = "conformance-harness-token"
 
     def __init__(self, *, empty_bundle: str, settings: dict | None = None) -> None:
         from kg.app import create_app
 
-        self.app = create_app({"bundle_dir": empty_bundle, **(settings or {})})
+        self.app = create_app({"bundle_dir": empty_bundle,
+                               "update_token": f"conformance:{self.TOKEN}", **(settings or {})})
         self.client = self.app.test_client()
         self._state = self.app.extensions["kg"]
 
@@ -205,8 +208,9 @@ class KgAppTarget(Target):
             self._state.engine.dataset_changed()
 
     def request(self, method, path, *, params=(), headers=None, body=None) -> Response:
+        headers = {"Authorization": f"Bearer {self.TOKEN}", **(headers or {})}
         answer = self.client.open(path + ("?" + urlencode(list(params)) if params else ""),
-                                  method=method, headers=headers or {}, data=body)
+                                  method=method, headers=headers, data=body)
         try:
             return Response(answer.status_code, _media_type(answer.headers.get("Content-Type")),
                             answer.get_data())

@@ -22,6 +22,14 @@ from kg import Config, KnowledgeGraph
 REPO = Path(__file__).resolve().parents[1]
 
 
+def kg_environment(extra: dict | None = None) -> dict:
+    """The environment of a ``kg`` subprocess: this checkout's sources first on the path
+    (an absolute path: the subprocess runs in another folder, where ``PYTHONPATH=src``
+    would find nothing and an installed copy would be tested instead)."""
+    path = os.pathsep.join(p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p)
+    return {**os.environ, "PYTHONPATH": path, **(extra or {})}
+
+
 @pytest.fixture(scope="session")
 def bundled() -> KnowledgeGraph:
     """The in-memory graph of the bundled files (read-only use: shared by the session)."""
@@ -40,7 +48,8 @@ def run_kg(tmp_path):
 
     def run(*args: str, input: bytes | None = None, env: dict | None = None):
         return subprocess.run([sys.executable, "-m", "kg", *args], input=input,
-                              capture_output=True, cwd=tmp_path, env=env, timeout=120)
+                              capture_output=True, cwd=tmp_path, env=kg_environment(env),
+                              timeout=120)
 
     return run
 

@@ -12,8 +12,8 @@ COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 BAD_LINE_7 = "@prefix ex: <http://example.org/> .\n" + "ex:s ex:p ex:o .\n" * 5 + "ex:s ex:p \"open .\n"
 
 
-def count(run_kg, *options) -> int:
-    done = run_kg(*options, "query", "--format", "json", COUNT)
+def count(run_kg, *options, query: str = COUNT) -> int:
+    done = run_kg(*options, "query", "--format", "json", query)
     assert done.returncode == 0, done.stderr
     return int(json.loads(done.stdout)["results"]["bindings"][0]["n"]["value"])
 
@@ -99,9 +99,13 @@ def test_export_and_load_round_trip(run_kg, tmp_path):
     assert run_kg("export", "-o", "dump.nq").returncode == 0
     fresh = ["--data-dir", str(tmp_path / "fresh")]
     before = count(run_kg, *fresh)
-    assert run_kg(*fresh, "update", "CLEAR ALL").returncode == 0
+    assert run_kg(*fresh, "update", "CLEAR ALL").returncode == 1  # curated graphs: protected
+    assert run_kg(*fresh, "update", "--allow-curated-writes", "CLEAR ALL").returncode == 0
     assert run_kg(*fresh, "load", "dump.nq").returncode == 0
-    assert count(run_kg, *fresh) == before
+    data = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH ?g {{ ?s ?p ?o }} FILTER(?g != <{GRAPHS['changes']}>) }}"
+    assert count(run_kg, *fresh, query=data) == before  # the change log recorded the CLEAR
+    changes = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{GRAPHS['changes']}> {{ ?c a fip:Change }} }}"
+    assert count(run_kg, *fresh, query=changes) == 1
 
 
 def test_export_one_graph_as_turtle(run_kg):
@@ -139,7 +143,9 @@ def test_query_without_inference_sees_the_asserted_graphs_only(run_kg):
 def test_writes_keep_the_inferred_graph_and_reason_finds_nothing_to_fix(run_kg, tmp_path):
     store = str(tmp_path / "store")
     done = run_kg("--data-dir", store, "update", "INSERT DATA { GRAPH fipg:user { "
-                  "fipid:x-office a fip:CentralOffice } }")
+                  'fipid:x-office a fip:CentralOffice ; rdfs:label "X office"@en ; '
+                  "org:subOrganizationOf fipid:french-national-police ; "
+                  "fip:mentionedIn fipid:fs5-s020 } }")  # valid: kg update validates first
     assert done.returncode == 0, done.stderr
     ask = "ASK { GRAPH fipg:inferred { fipid:x-office a org:Organization } }"
     assert run_kg("--data-dir", store, "query", "--format", "json", ask).stdout.endswith(

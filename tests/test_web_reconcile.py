@@ -4,7 +4,6 @@ manifest by GET, batches of queries in a ``queries`` form field by POST, preview
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import urllib.error
@@ -13,7 +12,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, wait_until_up
+from conftest import free_port, kg_environment, wait_until_up
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +21,7 @@ def server(tmp_path_factory):
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "kg", "serve", "--port", str(port), "--workers", "0"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=kg_environment(),
         cwd=tmp_path_factory.mktemp("reconcile"))
     url = f"http://127.0.0.1:{port}/"
     wait_until_up(url + "reconcile", process, what="kg serve")

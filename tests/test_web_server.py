@@ -23,7 +23,7 @@ import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
-from conftest import wait_until_up
+from conftest import kg_environment, wait_until_up
 
 TIMEOUT = 3  # seconds: the server's query timeout, low so that the runaway test is short
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
@@ -39,7 +39,7 @@ def _free_port() -> int:
 def server(tmp_path_factory):
     """The URL of a `kg serve` subprocess (2 query workers, 3 s timeout, 64 KiB bodies)."""
     port = _free_port()
-    env = {**os.environ, "KG_TIMEOUT": str(TIMEOUT)}
+    env = kg_environment({"KG_TIMEOUT": str(TIMEOUT)})
     process = subprocess.Popen(
         [sys.executable, "-m", "kg", "serve", "--port", str(port), "--workers", "2",
          "--max-body-size", "65536"], env=env, stdout=subprocess.PIPE,

@@ -21,15 +21,18 @@ from werkzeug.exceptions import HTTPException
 
 from .config import Config
 from .engine import Engine
-from .errors import KGError, NotFoundError
+from .auth import Credential, parse_tokens
+from .errors import KGError, NotAcceptableError, NotFoundError, ValidationFailedError
+from .formats import REPORT_JSON, ResultKind, negotiate
 from .limits import Limits, refuse_if_limited
 from .store import KnowledgeGraph
+from .writes import Writer
 
 log = logging.getLogger("kg")
 
 #: Routes listed in the body of a 404, so that a lost client knows where to go.
-ROUTES = ("/ (the query page)", "/sparql", "/id/<slug>", "/ontology", "/map", "/validate",
-          "/dataset", "/.well-known/void", "/reconcile")
+ROUTES = ("/ (the query page)", "/sparql", "/data", "/validate", "/review", "/id/<slug>",
+          "/ontology", "/map", "/dataset", "/.well-known/void", "/reconcile")
 
 #: Pages load scripts, styles, images and data from this server only and run no inline
 #: script: an injected ``<script>`` or ``onerror=`` does nothing. The one inline style
@@ -44,6 +47,8 @@ class _State:
     kg: KnowledgeGraph
     engine: Engine
     config: Config
+    writer: Writer
+    credentials: tuple[Credential, ...]
 
 
 def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
@@ -57,12 +62,12 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app = Flask("kg", static_folder=None)  # the pages blueprint serves /static
     app.config["KG"] = config
     init_app(app, config)
-    from .web import linked, pages, reconcile, sparql  # the blueprints import get_engine from here
+    from .web import graphstore, linked, pages, reconcile, review, sparql, validation
 
-    app.register_blueprint(sparql.bp)
-    app.register_blueprint(linked.bp)
-    app.register_blueprint(reconcile.bp)
-    app.register_blueprint(pages.bp)
+    # the blueprints import get_engine & co. from here, hence the late import
+    for blueprint in (sparql.bp, graphstore.bp, validation.bp, review.bp, linked.bp,
+                      reconcile.bp, pages.bp):
+        app.register_blueprint(blueprint)
     app.register_error_handler(Exception, handle_error)
     app.before_request(lambda: refuse_if_limited(request.environ))
     app.after_request(_cors)
@@ -76,6 +81,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
 def init_app(app: Flask, config: Config) -> None:
     """Open the store and start the query engine for ``app``."""
+    credentials = parse_tokens(config.update_token)  # a malformed setting fails at start
     kg = KnowledgeGraph.open(config)
     if config.store:  # a remote SPARQL server: queries are passed through to it
         from .remote import RemoteEngine
@@ -84,7 +90,8 @@ def init_app(app: Flask, config: Config) -> None:
     else:
         engine = Engine.from_config(kg, config).start()
     atexit.register(engine.close)
-    app.extensions["kg"] = _State(kg, engine, config)
+    writer = Writer(kg, config=config, engine=engine)
+    app.extensions["kg"] = _State(kg, engine, config, writer, credentials)
 
 
 def close_app(app: Flask) -> None:
@@ -107,6 +114,16 @@ def get_config() -> Config:
     return current_app.extensions["kg"].config
 
 
+def get_writer() -> Writer:
+    """The gate every write of the current app goes through."""
+    return current_app.extensions["kg"].writer
+
+
+def get_credentials() -> tuple[Credential, ...]:
+    """The named tokens that may write (empty: the endpoint is read-only)."""
+    return current_app.extensions["kg"].credentials
+
+
 def handle_error(exc: Exception) -> Response:
     """The one error handler: the status of a KGError or HTTP error, 500 for the rest.
 
@@ -119,6 +136,8 @@ def handle_error(exc: Exception) -> Response:
     if isinstance(exc, HTTPException) and exc.code == 404:
         exc = NotFoundError(f"nothing at {request.path}; this server answers at "
                             + ", ".join(ROUTES))
+    if isinstance(exc, ValidationFailedError):
+        return _report_error(exc)
     if isinstance(exc, KGError):
         status, message = exc.status, exc.message
         extra = {key: getattr(exc, key) for key in ("line", "column", "available")
@@ -154,6 +173,17 @@ def _wants_html() -> bool:
         (quality for media_type, quality in accept if "json" in media_type), default=0)
 
 
+def _report_error(exc: ValidationFailedError) -> Response:
+    """A refused write: 422 with the validation report, in the format the client accepts."""
+    try:
+        fmt = negotiate(request.headers.get("Accept"), ResultKind.REPORT)
+    except NotAcceptableError:
+        fmt = REPORT_JSON
+    body = get_writer().report(exc.result, fmt, delta=exc.delta, message=exc.message)
+    return Response(body, 422, content_type=fmt.media_type
+                    + ("; charset=utf-8" if fmt.media_type.startswith("text/") else ""))
+
+
 def _wants_json() -> bool:
     accept = request.accept_mimetypes
     return accept.quality("application/json") > accept.quality("text/plain") or any(
@@ -182,7 +212,7 @@ def _cors(response: Response) -> Response:
     if request.method == "OPTIONS":
         response.headers["Access-Control-Allow-Methods"] = response.headers.get(
             "Allow", "GET, HEAD, OPTIONS")
-        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+        response.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type, Authorization"
         response.headers["Access-Control-Max-Age"] = "86400"
     return response
 

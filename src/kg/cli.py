@@ -16,7 +16,7 @@ import click
 from . import __version__, reasoning
 from .config import SETTINGS, Config
 from .errors import KGError
-from .formats import (FORMATS, RDF_INPUT_FORMATS, TABLE, ResultKind, by_name, for_path)
+from .formats import FORMATS, RDF_INPUT_FORMATS, TABLE, ResultKind, by_name, for_path
 from .namespaces import GRAPHS, PREFIXES
 from .store import KnowledgeGraph, Source
 
@@ -37,7 +37,8 @@ class _Group(click.Group):
             ctx.exit(exc.exit_code)
 
 
-def _data_dir_option(func):
+def data_dir_option(func):
+    """The --data-dir option every command takes."""
     setting = _SETTING["data_dir"]
     return click.option(setting.flag, "data_dir", type=click.Path(file_okay=False),
                         envvar=setting.env_var, help=setting.help)(func)
@@ -50,7 +51,7 @@ def _open(ctx: click.Context, data_dir: str | None) -> KnowledgeGraph:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kg")
-@_data_dir_option
+@data_dir_option
 @click.option("-q", "--quiet", is_flag=True, help="Only print errors on stderr.")
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logging.")
 @click.pass_context
@@ -86,7 +87,7 @@ def main(ctx: click.Context, data_dir: str | None, quiet: bool, debug: bool) -> 
 @click.option("--no-inference", "no_inference", is_flag=True,
               help="Answer from the asserted graphs only: the union leaves out the inferred "
                    "graph (a dataset named by FROM or --graph is used as given).")
-@_data_dir_option
+@data_dir_option
 @click.pass_context
 def query(ctx, sparql, query_file, format_name, default_graphs, no_inference, data_dir):
     """Run a SPARQL 1.1 query (SELECT, ASK, CONSTRUCT, DESCRIBE).
@@ -125,7 +126,7 @@ def query(ctx, sparql, query_file, format_name, default_graphs, no_inference, da
               "N-Quads and TriG keep their own graphs.")
 @click.option("--format", "format_name", metavar="NAME",
               help="turtle|ntriples|nquads|trig|rdfxml|jsonld (default: by extension).")
-@_data_dir_option
+@data_dir_option
 @click.pass_context
 def load(ctx, files, graph, format_name, data_dir):
     """Load RDF files into the store, all of them or nothing.
@@ -159,31 +160,7 @@ def load(ctx, files, graph, format_name, data_dir):
 
 
 @main.command()
-@click.argument("sparql", required=False)
-@click.option("-f", "--file", "update_file", type=click.File("r", encoding="utf-8"),
-              help="Read the update from a file ('-' for stdin).")
-@_data_dir_option
-@click.pass_context
-def update(ctx, sparql, update_file, data_dir):
-    """Run a SPARQL 1.1 update on a persistent store (needs --data-dir).
-
-    \b
-    Example:
-      kg --data-dir ./store update 'INSERT DATA { GRAPH fipg:user { fipid:x rdfs:label "x" } }'
-    """
-    if (sparql is None) == (update_file is None):
-        raise click.UsageError("give the update as an argument or with -f FILE (not both)")
-    if not (data_dir or ctx.obj.get("data_dir")):
-        raise click.UsageError("an update of the in-memory store would be lost when the "
-                               "command ends: pass --data-dir DIR")
-    kg = _open(ctx, data_dir)
-    before = len(kg)
-    kg.update(sparql if sparql is not None else update_file.read())
-    click.echo(f"the store holds {len(kg)} triples ({len(kg) - before:+d})", err=True)
-
-
-@main.command()
-@_data_dir_option
+@data_dir_option
 @click.pass_context
 def reason(ctx, data_dir):
     """Recompute the inferred graph from scratch and report what changed.
@@ -207,7 +184,7 @@ def reason(ctx, data_dir):
                    "one-graph formats need --graph).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of stdout.")
-@_data_dir_option
+@data_dir_option
 @click.pass_context
 def export(ctx, graph, format_name, output, data_dir):
     """Export the dataset (or one graph) as RDF.
@@ -228,7 +205,7 @@ def export(ctx, graph, format_name, output, data_dir):
 
 
 @main.command()
-@_data_dir_option
+@data_dir_option
 @click.pass_context
 def stats(ctx, data_dir):
     """Triples per named graph, and counts of classes, properties and typed entities.
@@ -253,7 +230,8 @@ def stats(ctx, data_dir):
 _SERVE_SETTINGS = ("store", "store_update", "host", "port", "base_url", "timeout", "workers",
                    "heavy_queries", "heavy_after", "threads", "client_requests", "proxy_hops",
                    "max_query_length", "max_body_size", "max_header_size", "max_nesting",
-                   "max_rows", "cache_size", "service_allowlist", "service_map")
+                   "max_rows", "cache_size", "service_allowlist", "service_map", "update_token",
+                   "allow_curated_writes", "load_allowlist")
 
 
 def _serve_options(func):
@@ -261,13 +239,20 @@ def _serve_options(func):
     # KG_* variables and defaults follow one precedence
     for name in reversed(_SERVE_SETTINGS):
         setting = _SETTING[name]
-        func = click.option(setting.flag, name, metavar=_metavar(setting),
-                            help=f"{setting.help} [default: {_shown(setting.default)}; "
-                                 f"env {setting.env_var}]")(func)
+        help_text = (f"{setting.help} [default: {_shown(setting.default)}; "
+                     f"env {setting.env_var}]")
+        if isinstance(setting.default, bool):
+            func = click.option(setting.flag, name, is_flag=True, default=None,
+                                help=help_text)(func)
+        else:
+            func = click.option(setting.flag, name, metavar=_metavar(setting),
+                                help=help_text)(func)
     return func
 
 
 def _metavar(setting) -> str:
+    if setting.name == "load_allowlist":
+        return "HOSTS"
     return {tuple: "URLS", dict: "IRI=URL"}.get(type(setting.default),
                                                  type(setting.default).__name__.upper())
 
@@ -279,7 +264,7 @@ def _shown(default) -> str:
 
 
 @main.command()
-@_data_dir_option
+@data_dir_option
 @_serve_options
 @click.pass_context
 def serve(ctx, data_dir, **settings):
@@ -292,6 +277,7 @@ def serve(ctx, data_dir, **settings):
       kg serve
       kg serve --port 8080 --timeout 10
       kg --data-dir ./store serve --host 0.0.0.0 --base-url https://kg.example.org/
+      KG_UPDATE_TOKEN=alice:$(openssl rand -hex 16) kg --data-dir ./store serve
     """
     from .server import serve as run_server  # gunicorn only when serving
 
@@ -334,7 +320,7 @@ def prefixes():
               help="--suggest: write the SSSOM table here (default: stdout).")
 @click.option("--snapshot-dir", type=click.Path(file_okay=False),
               help="--refresh: folder of the snapshot (default: data/wikidata/ of the bundle).")
-@_data_dir_option
+@data_dir_option
 @click.pass_context
 def link(ctx, action, apply_file, endpoint, search, wikidata_api, user_agent, output,
          snapshot_dir, data_dir):
@@ -403,8 +389,10 @@ def _print_findings(findings) -> None:
                    + "  " + row[4])
 
 
-# the commands that copy the whole store live in their own module
+# the commands that copy the whole store, and those that validate and write, live in their
+# own modules
 from .cli_backup import backup, dump, restore  # noqa: E402
+from .cli_writes import review, update, validate  # noqa: E402
 
-for _command in (dump, restore, backup):
+for _command in (dump, restore, backup, validate, update, review):
     main.add_command(_command)

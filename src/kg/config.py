@@ -31,6 +31,8 @@ class Setting:
     default: Any
     help: str
     parse: Callable[[str], Any] = str
+    #: Never shown: :meth:`Config.as_dict` prints it as ``***``.
+    secret: bool = False
 
     @property
     def env_var(self) -> str:
@@ -61,6 +63,19 @@ def _search_mode(value: str) -> str:
     if value not in ("sparql", "api"):
         raise ValueError(f"{value!r}: choose sparql or api")
     return value
+
+
+def _flag(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, not {value!r}")
+
+
+def _names(value: str) -> tuple[str, ...]:
+    return tuple(part.strip().lower() for part in value.split(",") if part.strip())
 
 
 def _base_url(value: str) -> str:
@@ -142,6 +157,17 @@ SETTINGS: tuple[Setting, ...] = (
             "endpoint) or api (wbsearchentities on wikidata_api).", _search_mode),
     Setting("user_agent", USER_AGENT,
             "User-Agent of the requests `kg link` sends (Wikimedia asks for a contact)."),
+    # -- writes (SPARQL Update, Graph Store Protocol, review queue) ---------------------------
+    Setting("update_token", "",
+            "Bearer token(s) that enable writes: TOKEN, or NAME:TOKEN pairs separated by "
+            "commas (the change log records the NAME). Unset: the endpoint is read-only.",
+            str, secret=True),
+    Setting("allow_curated_writes", False,
+            "Let writes change the curated graphs (ontology, fact sheet, Wikidata snapshot). "
+            "Unset: they are refused (403) and additions go to the user graph.", _flag),
+    Setting("load_allowlist", (),
+            "Hosts (name or name:port, comma-separated) SPARQL LOAD may fetch from over "
+            "HTTP(S). Empty: LOAD is refused; file: URLs always are.", _names),
 )
 
 
@@ -175,6 +201,9 @@ class Config:
     wikidata_api: str = "https://www.wikidata.org/w/api.php"
     link_search: str = "sparql"
     user_agent: str = USER_AGENT
+    update_token: str = field(default="", repr=False)
+    allow_curated_writes: bool = False
+    load_allowlist: tuple[str, ...] = ()
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,
@@ -219,5 +248,12 @@ class Config:
         return f"http://{host}:{self.port}/"
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as plain values, for display."""
-        return {field.name: getattr(self, field.name) for field in fields(self)}
+        """The settings as plain values, for display; secrets (tokens) as ``***``.
+
+        >>> Config(update_token="alice:s3cret").as_dict()["update_token"]
+        '***'
+        """
+        secret = {setting.name for setting in SETTINGS if setting.secret}
+        shown = {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: "***" if name in secret and value else value
+                for name, value in shown.items()}

@@ -22,11 +22,17 @@ forked from a server process that has imported the engine already (``forkserver`
 killed worker is replaced in about 0.1 s.
 
 Writes go through the process owning the store; :meth:`Engine.dataset_changed` bumps a
-version number and each worker reloads its view before its next query.
+version number and each worker brings its view up to date before its next query, all at
+once (a worker answers one query at a time, so it never shows half a change). In memory,
+a worker receives the changes (:class:`~kg.delta.Delta` as N-Quads) made since its version
+instead of a whole snapshot; it gets a snapshot only when it starts or fell too far behind.
+On disk, workers open a checkpoint of the store taken for their version (RocksDB hard
+links: milliseconds), never the store the server writes to, which Oxigraph forbids.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
@@ -42,6 +48,7 @@ from pyoxigraph import RdfFormat
 
 from . import errors, worker
 from .cache import ResultCache, fingerprint, new_epoch
+from .delta import Delta
 from .formats import FORMATS, Format, ResultKind, by_name, negotiate
 from .federation import ServicePolicy
 from .guard import check_query
@@ -56,6 +63,44 @@ try:
     _TICKS = os.sysconf("SC_CLK_TCK")
 except (AttributeError, ValueError, OSError):  # not a POSIX system
     _TICKS = 0
+_DELTA_LOG = 256  # changes kept for workers that are behind; further back: a snapshot
+
+
+class ReadWriteLock:
+    """Many readers or one writer (for code that reads the store in this process)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._readers = 0
+        self._writing = False
+
+    @contextlib.contextmanager
+    def reading(self):
+        """Hold the lock as one of the readers."""
+        with self._cond:
+            while self._writing:
+                self._cond.wait()
+            self._readers += 1
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._readers -= 1
+                self._cond.notify_all()
+
+    @contextlib.contextmanager
+    def writing(self):
+        """Hold the lock alone."""
+        with self._cond:
+            while self._writing or self._readers:
+                self._cond.wait()
+            self._writing = True
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._writing = False
+                self._cond.notify_all()
 
 
 @dataclass
@@ -157,6 +202,8 @@ class _Worker:
         self.version: int | None = None
 
     def load(self, source: dict, version: int, timeout: float) -> None:
+        """Send the worker its data (``{"nquads"|"path"|"deltas": …}``) and wait until it
+        holds ``version``."""
         try:
             self.conn.send(("load", source))
             if not self.conn.poll(timeout):
@@ -200,6 +247,12 @@ class Engine:
         self._idle: queue.Queue[_Worker] = queue.Queue()
         self._lock = threading.Lock()
         self._snapshot: tuple[int, dict] | None = None
+        self._deltas: dict[int, tuple[bytes, bytes]] = {}  # version -> the change that made it
+        self._checkpoints: dict[int, str] = {}  # on disk: version -> checkpoint folder
+        self._checkpoint_dir: str | None = None
+        #: Held by writers while they commit and by queries run in this process (workers=0).
+        self.store_lock = ReadWriteLock()
+        self._workers: set[_Worker] = set()
         self._context = _context()
         self._closed = False
 
@@ -219,6 +272,7 @@ class Engine:
         """Start the worker processes and wait until each holds the data."""
         started = [_Worker(self._context, self._spool_dir) for _ in range(self.workers)]
         for process in started:
+            self._workers.add(process)
             self._prepare(process)
             self._idle.put(process)
         return self
@@ -227,9 +281,10 @@ class Engine:
         with self._lock:
             if self._snapshot is None or self._snapshot[0] != self.version:
                 if self.kg.config.data_dir is not None:
-                    source = {"path": str(self.kg.config.data_dir)}
+                    source = {"path": self._checkpoint(self.version)}
                 else:
-                    source = {"nquads_file": self._dump(self.version)}
+                    with self.store_lock.reading():
+                        source = {"nquads_file": self._dump(self.version)}
                 self._snapshot = (self.version, source)
             return self._snapshot
 
@@ -244,14 +299,45 @@ class Engine:
             os.unlink(self._snapshot[1]["nquads_file"])  # a worker still reading keeps it
         return path
 
+    def _checkpoint(self, version: int) -> str:
+        """A read-only copy of the on-disk store for ``version`` (hard links, on its disk)."""
+        if version not in self._checkpoints:
+            if self._checkpoint_dir is None:
+                parent = self.kg.config.data_dir.resolve().parent
+                self._checkpoint_dir = tempfile.mkdtemp(prefix=".kg-checkpoints-", dir=parent)
+            path = os.path.join(self._checkpoint_dir, f"v{version}")
+            with self.store_lock.reading():
+                self.kg.store.backup(path)
+            self._checkpoints[version] = path
+        return self._checkpoints[version]
+
     def _prepare(self, process: _Worker) -> None:
-        version, source = self._source()
+        with self._lock:
+            behind = process.version is not None and self.kg.config.data_dir is None and all(
+                v in self._deltas for v in range(process.version + 1, self.version + 1))
+            if behind:
+                version = self.version
+                source = {"deltas": [self._deltas[v] for v in range(process.version + 1,
+                                                                    version + 1)]}
+        if not behind:
+            version, source = self._source()
         process.load(source, version, _STARTUP_TIMEOUT)
+        self._forget_checkpoints()
+
+    def _forget_checkpoints(self) -> None:
+        # a checkpoint no worker reads any more (and not the current one) is removed
+        if not self._checkpoints:
+            return
+        with self._lock:
+            busy = {self.version} | {w.version for w in self._workers}
+            for version in [v for v in self._checkpoints if v not in busy]:
+                shutil.rmtree(self._checkpoints.pop(version), ignore_errors=True)
 
     def _replace(self, process: _Worker) -> None:
         """Kill a worker and start another in the background."""
         pid = process.process.pid
         process.kill()
+        self._workers.discard(process)
         for name in os.listdir(self._spool_dir):  # what it was writing when killed
             if name.startswith(f"kg-{pid}-"):
                 os.unlink(os.path.join(self._spool_dir, name))
@@ -267,16 +353,25 @@ class Engine:
                     log.exception("a replacement query worker failed to start")
                 fresh.kill()
                 return
+            self._workers.add(fresh)
             self._idle.put(fresh)
             if self._closed:  # closed while it started
                 fresh.kill()
 
         threading.Thread(target=spawn, name="kg-worker-replace", daemon=True).start()
 
-    def dataset_changed(self) -> None:
-        """Tell the workers the data changed: each reloads its view before its next query."""
+    def dataset_changed(self, delta: Delta | None = None) -> None:
+        """Tell the workers the data changed: each updates its view before its next query.
+
+        With the ``delta`` that was committed, workers in memory apply it instead of
+        reloading a snapshot of the whole store.
+        """
         with self._lock:
             self.version += 1
+            if delta is not None:
+                self._deltas[self.version] = delta.to_nquads()
+            for version in [v for v in self._deltas if v <= self.version - _DELTA_LOG]:
+                del self._deltas[version]
         if self.cache is not None:
             self.cache.forget_before(self.dataset_version)
 
@@ -294,6 +389,8 @@ class Engine:
             except queue.Empty:
                 break
         shutil.rmtree(self._spool_dir, ignore_errors=True)
+        if self._checkpoint_dir is not None:
+            shutil.rmtree(self._checkpoint_dir, ignore_errors=True)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -362,7 +459,9 @@ class Engine:
     def _run(self, request: dict) -> tuple[tuple, int]:
         """The worker's reply to ``request`` and the data version it answered from."""
         if self.workers == 0:
-            return ("ok", worker.answer(self.kg.store, request, self._spool_dir)), self.version
+            with self.store_lock.reading():
+                reply = ("ok", worker.answer(self.kg.store, request, self._spool_dir))
+            return reply, self.version
         deadline = time.monotonic() + self.timeout
         try:
             process = self._idle.get(timeout=self.timeout)

@@ -93,15 +93,59 @@ class StoreError(KGError):
 # -- errors of the SPARQL endpoint -------------------------------------------------------------
 
 class ReadOnlyError(KGError):
-    """A write (SPARQL Update, LOAD) sent to the read-only endpoint."""
+    """A write (SPARQL Update, Graph Store request) while writes are disabled (no token)."""
 
     status = 403
+
+
+class UnauthorizedError(KGError):
+    """A write without valid credentials (``Authorization: Bearer …``)."""
+
+    status = 401
+
+    def __init__(self, message: str, *, invalid: bool = False) -> None:
+        super().__init__(message)
+        error = ', error="invalid_token"' if invalid else ""
+        #: Headers the HTTP answer carries (RFC 6750: the scheme the client must use).
+        self.http_headers = {"WWW-Authenticate": f'Bearer realm="kg"{error}'}
+
+
+class ProtectedGraphError(KGError):
+    """A write to a curated graph (without the setting that allows it) or a server graph."""
+
+    status = 403
+
+
+class UnsupportedStoreError(KGError):
+    """An operation the configured store cannot take (validated writes need the embedded one)."""
+
+    status = 501
+
+
+class ValidationFailedError(KGError):
+    """A change the shapes reject; carries the validation result (its report)."""
+
+    status = 422
+    exit_code = EXIT_FAILURE
+
+    def __init__(self, message: str, *, result, delta=None) -> None:
+        super().__init__(message)
+        #: The :class:`kg.validate.ValidationResult` of the change.
+        self.result = result
+        #: The refused :class:`kg.delta.Delta` (for the labels of its new nodes).
+        self.delta = delta
 
 
 class ForbiddenFeatureError(KGError):
     """A query using a feature refused for safety (SERVICE, LOAD: they fetch URLs)."""
 
     status = 400
+
+
+class LoadRefusedError(KGError):
+    """A SPARQL ``LOAD`` of a URL the server may not fetch (file:, a host not allowed)."""
+
+    status = 403
 
 
 class QueryTooComplexError(KGError):

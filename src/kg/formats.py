@@ -20,6 +20,7 @@ class ResultKind(Enum):
     SOLUTIONS = "solutions"  # SELECT and ASK
     GRAPH = "graph"  # CONSTRUCT, DESCRIBE, one named graph
     DATASET = "dataset"  # several graphs (export)
+    REPORT = "report"  # a SHACL validation report (kg validate, /validate, a refused write)
 
 
 @dataclass(frozen=True)
@@ -57,11 +58,17 @@ RDFXML = Format("rdfxml", "application/rdf+xml", RdfFormat.RDF_XML, (),
                 (".rdf", ".owl", ".xml"))
 JSONLD = Format("jsonld", "application/ld+json", RdfFormat.JSON_LD, (), (".jsonld", ".json"))
 
+#: A validation report for scripts (see kg.report) and for people.
+REPORT_JSON = Format("json", "application/json", None, (), (".json",))
+REPORT_TEXT = Format("text", "text/plain", None, (), (".txt",))
+
 #: Formats by result kind, in order of preference (the first is the default).
 FORMATS: dict[ResultKind, tuple[Format, ...]] = {
     ResultKind.SOLUTIONS: (JSON, XML, CSV, TSV),
     ResultKind.GRAPH: (TURTLE, NTRIPLES, RDFXML, JSONLD, NQUADS, TRIG),
     ResultKind.DATASET: (NQUADS, TRIG, JSONLD),
+    # text/plain means the readable text (listed before N-Triples, whose alias it is)
+    ResultKind.REPORT: (REPORT_JSON, TURTLE, JSONLD, REPORT_TEXT, NTRIPLES, RDFXML),
 }
 
 #: RDF formats that name graphs; the others hold triples of one graph.

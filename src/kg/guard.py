@@ -4,16 +4,17 @@ Oxigraph's parser recurses once per nesting level: about 2,000 nested ``{``, ``(
 ``[`` overflow the stack and kill the whole process, so depth is measured here, by a
 scanner that skips strings, IRIs and comments (a ``{`` inside ``"…"`` nests nothing).
 The same scan finds the keywords that make the engine fetch URLs (``SERVICE``, and
-``LOAD`` in updates). LOAD is refused: the endpoint is read-only. SERVICE is refused
-unless a :class:`kg.federation.ServicePolicy` is given, which lets through (and rewrites)
-the allowlisted endpoints only: Oxigraph would otherwise contact any host, loopback
-included.
+``LOAD`` in updates). LOAD is refused unless the caller allows it (updates: the writer
+fetches from allowlisted hosts itself). SERVICE is refused unless a
+:class:`kg.federation.ServicePolicy` is given, which lets through (and rewrites) the
+allowlisted endpoints only: Oxigraph would otherwise contact any host, loopback included.
+:func:`lex` gives the tokens with their offsets, for reading the structure of an update.
 """
 
 from __future__ import annotations
 
 import re
-
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterator
 
 from .errors import ForbiddenFeatureError, QueryTooComplexError, TooLargeError
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 FORBIDDEN = {
     "SERVICE": "federated queries (SERVICE) are disabled on this endpoint: the server "
                "does not fetch remote data",
-    "LOAD": "LOAD is disabled: the endpoint is read-only and does not fetch URLs",
+    "LOAD": "LOAD is disabled in queries: it is an update operation (and the server "
+            "fetches only from the hosts of --load-allowlist)",
 }
 
 _OPEN, _CLOSE = "{([", "})]"
@@ -39,6 +41,7 @@ _TOKEN = re.compile(r'''
   | (?P<comment>\#[^\n\r]*)
   | (?P<word>[?$:]?[A-Za-z_][\w\-.:]*)
   | (?P<bracket>[{}()\[\]])
+  | (?P<punct>[;.,:])
 ''', re.VERBOSE | re.DOTALL)
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
 
@@ -57,8 +60,33 @@ def unescape(text: str) -> str:
 
 def tokens(text: str) -> Iterator[re.Match]:
     """The tokens of ``text`` the scanner knows, each a match whose ``lastgroup`` is its kind
-    (string, iri, escape, comment, word, bracket); spaces and punctuation are skipped."""
+    (string, iri, escape, comment, word, bracket, punct for ``;`` ``.`` ``,`` ``:``);
+    spaces are skipped."""
     return _TOKEN.finditer(text)
+
+
+@dataclass(frozen=True)
+class Token:
+    """A token of :func:`lex`: its kind (see :func:`tokens`), text and offset."""
+
+    kind: str
+    text: str
+    start: int
+
+    @property
+    def end(self) -> int:
+        """The offset just after the token."""
+        return self.start + len(self.text)
+
+
+def lex(text: str) -> list[Token]:
+    """The tokens of ``text`` with their offsets, comments dropped.
+
+    >>> [t.text for t in lex('INSERT DATA { <a:b> <a:c> "}" } ; # }\\nCLEAR ALL')]
+    ['INSERT', 'DATA', '{', '<a:b>', '<a:c>', '"}"', '}', ';', 'CLEAR', 'ALL']
+    """
+    return [Token(m.lastgroup, m.group(), m.start()) for m in _TOKEN.finditer(text)
+            if m.lastgroup != "comment"]
 
 
 def scan(text: str) -> tuple[int, set[str]]:
@@ -112,10 +140,11 @@ def _scan(text: str) -> tuple[int, set[str]]:
 
 
 def check_query(text: str, *, max_length: int, max_nesting: int,
-                services: "ServicePolicy | None" = None) -> str:
-    """Refuse a query that is too long, nested too deep, or uses LOAD or a SERVICE that
-    ``services`` does not allow (every SERVICE when it is None); return the query to run,
-    its SERVICE IRIs rewritten by ``services``.
+                services: "ServicePolicy | None" = None,
+                allow: frozenset[str] = frozenset()) -> str:
+    """Refuse a query that is too long, nested too deep, or uses LOAD (unless ``allow``
+    has it) or a SERVICE that ``services`` does not allow (every SERVICE when it is None);
+    return the query to run, its SERVICE IRIs rewritten by ``services``.
 
     >>> check_query("ASK {}", max_length=10, max_nesting=5)
     'ASK {}'
@@ -133,6 +162,7 @@ def check_query(text: str, *, max_length: int, max_nesting: int,
     if depth > max_nesting:
         raise QueryTooComplexError(f"the query nests {{ ( [ {depth} levels deep; at most "
                                    f"{max_nesting} are accepted")
+    forbidden -= allow
     if "SERVICE" in forbidden and services is not None:
         forbidden.discard("SERVICE")
         if not forbidden:

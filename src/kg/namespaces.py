@@ -13,15 +13,28 @@ ONTOLOGY_NS = ONTOLOGY_IRI + "#"
 ID_NS = BASE + "id/"
 GRAPH_NS = BASE + "graph/"
 
-#: Named graphs, one per source, and the entailments of them all (``inferred``, kept by the
-#: reasoner). The union of all of them is the default graph of queries.
+#: Named graphs, one per source, the entailments of them all (``inferred``, kept by the
+#: reasoner) and the server's records (``changes``, ``review``). The union of all of them is
+#: the default graph of queries.
 GRAPHS: dict[str, str] = {
     "ontology": GRAPH_NS + "ontology",
     "factsheet": GRAPH_NS + "factsheet",
     "wikidata": GRAPH_NS + "wikidata",
     "user": GRAPH_NS + "user",
     "inferred": GRAPH_NS + "inferred",
+    "changes": GRAPH_NS + "changes",
+    "review": GRAPH_NS + "review",
 }
+
+#: Graphs loaded from the bundled, curated files: writes need ``allow_curated_writes``.
+CURATED_GRAPHS = frozenset(GRAPHS[name] for name in ("ontology", "factsheet", "wikidata"))
+#: Graphs the server writes itself (the reasoner's entailments, the change log, the review
+#: queue): no request writes them, and validation leaves them out.
+SERVER_GRAPHS = frozenset(GRAPHS[name] for name in ("inferred", "changes", "review"))
+#: IRIs of accepted changes, pending (quarantined) changes and the agents that made them.
+CHANGE_NS = BASE + "change/"
+REVIEW_NS = BASE + "review/"
+AGENT_NS = BASE + "agent/"
 
 PREFIXES: dict[str, str] = {
     "rdf": "http://www.w3.org/1999/02/22-rdf-syntax-ns#",

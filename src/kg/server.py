@@ -10,7 +10,9 @@ from __future__ import annotations
 import logging
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.glogging import Logger
 
+from .auth import Credential, parse_tokens, redact
 from .config import Config
 
 log = logging.getLogger("kg")
@@ -29,7 +31,27 @@ def routes(config: Config) -> list[tuple[str, str]]:
             (base + "ontology", "the ontology"),
             (base + ".well-known/void", "VoID description of the dataset"),
             (base + "reconcile", "Reconciliation Service API (OpenRefine)"),
+            (base + "data", "SPARQL 1.1 Graph Store HTTP Protocol (writes need --update-token)"),
+            (base + "validate", "validation of RDF against the shapes and the graph (POST)"),
+            (base + "review", "the writes kept for review (needs --update-token)"),
             (base, "web pages: query editor, entity pages, /ontology, /map, /validate, /dataset")]
+
+
+class _AccessLog(Logger):
+    """gunicorn's logger, its access log never showing a credential: a token sent in a URL
+    (refused anyway) or an Authorization header is written as ***."""
+
+    credentials: tuple[Credential, ...] = ()
+
+    def atoms(self, resp, req, environ, request_time):
+        atoms = super().atoms(resp, req, environ, request_time)
+        for key in ("r", "q", "{raw_uri}e"):
+            if isinstance(atoms.get(key), str):
+                atoms[key] = redact(atoms[key], self.credentials)
+        for key in atoms:
+            if key.lower() in ("{authorization}i", "{http_authorization}e"):
+                atoms[key] = "***"
+        return atoms
 
 
 class _Server(BaseApplication):
@@ -56,6 +78,8 @@ class _Server(BaseApplication):
             # (max_header_size) then answers 431 with its own message
             "limit_request_field_size": config.max_header_size,
             "accesslog": "-",
+            "logger_class": type("AccessLog", (_AccessLog,),
+                                 {"credentials": parse_tokens(config.update_token)}),
             "loglevel": "info",
             "when_ready": self._ready,
         }

@@ -24,7 +24,8 @@ _POSITION = re.compile(r"(?:error )?at (\d+):(\d+)")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
 
 
-def _query_syntax_error(exc: SyntaxError) -> QuerySyntaxError:
+def query_syntax_error(exc: SyntaxError) -> QuerySyntaxError:
+    """Oxigraph's SyntaxError as a QuerySyntaxError with the line and column it names."""
     message = str(exc.args[0]) if exc.args else "syntax error"
     match = _POSITION.search(message)
     line, column = (int(match[1]), int(match[2])) if match else (None, None)
@@ -121,7 +122,7 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
     try:
         return QueryResult(store.query(text, **options))
     except SyntaxError as exc:
-        raise _query_syntax_error(exc) from None
+        raise query_syntax_error(exc) from None
     except (RuntimeError, ValueError) as exc:
         raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
 
@@ -138,7 +139,7 @@ def execute_update(store: Store, text: str, *, base_iri: str | None = None) -> N
     try:
         store.update(text, prefixes=PREFIXES, base_iri=base_iri)
     except SyntaxError as exc:
-        raise _query_syntax_error(exc) from None
+        raise query_syntax_error(exc) from None
     except RuntimeError as exc:
         raise QueryEvaluationError(f"update failed: {exc}") from exc
 

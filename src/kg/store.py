@@ -17,6 +17,7 @@ from typing import IO, TYPE_CHECKING, Callable, Sequence
 from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Store, parse, serialize
 
 from . import reasoning, sparql
+from .delta import commit, effective
 from .config import Config
 from .federation import ServicePolicy
 from .errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
@@ -147,10 +148,30 @@ def _drain(stream: IO[bytes], fmt: Format) -> None:
 
 def _syntax_error(exc: SyntaxError, source: str) -> InputSyntaxError:
     message, *rest = exc.args or ("syntax error",)
+    if "LoadDocumentCallback" in str(message):  # pyoxigraph's JSON-LD parser, by design
+        message = ("the JSON-LD document refers to a remote @context, which is never fetched: "
+                   "put the context inline")
     position = rest[0] if rest and isinstance(rest[0], tuple) else ()
     line = position[1] if len(position) > 2 else None
     column = position[2] if len(position) > 2 else None
     return InputSyntaxError(str(message), source=source, line=line, column=column)
+
+
+def read_sources(sources: Sequence[Source], *, graph: str | None = None,
+                 format: str | None = None, progress: ProgressCallback | None = None) -> Store:
+    """Parse every source into a new in-memory store (nothing else is touched).
+
+    Triples go to ``graph`` (default: the user-additions graph); quad formats keep their
+    own graphs. A syntax error raises InputSyntaxError with the source, line and column.
+    JSON-LD ``@context`` URLs are never fetched: a remote context is a syntax error.
+    """
+    target = NamedNode(graph or GRAPHS["user"])
+    staging = Store()
+    for source in sources:
+        fmt = by_name(format, RDF_INPUT_FORMATS) if format else for_path(source.name)
+        _read(source, lambda stream, fmt=fmt: staging.load(
+            stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target), progress)
+    return staging
 
 
 @dataclass
@@ -249,11 +270,8 @@ class KnowledgeGraph:
         target = NamedNode(graph or GRAPHS["user"])
         if reason and self._bulk_sized(sources):
             return self._bulk_load(sources, target, format, progress)
-        staging = Store()  # every source parses before anything reaches the store
-        for source in sources:
-            fmt = by_name(format, RDF_INPUT_FORMATS) if format else for_path(source.name)
-            _read(source, lambda stream, fmt=fmt: staging.load(
-                stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target), progress)
+        # every source parses before anything reaches the store
+        staging = read_sources(sources, graph=target.value, format=format, progress=progress)
         inferred = NamedNode(reasoning.INFERRED)
         if staging.contains_named_graph(inferred):
             log.warning("skipped the quads addressed to <%s>: the reasoner computes that graph",
@@ -358,18 +376,15 @@ class KnowledgeGraph:
         if not all(reasoning.is_asserted_graph(quad.graph_name) for quad in (*added, *removed)):
             raise UsageError(f"<{reasoning.INFERRED}> is computed by the reasoner and cannot "
                              "be written; write to another graph")
-        removed = [quad for quad in removed if quad in self.store]
-        added = [quad for quad in added if quad not in self.store]
+        delta = effective(self.store, added, removed)
         try:
             if self.config.store:  # a remote server: one update request, all or nothing
-                self.store.write(added=added, removed=removed)
+                self.store.write(added=delta.added, removed=delta.removed)
             else:
-                for quad in removed:
-                    self.store.remove(quad)
-                self.store.extend(added)
+                commit(self.store, delta)  # one transaction unless the change has blank nodes
         except OSError as exc:
             raise StoreError(f"cannot write to the store: {exc}") from exc
-        return reasoning.update(self, added=added, removed=removed)
+        return reasoning.update(self, added=delta.added, removed=delta.removed)
 
     # -- export and views ------------------------------------------------------------------
 

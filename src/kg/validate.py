@@ -198,15 +198,16 @@ def validate(data_graph: Graph, *, shapes: Graph | None = None, ontology: Graph 
         raise ShapesError(f"the shapes cannot be used: {exc.message}") from None
     except ParseException as exc:  # a SPARQL constraint or target that does not parse
         raise ShapesError(f"a SPARQL query in the shapes does not parse: {exc}") from None
-    return ValidationResult(conforms=bool(conforms), results=_findings(report),
+    return ValidationResult(conforms=bool(conforms), results=findings(report),
                             report=report, text=text)
 
 
-def _findings(report: Graph) -> tuple[Finding, ...]:
-    findings = []
+def findings(report: Graph) -> tuple[Finding, ...]:
+    """The results of a ``sh:ValidationReport`` graph, sorted by focus node and shape."""
+    found = []
     for node in report.subjects(RDF.type, SH.ValidationResult):
         severity = report.value(node, SH.resultSeverity)
-        findings.append(Finding(
+        found.append(Finding(
             focus_node=report.value(node, SH.focusNode),
             path=report.value(node, SH.resultPath),
             value=report.value(node, SH.value),
@@ -214,5 +215,5 @@ def _findings(report: Graph) -> tuple[Finding, ...]:
             severity=str(severity).rsplit("#", 1)[-1] if severity is not None else "Violation",
             source_shape=report.value(node, SH.sourceShape),
             constraint=report.value(node, SH.sourceConstraintComponent)))
-    findings.sort(key=lambda f: (str(f.focus_node), str(f.source_shape), str(f.path), f.message))
-    return tuple(findings)
+    found.sort(key=lambda f: (str(f.focus_node), str(f.source_shape), str(f.path), f.message))
+    return tuple(found)

@@ -18,6 +18,7 @@ from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat,
                         Store, Triple, parse_query_results, serialize)
 
 from . import sparql
+from .delta import Delta, commit
 from .errors import KGError, QueryEvaluationError, RemoteServiceError, ResultTooLargeError
 from .formats import JSON, QUAD_FORMATS, ResultKind, negotiate
 from .guard import uses_keyword
@@ -207,11 +208,16 @@ def error_message(exc: KGError) -> tuple:
     return ("error", type(exc).__name__, exc.message, attributes)
 
 
-def open_store(source: dict[str, Any]) -> Store:
-    """The worker's own view of the data: an N-Quads snapshot (bytes or a file), or the
-    on-disk store."""
+def open_store(source: dict[str, Any], store: Store | None = None) -> Store:
+    """The worker's own view of the data: an N-Quads snapshot (bytes or a file), a
+    checkpoint of the on-disk store, or ``store`` brought up to date with the changes in
+    ``source["deltas"]``."""
     if "path" in source:
         return Store.read_only(source["path"])
+    if "deltas" in source and store is not None:
+        for added, removed in source["deltas"]:
+            commit(store, Delta.from_nquads(added, removed))
+        return store
     store = Store()
     if "nquads_file" in source:
         store.load(path=source["nquads_file"], format=RdfFormat.N_QUADS)
@@ -229,8 +235,10 @@ def main(conn, spool_dir: str) -> None:
         except EOFError:  # the engine closed the pipe: shut down
             return
         if message[0] == "load":
-            store = open_store(message[1])
-            release_memory()
+            deltas = "deltas" in message[1]
+            store = open_store(message[1], store)
+            if not deltas:  # a whole snapshot was parsed: hand back the parser's memory
+                release_memory()
             conn.send(("ready", os.getpid()))
             continue
         try:

@@ -11,20 +11,17 @@ from __future__ import annotations
 
 import time
 
-import pyoxigraph
-import rdflib
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
 from .. import geo, ontodoc, present
-from ..app import csp_nonce, get_config, get_engine, get_store
+from ..app import csp_nonce, get_config, get_engine, get_store, get_writer
 from ..describe import DATASET, void_description
 from ..errors import InputSyntaxError, NotAcceptableError, NotFoundError, UsageError
 from ..examples import examples
 from ..formats import HTML, RDF_INPUT_FORMATS, ResultKind, by_name, for_path, negotiate
-from ..config import Config
-from ..store import KnowledgeGraph, Source
 from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, compact
-from ..validate import validate
+from ..report import as_json
+from ..store import Source
 from . import rdf_response
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
@@ -148,8 +145,8 @@ def validation_form() -> Response:
 def validation_report() -> Response:
     """Validate pasted or uploaded RDF against the shapes, in the context of the graph.
 
-    Nothing is stored. (A small route of the pages until the validation API of the
-    validation issue, ``POST /validate``, takes RDF bodies for the form too.)
+    Nothing is stored. The form posts here (a form body); ``POST /validate`` takes the
+    same RDF as a request body and answers the report by content negotiation.
     """
     text, name = request.form.get("data", ""), "pasted data"
     upload = request.files.get("file")
@@ -173,41 +170,22 @@ def validation_report() -> Response:
 
 
 def _validate_in_context(text: str, fmt, name: str) -> dict:
-    # the new triples are checked together with the graph (they may point at its entities);
-    # findings about nodes the new data does not describe are left out
-    data = _parse(text, fmt, name)
-    context = rdflib.Graph()
-    for s, p, o, _ in get_store().rdflib_dataset().quads((None, None, None, None)):
-        context.add((s, p, o))
-    result = validate(data + context)
-    subjects = set(data.subjects())
-    findings = [f for f in result.results if f.focus_node in subjects]
-    labels = present.labels_of(get_store(), {str(f.focus_node) for f in findings})
-    for s, o in data.subject_objects(rdflib.RDFS.label):
-        labels.setdefault(str(s), str(o))
+    # the same check as `kg validate` and POST /validate (kg.writes.Writer.validate): the new
+    # triples as additions to the graph, parsed by pyoxigraph (no remote JSON-LD context is
+    # ever fetched), validated incrementally, warnings included
+    writer = get_writer()
+    delta, result = writer.validate([Source(name, text.encode())], format=fmt.name)
+    labels = writer.labels(result, delta)
+    report = as_json(result, labels=labels, shapes=writer.checker.shapes)
     groups: dict[str, list] = {}
-    for finding in findings:
-        groups.setdefault(str(finding.focus_node), []).append({
-            "severity": finding.severity, "message": finding.message,
-            "path": compact(str(finding.path)) if isinstance(finding.path, rdflib.URIRef)
-            else "", "value": finding.value.n3() if finding.value is not None else "",
-            "shape": compact(str(finding.source_shape))
-            if isinstance(finding.source_shape, rdflib.URIRef) else ""})
-    return {"conforms": not any(f.severity == "Violation" for f in findings),
-            "triples": len(data), "groups": [(node, labels.get(node, ""), items)
-                                             for node, items in groups.items()]}
-
-
-def _parse(text: str, fmt, name: str) -> rdflib.Graph:
-    # pyoxigraph parses (the store's own loader), never rdflib: rdflib's JSON-LD parser
-    # would fetch a remote or file: @context on the client's behalf; pyoxigraph fetches
-    # nothing (it has no document loader)
-    staging = KnowledgeGraph.open(Config(), load_bundled=False)
-    staging.load([Source(name, text.encode())], format=fmt.name)
-    triples = pyoxigraph.serialize(
-        (pyoxigraph.Triple(q.subject, q.predicate, q.object) for q in staging.store),
-        format=pyoxigraph.RdfFormat.N_TRIPLES)
-    return rdflib.Graph().parse(data=triples.decode(), format="nt")
+    for item in report["results"]:
+        groups.setdefault(item["focusNode"], []).append({
+            "severity": item["severity"], "message": item["message"],
+            "path": item.get("path", ""), "value": item.get("value", ""),
+            "shape": item.get("shape", "")})
+    by_iri = {str(node): label for node, label in labels.items()}
+    return {"conforms": result.conforms, "triples": len(delta.added),
+            "groups": [(node, by_iri.get(node, ""), items) for node, items in groups.items()]}
 
 
 # -- the dataset -------------------------------------------------------------------------

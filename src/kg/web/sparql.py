@@ -1,11 +1,16 @@
-"""``/sparql``: the SPARQL 1.1 Protocol query operation (https://www.w3.org/TR/sparql11-protocol/).
+"""``/sparql``: the SPARQL 1.1 Protocol (https://www.w3.org/TR/sparql11-protocol/), query
+and update operations on one URL, as the protocol allows.
 
-GET ``?query=``, POST ``application/x-www-form-urlencoded`` and POST
+Queries: GET ``?query=``, POST ``application/x-www-form-urlencoded`` and POST
 ``application/sparql-query``; ``default-graph-uri`` and ``named-graph-uri`` set the dataset;
 ``format=`` overrides Accept; ``inference=false`` answers from the asserted graphs only
 (the union default graph without the inferred graph). GET without a query answers the
-Service Description. The endpoint is read-only: updates are refused with 403. A browser's GET
-(``text/html`` preferred) gets the query page instead, with the query in the editor.
+Service Description. A browser's GET (``text/html`` preferred) gets the query page instead,
+with the query in the editor.
+
+Updates: POST ``update=`` (form) or ``application/sparql-update``, with
+``using-graph-uri``/``using-named-graph-uri`` and ``on-invalid=reject|quarantine``; they need
+``Authorization: Bearer TOKEN`` and go through :class:`kg.writes.Writer` (validated first).
 """
 
 from __future__ import annotations
@@ -15,28 +20,34 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
-from ..app import get_config, get_engine, get_store
+from ..app import get_config, get_engine, get_store, get_writer
 from ..describe import service_description
-from ..errors import ReadOnlyError, TooLargeError, UnsupportedMediaTypeError, UsageError
+from ..errors import UnsupportedMediaTypeError, UsageError
 from ..formats import ResultKind
-from . import inference_parameter, pages, query_response, rdf_response
+from ..guard import check_query
+from . import (inference_parameter, outcome_response, pages, query_response, rdf_response,
+               read_body, writer_agent)
 
 bp = Blueprint("sparql", __name__)
 
 _FORM = "application/x-www-form-urlencoded"
 _QUERY = "application/sparql-query"
 _UPDATE = "application/sparql-update"
-_READ_ONLY = ("this endpoint is read-only: SPARQL Update is not accepted (writes arrive "
-              "with validation)")
 
 
 @bp.route("/sparql", methods=["GET", "POST"])
 def endpoint() -> Response:
-    """Answer a query, or describe the service when there is none."""
-    params, body_query = _parameters()
+    """Answer a query or run an update, or describe the service when there is neither."""
+    params, body_query, body_update = _parameters()
     queries = params.getlist("query") + ([body_query] if body_query is not None else [])
-    if "update" in params:
-        raise ReadOnlyError(_READ_ONLY)
+    updates = params.getlist("update") + ([body_update] if body_update is not None else [])
+    if updates:
+        if request.method != "POST":
+            raise UsageError("an update is sent with POST (as update= in a form, or as "
+                             f"{_UPDATE}), never with GET")
+        if queries or len(updates) > 1:
+            raise UsageError("send exactly one `update` (and no `query`) in an update request")
+        return _update(updates[0], params)
     if len(queries) > 1:
         raise UsageError("more than one query in the request; send exactly one `query`")
     if request.method == "GET" and _browser(params.get("format")):
@@ -60,46 +71,43 @@ def _browser(override: str | None) -> bool:
                for kind in (ResultKind.SOLUTIONS, ResultKind.GRAPH))
 
 
-def _parameters() -> tuple[MultiDict, str | None]:
-    """The protocol parameters (URL and form) and the query sent as the body, if any."""
+def _update(text: str, params: MultiDict) -> Response:
+    agent = writer_agent()
+    engine = get_engine()
+    # SERVICE is refused as in queries; LOAD is the writer's to allow (--load-allowlist)
+    check_query(text, max_length=engine.max_query_length, max_nesting=engine.max_nesting,
+                allow=frozenset({"LOAD"}))
+    outcome = get_writer().update(
+        text, agent=agent, base_iri=request.base_url,
+        using_graphs=params.getlist("using-graph-uri"),
+        using_named_graphs=params.getlist("using-named-graph-uri"),
+        on_invalid=params.get("on-invalid", "reject"))
+    return outcome_response(outcome)
+
+
+def _parameters() -> tuple[MultiDict, str | None, str | None]:
+    """The protocol parameters (URL and form) and the query or update sent as the body."""
     params = MultiDict(request.args)
     if request.method != "POST":
-        return params, None
+        return params, None, None
     mimetype = request.mimetype
-    if mimetype == _UPDATE:
-        raise ReadOnlyError(_READ_ONLY)
-    if mimetype not in (_FORM, _QUERY):
+    if mimetype not in (_FORM, _QUERY, _UPDATE):
         raise UnsupportedMediaTypeError(
-            f"a query is POSTed as {_FORM} or {_QUERY}, not {mimetype or 'no media type'}")
+            f"a query is POSTed as {_FORM} or {_QUERY}, an update as {_FORM} or {_UPDATE}, "
+            f"not {mimetype or 'no media type'}")
     charset = request.mimetype_params.get("charset", "utf-8")
-    if mimetype == _QUERY and charset.lower().replace("-", "") != "utf8":
-        # SPARQL 1.1 Protocol 2.1.3: a query in the body is UTF-8, nothing else
-        raise UnsupportedMediaTypeError(f"{_QUERY} bodies are UTF-8; charset={charset} is "
+    if mimetype != _FORM and charset.lower().replace("-", "") != "utf8":
+        # SPARQL 1.1 Protocol 2.1.3 and 2.2.2: a query or update in the body is UTF-8
+        raise UnsupportedMediaTypeError(f"{mimetype} bodies are UTF-8; charset={charset} is "
                                         "not accepted")
     try:
-        text = _read_body(get_config().max_body_size).decode(charset)
+        text = read_body().decode(charset)
     except (UnicodeDecodeError, LookupError) as exc:
         raise UsageError(f"the request body cannot be read as text: {exc}") from None
     if mimetype == _QUERY:
-        return params, text
+        return params, text, None
+    if mimetype == _UPDATE:
+        return params, None, text
     for key, value in parse_qsl(text, keep_blank_values=True, strict_parsing=False):
         params.add(key, value)
-    return params, None
-
-
-def _read_body(limit: int) -> bytes:
-    # Werkzeug cuts a chunked body at MAX_CONTENT_LENGTH without a word, and the truncated
-    # query would then run: read the raw stream here and refuse what goes past the limit
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise TooLargeError(f"the request body is {declared} bytes; at most {limit} are "
-                            "accepted")
-    stream = request.stream
-    data = bytearray()
-    while len(data) <= limit:
-        chunk = stream.read(min(65536, limit + 1 - len(data)))
-        if not chunk:
-            return bytes(data)
-        data += chunk
-    raise TooLargeError(f"the request body is over {limit} bytes; at most {limit} are "
-                        "accepted")
+    return params, None, None

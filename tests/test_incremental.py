@@ -1,0 +1,177 @@
+"""Incremental validation gives the verdict a full pySHACL validation gives.
+
+The reference is :meth:`Checker.full`: pySHACL on the whole graph after the change (RDFS
+inference) minus the results it already gives before. It is slow, so it runs once, on the
+bundled graph plus every case of ``tests/cases`` at once (plus a few removals of existing
+triples); each case's share of it is the results on the nodes the case mentions. The
+incremental check runs on each case alone, and must find the same violations: same verdict
+for every case, same focus nodes and shapes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse
+
+from kg import Config, KnowledgeGraph
+from kg.delta import Delta
+from kg.entail import Schema, View
+from kg.incremental import Checker
+from kg.namespaces import GRAPHS, ID_NS, ONTOLOGY_NS, PREFIXES, SERVER_GRAPHS
+from kg.scope import analyse
+
+from test_shapes import CASE_FILES, CASES_DIR, INVALID_CASES, parse_expectations, shape_matches
+
+USER = NamedNode(GRAPHS["user"])
+#: As the writer does: the inferred graph, the change log and the review queue are not data.
+EXCLUDE = frozenset(NamedNode(graph) for graph in SERVER_GRAPHS)
+FACTSHEET = NamedNode(GRAPHS["factsheet"])
+FIP, ORG = ONTOLOGY_NS, PREFIXES["org"]
+
+
+def _case_delta(path: Path) -> Delta:
+    return Delta(added=frozenset(Quad(q.subject, q.predicate, q.object, USER)
+                                 for q in parse(path=str(path), format=RdfFormat.TURTLE)))
+
+
+def _removal(store, subject: str, predicate: str) -> Delta:
+    quads = store.quads_for_pattern(NamedNode(ID_NS + subject), NamedNode(predicate), None,
+                                    FACTSHEET)
+    removed = frozenset(quads)
+    assert removed, f"fipid:{subject} has no <{predicate}> to remove"
+    return Delta(removed=removed)
+
+
+@pytest.fixture(scope="module")
+def store():
+    return KnowledgeGraph.open(Config.load({}, environ={})).store
+
+
+@pytest.fixture(scope="module")
+def checker():
+    return Checker()
+
+
+@pytest.fixture(scope="module")
+def changes(store) -> dict[str, Delta]:
+    """Every case as an addition, and removals that break existing nodes."""
+    found = {str(path.relative_to(CASES_DIR)): _case_delta(path) for path in CASE_FILES}
+    # removals: a unit loses its parent; a link loses its provider; a place its label
+    found["removal/unit-loses-parent"] = _removal(store, "ocrvp", ORG + "subOrganizationOf")
+    found["removal/link-loses-provider"] = _removal(store, "coop-fle-lecturers", FIP + "provider")
+    return found
+
+
+def _key(finding) -> tuple[str, str]:
+    """A violation as the focus node and the shape (a property shape: a blank node)."""
+    return str(finding.focus_node), str(finding.source_shape)
+
+
+@pytest.fixture(scope="module")
+def full(store, checker, changes):
+    """The full validation of all the changes at once (two pySHACL runs on the whole graph)."""
+    combined = Delta()
+    for delta in changes.values():
+        combined = combined.then(delta)
+    return checker.full(store, combined, exclude=EXCLUDE)
+
+
+NAMES = sorted([str(p.relative_to(CASES_DIR)) for p in CASE_FILES]
+               + ["removal/unit-loses-parent", "removal/link-loses-provider"])
+
+
+@pytest.fixture(scope="module")
+def results(store, checker, changes) -> dict:
+    """Each change checked on its own, incrementally."""
+    return {name: checker.check(store, delta, exclude=EXCLUDE, lint=False)
+            for name, delta in changes.items()}
+
+
+@pytest.fixture(scope="module")
+def incremental(results) -> dict[str, set]:
+    """The violations of each change checked on its own, as (focus, shape)."""
+    return {name: {_key(f) for f in result.violations} for name, result in results.items()}
+
+
+def _expected_to_fail(name: str) -> bool | None:
+    """True for an invalid case or a removal, False for a valid case, None for a case of
+    the SPARQL checks (which says nothing about the shapes)."""
+    if name.startswith("removal/"):
+        return True
+    kinds = {e.kind for e in parse_expectations(CASES_DIR / name)}
+    return True if "violation" in kinds else False if "conforms" in kinds else None
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_incremental_verdict_is_the_expected_one(name, incremental):
+    expected = _expected_to_fail(name)
+    if expected is None:
+        pytest.skip("a case of the SPARQL checks: no verdict on the shapes is stated")
+    assert bool(incremental[name]) == expected, incremental[name]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_what_the_incremental_check_finds_the_full_validation_finds(name, incremental, full):
+    assert incremental[name] <= {_key(f) for f in full.violations}
+
+
+def test_the_full_validation_finds_nothing_more(incremental, full):
+    """Together with the test above: incremental and full find the same violations."""
+    found = set().union(*incremental.values())
+    missed = {_key(f) for f in full.violations} - found
+    assert not missed, sorted(missed)
+
+
+@pytest.mark.parametrize("path", INVALID_CASES, ids=lambda p: str(p.relative_to(CASES_DIR)))
+def test_incremental_check_names_the_expected_shape_and_focus(path, results, checker):
+    result = results[str(path.relative_to(CASES_DIR))]
+    for expected in parse_expectations(path):
+        if expected.kind == "violation":
+            assert any(shape_matches(checker.shapes, f, expected.shape)
+                       and str(f.focus_node) == expected.focus for f in result.violations), \
+                [str(f) for f in result.violations]
+
+
+def test_a_change_that_an_other_graph_already_holds_changes_nothing(store, checker):
+    quad = next(iter(store.quads_for_pattern(NamedNode(ID_NS + "dcsd"), None, None, FACTSHEET)))
+    copy = Quad(quad.subject, quad.predicate, quad.object, USER)
+    before = View(store, exclude=frozenset())
+    after = View(store, Delta(added=frozenset({copy})))
+    schema = Schema.from_store(store)
+    assert checker.focus(before, after, Delta(added=frozenset({copy})), schema) == set()
+
+
+def test_a_new_cycle_is_found_from_the_node_that_closes_it(store, checker):
+    # Madagascar is part of the Indian Ocean, itself part of the Indo-Pacific
+    delta = Delta(added=frozenset({Quad(NamedNode(ID_NS + "indo-pacific"),
+                                        NamedNode(FIP + "partOf"),
+                                        NamedNode(ID_NS + "madagascar"), USER)}))
+    result = checker.check(store, delta, exclude=EXCLUDE, lint=False)
+    cyclic = {str(f.focus_node) for f in result.violations if "part of itself" in f.message}
+    assert {ID_NS + "indo-pacific", ID_NS + "madagascar"} <= cyclic
+
+
+def test_the_shapes_scope_is_bounded_and_shallow(checker):
+    scope = analyse(checker.shapes)
+    assert scope.bounded and scope.depth <= 2
+    assert (NamedNode(FIP + "partOf"), True) in scope.transitive
+
+
+def test_a_change_to_the_schema_is_validated_in_full():
+    """A new rdfs:subClassOf retypes every instance: the focus would be the whole class."""
+    import rdflib
+
+    shapes = rdflib.Graph().parse(format="turtle", data="""
+        @prefix sh: <http://www.w3.org/ns/shacl#> .
+        <http://e/OrgShape> a sh:NodeShape ; sh:targetClass <http://e/Org> ;
+            sh:property [ sh:path <http://e/name> ; sh:minCount 1 ] .""")
+    kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
+    kg.store.add(Quad(NamedNode("http://e/x"), NamedNode(PREFIXES["rdf"] + "type"),
+                      NamedNode("http://e/Kind"), USER))
+    checker = Checker(shapes=shapes, ontology=rdflib.Graph())
+    subclass = Quad(NamedNode("http://e/Kind"), NamedNode(PREFIXES["rdfs"] + "subClassOf"),
+                    NamedNode("http://e/Org"), USER)
+    result = checker.check(kg.store, Delta(added=frozenset({subclass})), lint=False)
+    assert [str(f.focus_node) for f in result.violations] == ["http://e/x"]

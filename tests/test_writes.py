@@ -1,0 +1,181 @@
+"""The gate of every write (kg.writes.Writer): validate, refuse or commit whole, record."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse
+
+from kg import Config, KnowledgeGraph
+from kg.engine import Engine
+from kg.errors import LoadRefusedError, ProtectedGraphError, ValidationFailedError
+from kg.incremental import Checker
+from kg.namespaces import GRAPHS, ID_NS
+from kg.writes import Writer
+
+LINK = """INSERT DATA { fipid:w-link a fip:CooperationLink ;
+    rdfs:label "DCSD training in Thailand"@en ;
+    fip:provider fipid:dcsd ; fip:beneficiary fipid:thailand ;
+    fip:cooperationType fipid:cooptype-training ;
+    fip:thematicDomain fipid:domain-forest-fire-management ;
+    prov:wasDerivedFrom fipid:fs5-s030 . }"""
+BROKEN = 'INSERT DATA { fipid:w-broken a fip:CooperationLink ; rdfs:label "no provider"@en }'
+
+
+@pytest.fixture(scope="module")
+def checker():
+    return Checker()
+
+
+@pytest.fixture
+def writer(checker, tmp_path):
+    config = Config.load({"data_dir": str(tmp_path / "store")}, environ={})
+    return Writer(KnowledgeGraph.open(config), config=config, checker=checker)
+
+
+def _dump(writer: Writer) -> bytes:
+    return writer.kg.store.dump(format=RdfFormat.N_QUADS)
+
+
+def _ask(writer: Writer, query: str) -> bool:
+    return writer.kg.query(query).boolean
+
+
+def test_an_invalid_change_is_refused_and_nothing_changes(writer):
+    before = _dump(writer)
+    with pytest.raises(ValidationFailedError) as caught:
+        writer.update(BROKEN, agent="alice")
+    assert caught.value.status == 422
+    assert {str(f.focus_node) for f in caught.value.result.violations} == {ID_NS + "w-broken"}
+    assert _dump(writer) == before
+
+
+def test_a_valid_change_is_committed_with_its_change_log_record(writer):
+    outcome = writer.update(LINK, agent="alice")
+    assert outcome.status == "committed" and outcome.added == 7 and outcome.removed == 0
+    assert _ask(writer, f"ASK {{ GRAPH <{GRAPHS['user']}> {{ fipid:w-link fip:provider fipid:dcsd }} }}")
+    record = writer.kg.query(f"""SELECT ?agent ?added ?removed ?outcome ?graph WHERE {{
+        GRAPH fipg:changes {{ <{outcome.iri}> a prov:Activity ; prov:wasAssociatedWith/rdfs:label ?agent ;
+            fip:triplesAdded ?added ; fip:triplesRemoved ?removed ; fip:validationOutcome ?outcome ;
+            fip:changedGraph ?graph ; prov:startedAtTime ?t }} }}""")
+    rows = [{k: row[k].value for k in ("agent", "added", "removed", "outcome", "graph")}
+            for row in record.solutions]
+    assert rows == [{"agent": "alice", "added": "7", "removed": "0", "outcome": "conforms",
+                     "graph": GRAPHS["user"]}]
+
+
+def test_a_change_survives_reopening_the_store(checker, tmp_path):
+    config = Config.load({"data_dir": str(tmp_path / "store")}, environ={})
+    writer = Writer(KnowledgeGraph.open(config), config=config, checker=checker)
+    writer.update(LINK, agent="alice")
+    del writer  # closes the store (and its lock)
+    reopened = KnowledgeGraph.open(config)
+    assert reopened.query("ASK { fipid:w-link fip:provider fipid:dcsd }").boolean
+    assert reopened.query("ASK { GRAPH fipg:changes { ?c a fip:Change } }").boolean
+
+
+def test_curated_graphs_are_protected_unless_allowed(writer, checker):
+    update = 'INSERT DATA { GRAPH fipg:factsheet { fipid:dcsd skos:altLabel "DCSD (test)" } }'
+    before = _dump(writer)
+    with pytest.raises(ProtectedGraphError):
+        writer.update(update, agent="alice")
+    assert _dump(writer) == before
+    config = Config.load({"allow_curated_writes": True}, environ={})
+    curator = Writer(writer.kg, config=config, checker=checker)
+    assert curator.update(update, agent="curator").status == "committed"
+    assert _ask(writer, 'ASK { GRAPH fipg:factsheet { fipid:dcsd skos:altLabel "DCSD (test)" } }')
+
+
+def test_the_servers_graphs_cannot_be_written(writer):
+    writer.update(LINK, agent="alice")
+    for update in ("CLEAR GRAPH fipg:changes", "INSERT DATA { GRAPH fipg:review { fipid:a fipid:b fipid:c } }"):
+        with pytest.raises(ProtectedGraphError):
+            writer.update(update, agent="alice")
+    assert _ask(writer, "ASK { GRAPH fipg:changes { ?c a fip:Change } }")
+
+
+def test_quarantine_then_fix_and_accept(writer):
+    before = _dump(writer)
+    outcome = writer.update(BROKEN, agent="bob", on_invalid="quarantine")
+    assert outcome.status == "quarantined" and outcome.result.violations
+    assert not _ask(writer, "ASK { fipid:w-broken ?p ?o }")  # nothing of it is asserted
+    pending = writer.pending()
+    assert [(p.agent, p.added) for p in pending] == [("bob", 2)]
+    with pytest.raises(ValidationFailedError):
+        writer.accept(pending[0].id, agent="curator")
+    fixed = list(parse(b"""@prefix fip: <https://w3id.org/fr-indopacific/ontology#> .
+        @prefix fipid: <https://w3id.org/fr-indopacific/id/> .
+        @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> . @prefix prov: <http://www.w3.org/ns/prov#> .
+        fipid:w-broken a fip:CooperationLink ; rdfs:label "fixed"@en ; fip:provider fipid:dcsd ;
+            fip:beneficiary fipid:thailand ; fip:cooperationType fipid:cooptype-training ;
+            fip:thematicDomain fipid:domain-forest-fire-management ;
+            prov:wasDerivedFrom fipid:fs5-s030 .""", RdfFormat.TURTLE))
+    user = NamedNode(GRAPHS["user"])
+    accepted = writer.accept(pending[0].id, agent="curator",
+                             replacement=[Quad(q.subject, q.predicate, q.object, user) for q in fixed])
+    assert accepted.status == "committed" and not writer.pending()
+    assert _ask(writer, f"ASK {{ GRAPH fipg:changes {{ <{accepted.iri}> prov:used ?pending ; "
+                        "prov:wasAssociatedWith/rdfs:label \"curator\" } }")
+    assert _dump(writer) != before
+
+
+def test_discard_drops_a_pending_change(writer):
+    writer.update(BROKEN, agent="bob", on_invalid="quarantine")
+    writer.discard(writer.pending()[0].id)
+    assert not writer.pending()
+    assert not _ask(writer, "ASK { GRAPH fipg:review { ?s ?p ?o } }")
+
+
+def test_concurrent_writes_are_serialised(writer):
+    def write(n: int) -> None:
+        for i in range(5):
+            writer.update(f'INSERT DATA {{ fipid:w-{n}-{i} rdfs:label "item {n} {i}"@en }}',
+                          agent=f"w{n}")
+
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    count = writer.kg.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH fipg:changes { ?c a fip:Change } }")
+    assert int(next(iter(count.solutions))["n"].value) == 20
+    assert int(next(iter(writer.kg.query(
+        f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH <{GRAPHS['user']}> {{ ?s rdfs:label ?l }} }}"
+    ).solutions))["n"].value) == 20
+
+
+def test_load_is_refused_for_files_and_hosts_not_allowed(writer):
+    for update in ("LOAD <file:///etc/passwd>", "LOAD <http://example.org/x.ttl>"):
+        with pytest.raises(LoadRefusedError):
+            writer.update(update, agent="alice")
+
+
+def test_query_workers_see_a_write_through_its_delta(checker):
+    kg = KnowledgeGraph.open(Config.load({}, environ={}))
+    engine = Engine(kg, workers=1, timeout=60).start()
+    try:
+        writer = Writer(kg, checker=checker, engine=engine)
+        ask = "ASK { fipid:w-link a fip:CooperationLink }"
+        assert engine.query(ask).read().endswith(b"false}")
+        writer.update(LINK, agent="alice")
+        assert engine.query(ask).read().endswith(b"true}")
+        writer.update("DELETE WHERE { fipid:w-link ?p ?o }", agent="alice")
+        assert engine.query(ask).read().endswith(b"false}")
+    finally:
+        engine.close()
+
+
+def test_query_workers_on_disk_read_a_checkpoint_of_each_version(checker, tmp_path):
+    config = Config.load({"data_dir": str(tmp_path / "disk")}, environ={})
+    kg = KnowledgeGraph.open(config)
+    engine = Engine(kg, workers=1, timeout=60).start()
+    try:
+        writer = Writer(kg, config=config, checker=checker, engine=engine)
+        writer.update(LINK, agent="alice")
+        assert engine.query("ASK { fipid:w-link a fip:CooperationLink }").read().endswith(b"true}")
+        checkpoints = list(tmp_path.glob(".kg-checkpoints-*/v*"))
+        assert len(checkpoints) == 1  # the version before the write was removed
+    finally:
+        engine.close()
+    assert not list(tmp_path.glob(".kg-checkpoints-*"))
