@@ -149,8 +149,8 @@ def _drain(stream: IO[bytes], fmt: Format) -> None:
 def _syntax_error(exc: SyntaxError, source: str) -> InputSyntaxError:
     message, *rest = exc.args or ("syntax error",)
     if "LoadDocumentCallback" in str(message):  # pyoxigraph's JSON-LD parser, by design
-        message = ("the JSON-LD document refers to a remote @context, which is never fetched: "
-                   "put the context inline")
+        message = ("the JSON-LD document refers to a remote context (an @context URL), which "
+                   "is never fetched: put the context inline")
     position = rest[0] if rest and isinstance(rest[0], tuple) else ()
     line = position[1] if len(position) > 2 else None
     column = position[2] if len(position) > 2 else None
