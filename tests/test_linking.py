@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from kg import Config, KnowledgeGraph, Source
-from kg.linking import accepted, check, entities, suggest
-from kg.namespaces import GRAPHS, ID_NS
+from kg.errors import ValidationFailedError
+from kg.linking import accepted, apply, check, entities, suggest
+from kg.namespaces import GRAPHS, ID_NS, PREFIXES
 from kg.sssom import MANUAL, read, write
 from kg.wikidata import RemoteError, WikidataClient
+from kg.writes import Writer
 
 from conftest import free_port
 
@@ -107,6 +109,20 @@ def test_suggest_apply_round_trip(run_kg, wikidata_standin, tmp_path):
     ask = (f"ASK {{ GRAPH <{GRAPHS['user']}> {{ fipid:aseanapol owl:sameAs "
            "<http://www.wikidata.org/entity/Q900000001> } }")
     assert run_kg("--data-dir", store, "query", ask).stdout.strip().endswith(b"true}")
+    logged = ("ASK { ?change a fip:Change ; prov:wasAssociatedWith/rdfs:label \"kg-link\" ; "
+              f"fip:changedGraph <{GRAPHS['user']}> }}")
+    assert run_kg("--data-dir", store, "query", logged).stdout.strip().endswith(b"true}")
+
+
+def test_apply_goes_through_the_write_gate():
+    """A mapping that breaks the shapes is refused whole, with the report; nothing is stored."""
+    kg = KnowledgeGraph.open(Config.load({}, environ={}))
+    before = len(kg)
+    with pytest.raises(ValidationFailedError) as refused:
+        apply(Writer(kg), [(ID_NS + "dcsd", PREFIXES["owl"] + "sameAs",
+                              "http://www.wikidata.org/entity/not-a-qid")])
+    assert len(kg) == before
+    assert any(str(f.focus_node) == ID_NS + "dcsd" for f in refused.value.result.violations)
 
 
 def test_apply_refuses_unknown_subjects_and_foreign_objects(tmp_path, empty):

@@ -340,6 +340,7 @@ def link(ctx, action, apply_file, endpoint, search, wikidata_api, user_agent, ou
     from . import linking, snapshot, sssom
     from .store import bundle_root
     from .wikidata import WikidataClient
+    from .writes import Writer
 
     if (action is None) == (apply_file is None):
         raise click.UsageError("choose one of --check, --suggest, --apply FILE, --refresh")
@@ -353,9 +354,10 @@ def link(ctx, action, apply_file, endpoint, search, wikidata_api, user_agent, ou
             raise click.UsageError("mappings applied to the in-memory store would be lost "
                                    "when the command ends: pass --data-dir DIR")
         triples = linking.accepted(sssom.read(apply_file))
-        added = linking.apply(kg, triples)
-        click.echo(f"{len(triples)} accepted mapping(s); {added} new triple(s) in "
-                   f"{GRAPHS['user']}", err=True)
+        outcome = linking.apply(Writer(kg, config=config), triples)
+        click.echo(f"{len(triples)} accepted mapping(s); {outcome.added} new triple(s) in "
+                   f"{GRAPHS['user']} ({outcome.status}"
+                   f"{', change ' + outcome.iri if outcome.iri else ''})", err=True)
     elif action == "check":
         findings, checked = linking.check(kg, client)
         _print_findings(findings)

@@ -14,13 +14,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import TYPE_CHECKING
 
-from .errors import KGError, UsageError
+from pyoxigraph import NamedNode
+
+from .errors import UsageError
 from .namespaces import GRAPHS, ID_NS, PREFIXES
 from .sssom import LEXICAL, MANUAL, MappingSet
-from .store import KnowledgeGraph, Source
+from .store import KnowledgeGraph
 from .textmatch import best_match
 from .wikidata import WD, Item, WikidataClient, qid
+
+if TYPE_CHECKING:
+    from .writes import Outcome, Writer
 
 #: Below this label similarity a link is reported as suspicious.
 LABEL_THRESHOLD = 0.75
@@ -29,12 +35,6 @@ TYPE_PENALTY = 0.5
 LINK_PREDICATES = (PREFIXES["owl"] + "sameAs", PREFIXES["skos"] + "exactMatch")
 CURIE_MAP = {"fipid": ID_NS, "wd": WD, "owl": PREFIXES["owl"], "skos": PREFIXES["skos"],
              "semapv": "https://w3id.org/semapv/vocab/"}
-
-
-class ValidationFailedError(KGError):
-    """Mappings that would make the graph break its shapes; nothing was stored."""
-
-    status = 422
 
 
 @dataclass
@@ -204,40 +204,22 @@ def accepted(mapping_set: MappingSet) -> list[tuple[str, str, str]]:
     return triples
 
 
-def apply(kg: KnowledgeGraph, triples: list[tuple[str, str, str]]) -> int:
-    """Validate the links against the shapes, in the context of the graph, and store them
-    in the user-additions graph; all or nothing. Returns the number of triples added."""
-    from rdflib import Graph, URIRef
+def apply(writer: "Writer", triples: list[tuple[str, str, str]], *,
+          agent: str = "kg-link") -> "Outcome":
+    """Add accepted mappings to the user-additions graph through the write gate: validated
+    in the context of the graph like any write, all or nothing, recorded in the change log.
 
-    from .validate import validate
+    Raises UsageError for a subject the graph does not describe, ValidationFailedError (with
+    the report) when the mappings break the shapes.
+    """
+    from pyoxigraph import Quad
 
     unknown = sorted({s for s, _, _ in triples
-                      if not kg.query(f"ASK {{ <{s}> ?p ?o }}").boolean})
+                      if not writer.kg.query(f"ASK {{ <{s}> ?p ?o }}").boolean})
     if unknown:
         raise UsageError(f"no such entity in the graph: {', '.join(unknown)}")
-    context = Graph()
-    subjects = " ".join(sorted({f"<{s}>" for s, _, _ in triples}))
-    for row in kg.query(f"SELECT ?s ?p ?o {{ VALUES ?s {{ {subjects} }} ?s ?p ?o }}").solutions:
-        context.add(tuple(_rdflib(row[v]) for v in ("s", "p", "o")))
-    for s, p, o in triples:
-        context.add((URIRef(s), URIRef(p), URIRef(o)))
-    result = validate(context)
-    new = {(URIRef(s), URIRef(o)) for s, _, o in triples}
-    broken = [f for f in result.violations if (f.focus_node, f.value) in new]
-    if broken:
-        raise ValidationFailedError("the mappings break the shapes; nothing was stored:\n"
-                                    + "\n".join(f"  {finding}" for finding in broken))
-    data = "".join(f"<{s}> <{p}> <{o}> .\n" for s, p, o in triples).encode()
-    return kg.load([Source("mappings.nt", data=data)], graph=GRAPHS["user"])
-
-
-def _rdflib(term):
-    from rdflib import BNode, Literal, URIRef
-
-    if hasattr(term, "datatype"):
-        return Literal(term.value, lang=term.language,
-                       datatype=None if term.language else term.datatype.value)
-    return URIRef(term.value) if type(term).__name__ == "NamedNode" else BNode(term.value)
+    quads = [Quad(NamedNode(s), NamedNode(p), NamedNode(o)) for s, p, o in triples]
+    return writer.add_to_graph(GRAPHS["user"], quads, agent=agent)
 
 
 _FIPID_FILTER = f'FILTER(STRSTARTS(STR(?e), "{ID_NS}"))'
