@@ -135,15 +135,19 @@ def _header(value: str) -> str:
        content_type=st.none() | st.sampled_from([
            "application/sparql-query", "application/x-www-form-urlencoded", "text/turtle",
            "multipart/form-data; boundary=x", "application/json", "text/plain; charset=bogus",
-           "application/sparql-query; charset=latin-1"]) | st.text(max_size=40))
+           "application/sparql-query; charset=latin-1"]) | st.text(max_size=40),
+       extra=st.dictionaries(st.sampled_from(["If-None-Match", "If-Modified-Since", "Range",
+                                              "Origin", "Authorization", "X-Forwarded-For",
+                                              "Cookie", "Accept-Language"]),
+                             st.text(max_size=60), max_size=3))
 def test_hostile_input_on_every_route_is_a_result_or_a_4xx(app, route, payload, accept,
-                                                           content_type):
+                                                           content_type, extra):
     client = app.test_client()
     method, template = route
     quoted = urllib.parse.quote(payload if isinstance(payload, bytes)
                                 else payload.encode("utf-8", "surrogatepass"), safe="")
     url = template.replace("{}", quoted)
-    headers = {}
+    headers = {name: _header(value) for name, value in extra.items()}
     if accept is not None:
         headers["Accept"] = _header(accept)
     body = payload if isinstance(payload, bytes) else payload.encode("utf-8", "surrogatepass")
