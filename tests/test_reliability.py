@@ -62,3 +62,27 @@ def test_a_backup_is_a_store_with_everything(run_kg, tmp_path):
     copy = run_kg("--data-dir", str(backup), "dump", "-o", str(tmp_path / "b.nq"))
     assert original.returncode == copy.returncode == 0
     assert _canonical(tmp_path / "a.nq") == _canonical(tmp_path / "b.nq")
+
+
+def test_a_change_cut_short_after_its_transaction_is_finished_at_the_next_open(tmp_path):
+    from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
+
+    from kg import Config, KnowledgeGraph
+    from kg.store import JOURNAL
+
+    config = Config.load({"data_dir": str(tmp_path / "store")}, environ={})
+    user = NamedNode("https://w3id.org/fr-indopacific/graph/user")
+    old = Quad(NamedNode("https://w3id.org/fr-indopacific/id/dcsd"),
+               NamedNode("http://www.w3.org/2000/01/rdf-schema#comment"), Literal("old"), user)
+    new = Quad(old.subject, old.predicate, Literal("new"), user)
+    kg = KnowledgeGraph.open(config, load_bundled=False)
+    kg.apply(added=[old])
+    assert old in kg.store and not list(kg.store.quads_for_pattern(None, None, None, JOURNAL))
+    # the state a SIGKILL leaves after the transaction that decides "old → new", before the
+    # removal: the addition and the journal are stored, the removal is not done
+    kg.store.extend([new, Quad(JOURNAL, JOURNAL, Literal(
+        serialize([old], None, RdfFormat.N_QUADS).decode()), JOURNAL)])
+    del kg
+    reopened = KnowledgeGraph.open(config, load_bundled=False)
+    assert new in reopened.store and old not in reopened.store
+    assert not list(reopened.store.quads_for_pattern(None, None, None, JOURNAL))

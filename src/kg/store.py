@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Sequence
 
-from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Store, parse, serialize
+from pyoxigraph import (DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store, parse,
+                        serialize)
 
 from . import reasoning, sparql
-from .delta import commit, effective
+from .delta import effective
 from .config import Config
 from .federation import ServicePolicy
 from .errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
@@ -190,6 +191,11 @@ class Stats:
         return self.default_graph + sum(self.graphs.values())
 
 
+#: The graph where :meth:`KnowledgeGraph.apply` notes, in the transaction that adds a change,
+#: the quads the change removes; empty but while a change is written.
+JOURNAL = NamedNode("urn:x-kg:journal")
+
+
 class KnowledgeGraph:
     """The knowledge graph: an Oxigraph store with the project's graphs and prefixes.
 
@@ -230,6 +236,8 @@ class KnowledgeGraph:
             except OSError as exc:
                 raise StoreError(f"cannot open the store in {config.data_dir}: {exc}") from exc
         kg = cls(store, config=config)
+        if not config.store:
+            kg._finish_interrupted()
         if load_bundled:
             kg._load_bundled()
         reasoning.ensure(kg)
@@ -377,14 +385,39 @@ class KnowledgeGraph:
             raise UsageError(f"<{reasoning.INFERRED}> is computed by the reasoner and cannot "
                              "be written; write to another graph")
         delta = effective(self.store, added, removed)
-        try:
-            if self.config.store:  # a remote server: one update request, all or nothing
+        if self.config.store:  # a remote server: one update request, all or nothing
+            try:
                 self.store.write(added=delta.added, removed=delta.removed)
-            else:
-                commit(self.store, delta)  # one transaction unless the change has blank nodes
+            except OSError as exc:
+                raise StoreError(f"cannot write to the store: {exc}") from exc
+            return reasoning.update(self, added=delta.added, removed=delta.removed)
+        # one transaction decides the change: its additions and, in the journal, the quads
+        # it removes (blank nodes included, which one SPARQL update could not name); a change
+        # cut short by a crash after it is finished at the next open
+        journal = Quad(JOURNAL, JOURNAL, Literal(serialize(delta.removed, None,
+                                                           RdfFormat.N_QUADS).decode()), JOURNAL)
+        try:
+            self.store.extend([*delta.added, journal])
+            for quad in delta.removed:
+                self.store.remove(quad)
+            outcome = reasoning.update(self, added=delta.added, removed=delta.removed)
+            self.store.remove(journal)
         except OSError as exc:
             raise StoreError(f"cannot write to the store: {exc}") from exc
-        return reasoning.update(self, added=delta.added, removed=delta.removed)
+        return outcome
+
+    def _finish_interrupted(self) -> None:
+        """Finish a change that a crash cut short in :meth:`apply` (see its journal)."""
+        entries = list(self.store.quads_for_pattern(JOURNAL, JOURNAL, None, JOURNAL))
+        if not entries:
+            return
+        for entry in entries:
+            for quad in parse(entry.object.value.encode(), RdfFormat.N_QUADS):
+                self.store.remove(quad)
+            self.store.remove(entry)
+        log.warning("finished %d change(s) a crash had interrupted; recomputing the inferred "
+                    "graph", len(entries))
+        reasoning.recompute(self)
 
     # -- export and views ------------------------------------------------------------------
 
