@@ -121,7 +121,7 @@ def change(slug: str, by: str = "load") -> str:
     return f"""INSERT DATA {{ GRAPH fipg:user {{
     <{MARK}{slug}> a skos:Concept ;
         skos:prefLabel "Note {slug} of the {by} test"@en ;
-        skos:definition "A note written by the {by} test."@en .
+        skos:inScheme fip:Hedges .
 }} }}"""
 
 
