@@ -161,3 +161,49 @@ def test_owl_imports_in_validated_data_are_not_followed(pages, recorded):
     response = _validate(pages, document, "turtle")
     assert response.status_code == 200 and b"root:" not in response.data
     _no_connection(connections)
+
+
+def _load(app, source: str):
+    return app.test_client().post("/sparql", data={"update": f"LOAD <{source}>"},
+                                  headers={"Authorization": "Bearer s3cret-load"})
+
+
+@pytest.mark.parametrize("allowed, source", [
+    ((), "file:///etc/passwd"),
+    (("127.0.0.1:{port}",), "file:///etc/passwd"),
+    ((), "http://127.0.0.1:{port}/data.ttl"),  # off the allowlist
+    (("example.org",), "http://127.0.0.1:{port}/data.ttl"),
+    (("localhost:{port}",), "http://localhost:{port}/data.ttl"),  # a name for loopback
+    (("127.0.0.1:{port}",), "http://127.0.0.1:{other}/data.ttl"),  # another port
+    (("127.0.0.1:{port}",), "http://[::ffff:127.0.0.1]:{port}/data.ttl"),
+])
+def test_load_fetches_nothing_it_may_not(recorded, allowed, source):
+    port, connections, _ = recorded
+    values = {"port": port, "other": port + 1}
+    app = create_app({"workers": 0, "update_token": "ops:s3cret-load",
+                      "load_allowlist": tuple(a.format(**values) for a in allowed)})
+    try:
+        response = _load(app, source.format(**values))
+        assert response.status_code == 403, response.data
+        assert b"root:" not in response.data
+    finally:
+        close_app(app)
+    _no_connection(connections)
+
+
+def test_load_from_an_allowed_host_does_not_follow_its_redirect(recorded):
+    port, connections, target = recorded
+    handler = type("Handler", (_Redirector,), {"target": target + "data.ttl", "hits": []})
+    redirector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    app = create_app({"workers": 0, "update_token": "ops:s3cret-load",
+                      "load_allowlist": (f"127.0.0.1:{redirector.server_port}",)})
+    try:
+        response = _load(app, f"http://127.0.0.1:{redirector.server_port}/data.ttl")
+        assert 400 <= response.status_code < 500 and b"redirect" in response.data
+    finally:
+        close_app(app)
+        redirector.shutdown()
+        redirector.server_close()
+    assert len(handler.hits) == 1
+    _no_connection(connections)

@@ -86,3 +86,110 @@ def test_a_change_cut_short_after_its_transaction_is_finished_at_the_next_open(t
     reopened = KnowledgeGraph.open(config, load_bundled=False)
     assert new in reopened.store and old not in reopened.store
     assert not list(reopened.store.quads_for_pattern(None, None, None, JOURNAL))
+
+
+# -- against real servers: load, crash, live backup, tokens -------------------------------------
+
+def test_load_readers_and_writers_short_run(tmp_path):
+    import load
+
+    figures = load.run(seconds=5, readers=16, writers=2, folder=tmp_path)
+    assert load.failures(figures) == [], figures
+    assert figures["writes acknowledged"] > 5 and figures["reads"] > 100
+
+
+def test_sigkill_in_a_stream_of_writes_loses_nothing_acknowledged(tmp_path):
+    import crash
+
+    figures = crash.run(kills=2, seed=3, folder=tmp_path)
+    assert crash.failures(figures) == [], figures
+    assert figures["acknowledged"] > 5
+
+
+def test_a_backup_taken_while_writes_stream_in_is_consistent(tmp_path, run_kg):
+    import threading
+    import time
+
+    from conftest import KGServer, http_get
+    from load import MARK, TOKEN, change
+
+    server = KGServer(tmp_path, "--data-dir", str(tmp_path / "store"), env={
+        "KG_UPDATE_TOKEN": f"ops:{TOKEN}", "KG_BACKUP_DIR": str(tmp_path / "backups"),
+        "KG_WORKERS": "1"}).wait()
+    acknowledged, stop = [], threading.Event()
+
+    def write():
+        n = 0
+        while not stop.is_set():
+            status, _ = http_get(server.url + "sparql", data=change(f"b{n}", "backup").encode(),
+                                 **{"Content-Type": "application/sparql-update",
+                                    "Authorization": f"Bearer {TOKEN}"})
+            if status == 200:
+                acknowledged.append((f"b{n}", time.monotonic()))
+            n += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        time.sleep(1.5)
+        asked = time.monotonic()
+        status, body = http_get(server.url + "backup", data=b"",
+                                Authorization=f"Bearer {TOKEN}")
+        time.sleep(0.5)
+    finally:
+        stop.set()
+        writer.join(30)
+        server.stop()
+    assert status == 201, body
+    name = __import__("json").loads(body)["backup"]
+    assert "/" not in name and str(tmp_path) not in body.decode()  # a name, never a path
+    dump = tmp_path / "backup.nq"
+    done = run_kg("--data-dir", str(tmp_path / "backups" / name), "dump", "-o", str(dump))
+    assert done.returncode == 0, done.stderr
+    lines = [line for line in dump.read_text().splitlines() if MARK in line.split(" ")[0]]
+    per_note: dict[str, int] = {}
+    for line in lines:
+        note = line.split(" ")[0][len(MARK) + 1:-1]
+        per_note[note] = per_note.get(note, 0) + 1
+    assert per_note and set(per_note.values()) == {3}  # whole changes only
+    before = {slug for slug, when in acknowledged if when < asked}
+    assert before and before <= set(per_note)  # everything acknowledged before it is in it
+    assert len(acknowledged) > len(before)  # and writes went on while it was taken
+
+
+def test_named_tokens_from_a_file_and_the_environment_are_never_logged(tmp_path):
+    from conftest import KGServer, http_get
+    from load import change
+
+    tokens = {"alice": "tok-alice-7d1f9c2e", "bob": "tok-bob-5a8e3b1d", "carol": "tok-carol-9"}
+    token_file = tmp_path / "tokens"
+    token_file.write_text(f"# writers\nalice:{tokens['alice']}\n\nbob:{tokens['bob']}\n")
+    server = KGServer(tmp_path, env={"KG_UPDATE_TOKEN_FILE": str(token_file),
+                                     "KG_UPDATE_TOKEN": f"carol:{tokens['carol']}",
+                                     "KG_WORKERS": "1"}).wait()
+    try:
+        for name, token in tokens.items():
+            status, body = http_get(server.url + "sparql",
+                                    data=change(f"t-{name}", "token").encode(),
+                                    **{"Content-Type": "application/sparql-update",
+                                       "Authorization": f"Bearer {token}"})
+            assert status == 200, body
+        wrong = http_get(server.url + "sparql", data=change("t-x", "token").encode(),
+                         **{"Content-Type": "application/sparql-update",
+                            "Authorization": "Bearer tok-alice-7d1f9c2f"})
+        assert wrong[0] == 401
+        in_url = http_get(server.url + "sparql?access_token=" + tokens["bob"],
+                          data=change("t-y", "token").encode(),
+                          **{"Content-Type": "application/sparql-update"})
+        assert in_url[0] == 401
+        status, body = http_get(server.url + "sparql?" + __import__("urllib.parse").parse
+                                .urlencode({"query": "SELECT ?who { GRAPH fipg:changes { ?c "
+                                            "prov:wasAssociatedWith ?who } }"}),
+                                Accept="text/csv")
+        assert {line.rsplit("/", 1)[-1] for line in body.decode().split()[1:]} == set(tokens)
+    finally:
+        server.stop()
+    log = server.output()
+    assert "POST /sparql" in log  # the access log is there...
+    for token in tokens.values():
+        assert token not in log  # ...and no token in it, not even the one sent in a URL

@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from .config import Config
 from .engine import Engine
-from .auth import Credential, parse_tokens
+from .auth import Credential, load_credentials
 from .errors import KGError, NotAcceptableError, NotFoundError, ValidationFailedError
 from .formats import REPORT_JSON, ResultKind, negotiate
 from .limits import Limits, refuse_if_limited
@@ -62,11 +62,11 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app = Flask("kg", static_folder=None)  # the pages blueprint serves /static
     app.config["KG"] = config
     init_app(app, config)
-    from .web import graphstore, linked, pages, reconcile, review, sparql, validation
+    from .web import backups, graphstore, linked, pages, reconcile, review, sparql, validation
 
     # the blueprints import get_engine & co. from here, hence the late import
-    for blueprint in (sparql.bp, graphstore.bp, validation.bp, review.bp, linked.bp,
-                      reconcile.bp, pages.bp):
+    for blueprint in (sparql.bp, graphstore.bp, validation.bp, review.bp, backups.bp,
+                      linked.bp, reconcile.bp, pages.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(Exception, handle_error)
     app.before_request(lambda: refuse_if_limited(request.environ))
@@ -81,7 +81,7 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
 
 def init_app(app: Flask, config: Config) -> None:
     """Open the store and start the query engine for ``app``."""
-    credentials = parse_tokens(config.update_token)  # a malformed setting fails at start
+    credentials = load_credentials(config)  # a malformed setting fails at start
     kg = KnowledgeGraph.open(config)
     if config.store:  # a remote SPARQL server: queries are passed through to it
         from .remote import RemoteEngine

@@ -53,6 +53,23 @@ def parse_tokens(value: str) -> tuple[Credential, ...]:
     return tuple(credentials)
 
 
+def load_credentials(config) -> tuple[Credential, ...]:
+    """The named tokens of a :class:`kg.config.Config`: its ``update_token`` and the lines of
+    its ``update_token_file``. A file that cannot be read, or a malformed entry, is a
+    UsageError (the server does not start)."""
+    entries = [config.update_token] if config.update_token else []
+    path = config.update_token_file
+    if path is not None:
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"--update-token-file: cannot read {path}: "
+                             f"{getattr(exc, 'strerror', None) or exc}") from None
+        entries += [line.strip() for line in lines
+                    if line.strip() and not line.lstrip().startswith("#")]
+    return parse_tokens(",".join(entries))
+
+
 def _matching(presented: str, credentials: Iterable[Credential]) -> str | None:
     # every credential is compared, in constant time, so timing tells nothing about which
     found = None

@@ -231,6 +231,7 @@ _SERVE_SETTINGS = ("store", "store_update", "host", "port", "base_url", "timeout
                    "heavy_queries", "heavy_after", "threads", "client_requests", "proxy_hops",
                    "max_query_length", "max_body_size", "max_header_size", "max_nesting",
                    "max_rows", "cache_size", "service_allowlist", "service_map", "update_token",
+                   "update_token_file", "backup_dir",
                    "allow_curated_writes", "load_allowlist")
 
 

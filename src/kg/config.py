@@ -162,6 +162,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Bearer token(s) that enable writes: TOKEN, or NAME:TOKEN pairs separated by "
             "commas (the change log records the NAME). Unset: the endpoint is read-only.",
             str, secret=True),
+    Setting("update_token_file", None,
+            "File holding bearer tokens, one TOKEN or NAME:TOKEN per line (# comments), read "
+            "at start; safer than a flag, which other users of the machine see in `ps`.",
+            _optional_path),
+    Setting("backup_dir", None,
+            "Folder where POST /backup writes backups of the on-disk store (with a token). "
+            "Unset: the route answers 404.", _optional_path),
     Setting("allow_curated_writes", False,
             "Let writes change the curated graphs (ontology, fact sheet, Wikidata snapshot). "
             "Unset: they are refused (403) and additions go to the user graph.", _flag),
@@ -202,6 +209,8 @@ class Config:
     link_search: str = "sparql"
     user_agent: str = USER_AGENT
     update_token: str = field(default="", repr=False)
+    update_token_file: Path | None = None
+    backup_dir: Path | None = None
     allow_curated_writes: bool = False
     load_allowlist: tuple[str, ...] = ()
 

@@ -115,7 +115,7 @@ class ServicePolicy:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ForbiddenFeatureError(f"SERVICE <{iri}>: only http and https URLs are "
                                         "called")
-        bad = _non_public_address(parts.hostname)
+        bad = non_public_address(parts.hostname)
         if bad:
             raise ForbiddenFeatureError(
                 f"SERVICE <{iri}>: its host resolves to {bad}, a non-public address; "
@@ -132,7 +132,7 @@ def _not_an_iri(token: str) -> str:
             "and prefixed names are not accepted as SERVICE targets)")
 
 
-def _non_public_address(host: str) -> str | None:
+def non_public_address(host: str) -> str | None:
     """The first resolved address of ``host`` that is not public, or None.
 
     A host that does not resolve is let through: the engine cannot reach it either.

@@ -12,7 +12,7 @@ import logging
 from gunicorn.app.base import BaseApplication
 from gunicorn.glogging import Logger
 
-from .auth import Credential, parse_tokens, redact
+from .auth import Credential, load_credentials, redact
 from .config import Config
 
 log = logging.getLogger("kg")
@@ -79,7 +79,7 @@ class _Server(BaseApplication):
             "limit_request_field_size": config.max_header_size,
             "accesslog": "-",
             "logger_class": type("AccessLog", (_AccessLog,),
-                                 {"credentials": parse_tokens(config.update_token)}),
+                                 {"credentials": load_credentials(config)}),
             "loglevel": "info",
             "when_ready": self._ready,
         }

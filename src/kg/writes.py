@@ -19,6 +19,7 @@ A refused or failed write leaves the store exactly as it was.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import urllib.error
 import urllib.parse
@@ -35,6 +36,7 @@ from .errors import (LoadRefusedError, NotFoundError, ProtectedGraphError, Query
                      UnsupportedStoreError, UsageError, ValidationFailedError)
 from .formats import RDF_INPUT_FORMATS, for_path
 from .entail import Schema
+from .federation import non_public_address
 from .incremental import Checker
 from .namespaces import CHANGE_NS, CURATED_GRAPHS, GRAPHS, REVIEW_NS, SERVER_GRAPHS
 from .report import render
@@ -284,6 +286,10 @@ class Writer:
             raise LoadRefusedError(
                 f"LOAD <{iri}> is refused: only http(s) URLs of the hosts in --load-allowlist "
                 f"({', '.join(self.allowlist) or 'none'}) are fetched, never file: URLs")
+        bad = None if _is_address(host) else non_public_address(host)
+        if bad:  # an operator who means a private address writes the address itself
+            raise LoadRefusedError(
+                f"LOAD <{iri}> is refused: {host} resolves to {bad}, a non-public address")
         opener = urllib.request.build_opener(_NoRedirect)
         accept = ", ".join(f.media_type for f in RDF_INPUT_FORMATS)
         try:
@@ -307,6 +313,14 @@ class Writer:
                 return []
             raise
         return list(staging)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
