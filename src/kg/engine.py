@@ -200,6 +200,7 @@ class _Worker:
         self.process.start()
         child.close()
         self.version: int | None = None
+        self.loading: int | None = None  #: the version it is being given, while it loads it
 
     def load(self, source: dict, version: int, timeout: float) -> None:
         """Send the worker its data (``{"nquads"|"path"|"deltas": …}``) and wait until it
@@ -277,7 +278,7 @@ class Engine:
             self._idle.put(process)
         return self
 
-    def _source(self) -> tuple[int, dict]:
+    def _source(self, process: _Worker | None = None) -> tuple[int, dict]:
         with self._lock:
             if self._snapshot is None or self._snapshot[0] != self.version:
                 if self.kg.config.data_dir is not None:
@@ -286,6 +287,9 @@ class Engine:
                     with self.store_lock.reading():
                         source = {"nquads_file": self._dump(self.version)}
                 self._snapshot = (self.version, source)
+            if process is not None:
+                # reserved before the lock is let go: a checkpoint being opened is not removed
+                process.loading = self._snapshot[0]
             return self._snapshot
 
     def _dump(self, version: int) -> str:
@@ -320,8 +324,11 @@ class Engine:
                 source = {"deltas": [self._deltas[v] for v in range(process.version + 1,
                                                                     version + 1)]}
         if not behind:
-            version, source = self._source()
-        process.load(source, version, _STARTUP_TIMEOUT)
+            version, source = self._source(process)
+        try:
+            process.load(source, version, _STARTUP_TIMEOUT)
+        finally:
+            process.loading = None
         self._forget_checkpoints()
 
     def _forget_checkpoints(self) -> None:
@@ -329,7 +336,8 @@ class Engine:
         if not self._checkpoints:
             return
         with self._lock:
-            busy = {self.version} | {w.version for w in self._workers}
+            busy = {self.version} | {w.version for w in self._workers} | {
+                w.loading for w in self._workers}
             for version in [v for v in self._checkpoints if v not in busy]:
                 shutil.rmtree(self._checkpoints.pop(version), ignore_errors=True)
 
