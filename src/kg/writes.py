@@ -11,8 +11,9 @@ committed to, a write:
 3. is validated incrementally (:class:`kg.incremental.Checker`) against the graph as it would
    be after it: new violations refuse it (422 with the report), or, with
    ``on_invalid="quarantine"``, keep it in the review graph instead;
-4. is committed together with its change-log record (one transaction when the change has no
-   blank node) and sent to the query workers (:meth:`kg.engine.Engine.dataset_changed`).
+4. is committed together with its change-log record (one transaction decides it, see
+   :meth:`kg.store.KnowledgeGraph.apply`) and sent to the query workers
+   (:meth:`kg.engine.Engine.dataset_changed`).
 
 A refused or failed write leaves the store exactly as it was.
 """
