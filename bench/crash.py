@@ -42,6 +42,15 @@ PARTS = 3
 
 def _writer(url: str, name: str, stop: threading.Event, sent: list, acknowledged: dict) -> None:
     connection = _connection(url)
+    try:
+        _write(connection, name, stop, sent, acknowledged)
+    except (OSError, http.client.HTTPException):
+        pass  # the server is gone: the write in flight was never acknowledged
+    finally:
+        connection.close()
+
+
+def _write(connection, name: str, stop: threading.Event, sent: list, acknowledged: dict) -> None:
     n = 0
     while not stop.is_set():
         slug = f"{name}-{n}"
@@ -51,11 +60,8 @@ def _writer(url: str, name: str, stop: threading.Event, sent: list, acknowledged
         note = None if n % 2 else f"{name}-{n - 2}"
         update = change(slug, "crash") if note is None else relabel(note, slug)
         sent.append((slug, note))
-        try:
-            status, body = _request(connection, "POST", "/sparql", update.encode(), {
-                "Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"})
-        except (OSError, http.client.HTTPException):
-            return  # the server is gone: this write was never acknowledged
+        status, body = _request(connection, "POST", "/sparql", update.encode(), {
+            "Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"})
         if 200 <= status < 300:
             acknowledged[slug] = json.loads(body)["change"]  # its change-log record
 

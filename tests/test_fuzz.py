@@ -175,11 +175,54 @@ def test_any_rdf_in_the_validation_form_is_a_report_or_a_400(app, text, fmt):
     assert response.status_code in (200, 400)
 
 
+UPDATE_WORDS = ["INSERT DATA", "DELETE DATA", "DELETE", "INSERT", "WHERE", "WITH", "USING",
+                "LOAD", "CLEAR", "DROP", "CREATE", "ADD", "MOVE", "COPY", "ALL", "DEFAULT",
+                "GRAPH", "SILENT", "INTO", "{", "}", ";", ".", "fipg:user", "fipg:ontology",
+                "fipg:changes", "fipid:dcsd", "rdfs:label", '"x"@en', "_:b", "?s", "?p", "?o",
+                "<file:///etc/passwd>", "<http://127.0.0.1:9/x.ttl>", "a", "skos:Concept"]
+WRITES = [("POST", "/sparql", "application/sparql-update"),
+          ("PUT", "/data?graph=http://example.org/g", "text/turtle"),
+          ("POST", "/data?default", "application/ld+json"), ("POST", "/data", "text/turtle"),
+          ("DELETE", "/data?graph=http://example.org/g", None),
+          ("POST", "/validate", "text/turtle"), ("POST", "/validate", "application/rdf+xml"),
+          ("POST", "/review/x/accept", "text/turtle"), ("POST", "/review/x/discard", None),
+          ("GET", "/review", None), ("GET", "/review/x", None), ("POST", "/backup", None)]
+
+
+@pytest.fixture(scope="module")
+def writable():
+    """An app that takes writes (a token), in memory, queries in this process."""
+    app = create_app({"workers": 0, "update_token": "fuzz:fuzz-token-0123",
+                      "client_requests": 1000})
+    yield app
+    close_app(app)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+          max_examples=80)
+@given(route=st.sampled_from(WRITES), token=st.sampled_from([None, "fuzz-token-0123", "x"]),
+       body=st.lists(st.sampled_from(UPDATE_WORDS) | st.text(max_size=6), max_size=25).map(
+           " ".join) | st.binary(max_size=200) | st.sampled_from([TURTLE]))
+def test_hostile_writes_are_a_result_or_a_4xx(writable, route, token, body):
+    method, path, content_type = route
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    data = body if isinstance(body, bytes) else body.encode("utf-8", "surrogatepass")
+    response = writable.test_client().open(path, method=method, data=data, headers=headers,
+                                           content_type=content_type)
+    _check(response)
+    assert token == "fuzz-token-0123" or response.status_code not in (200, 201, 202, 204) \
+        or method == "GET" or path.startswith("/validate"), (path, response.data[:200])
+    _still_answers(writable.test_client())
+
+
+def _containers(children):
+    return st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
+                                                            max_size=4)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=20),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8),
-                                                                      children, max_size=4),
-    max_leaves=20)
+    _containers, max_leaves=20)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
