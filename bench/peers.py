@@ -123,6 +123,7 @@ class Run:
         self.rows: dict[tuple[str, str], int] = {}
         self.failed: dict[tuple[str, str], str] = {}
         self.errors: dict[tuple[str, str], list[str]] = {}
+        self.throughput_errors: dict[str, str] = {}  # server: first error under load
         self.serial = itertools.count()
 
     def text(self, query: Query) -> str:
@@ -186,10 +187,12 @@ class Run:
                     timed(server, query, self.text(query), self.args.query_timeout, connection)
                     with lock:
                         done[0] += 1
-                except (Failed, OSError, http.client.HTTPException):
+                except (Failed, OSError, http.client.HTTPException) as exc:
                     with lock:
                         errors[0] += 1
+                        self.throughput_errors.setdefault(server.name, str(exc)[:160])
                     connection.close()
+                    time.sleep(0.01)  # no storm of reconnections
                     connection = server.connect(self.args.query_timeout)
             connection.close()
 
@@ -329,6 +332,9 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
         if rate and theirs:
             lines.append(f"\n{server.name} ÷ {other} throughput at 8 clients: "
                          f"{rate[0] / theirs[0]:.2f}; memory {peaks[server.name] / peaks[other]:.2f}")
+    if run.throughput_errors:
+        lines += ["", "First error under load, per server:", ""]
+        lines += [f"- {name}: {why}" for name, why in run.throughput_errors.items()]
     if caches:
         lines += ["", "Repeated query (`group-by-domain`), median ms: first answer, the same "
                   "query again, revalidated with If-None-Match:", "",
