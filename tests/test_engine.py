@@ -182,3 +182,19 @@ def test_guard_limits():
         check_query("ASK {}" + " " * 100, max_length=100, max_nesting=10)
     with pytest.raises(ForbiddenFeatureError, match="SERVICE"):
         check_query("SELECT * { SERVICE <http://e/> {} }", max_length=100, max_nesting=10)
+
+
+def test_a_heavy_query_keeps_its_spooled_answer():
+    """A query that turned heavy has its worker replaced after it answers: the answer it
+    spooled to a file must survive the replacement."""
+    kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
+    kg.load([Source("many.nt", b"".join(b"<http://e/s%d> <http://e/p> <http://e/o%d> .\n" % (i, i)
+                                         for i in range(1000)))])
+    engine = Engine(kg, workers=1, timeout=30, max_rows=10**6, heavy_after=0.0).start()
+    try:
+        answer = engine.query("SELECT ?a ?b WHERE { ?a <http://e/p> ?x . ?b <http://e/p> ?y } "
+                              "LIMIT 200000", accept="text/tab-separated-values")
+        assert answer.path is not None  # spooled: over 1 MB
+        assert answer.read().count(b"\n") == 200001
+    finally:
+        engine.close()

@@ -341,14 +341,16 @@ class Engine:
             for version in [v for v in self._checkpoints if v not in busy]:
                 shutil.rmtree(self._checkpoints.pop(version), ignore_errors=True)
 
-    def _replace(self, process: _Worker) -> None:
-        """Kill a worker and start another in the background."""
+    def _replace(self, process: _Worker, *, keep: str | None = None) -> None:
+        """Kill a worker and start another in the background; ``keep`` names the spool
+        file of an answer it finished (every other file of it is a partial answer)."""
         pid = process.process.pid
         process.kill()
         self._workers.discard(process)
         for name in os.listdir(self._spool_dir):  # what it was writing when killed
-            if name.startswith(f"kg-{pid}-"):
-                os.unlink(os.path.join(self._spool_dir, name))
+            path = os.path.join(self._spool_dir, name)
+            if name.startswith(f"kg-{pid}-") and path != keep:
+                os.unlink(path)
 
         def spawn() -> None:
             if self._closed:
@@ -490,7 +492,7 @@ class Engine:
             raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
                                      f"code {code}); the query may be too complex") from exc
         if heavy:  # it runs at a lower priority now: a fresh worker takes its place
-            self._replace(process)
+            self._replace(process, keep=reply[1].get("path") if reply[0] == "ok" else None)
         else:
             self._idle.put(process)
         return reply, process.version
