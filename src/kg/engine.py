@@ -14,7 +14,8 @@ seconds of CPU is *heavy*; at most ``heavy_queries`` heavy queries run at once, 
 turns heavy beyond that is stopped at once (503, "busy") instead of at its deadline. With
 more workers than heavy slots (defaults: 6 workers, 3 heavy queries), a burst of runaway
 queries leaves workers free for short ones, which are answered at once rather than after the
-timeout; a heavy query goes on at a lower CPU priority (its worker is replaced after it),
+timeout; a heavy query goes on at a lower CPU priority (afterwards its worker gets its
+priority back, or, where the server may not raise it, is replaced),
 so short queries keep the processors. CPU time, not elapsed time, decides: under a heavy but
 legitimate load every query takes longer, yet none uses more CPU, so none is refused for
 being slowed down. Workers are
@@ -178,6 +179,16 @@ def _lower_priority(pid: int) -> None:
         os.setpriority(os.PRIO_PROCESS, pid, 10)
     except (AttributeError, OSError):  # not POSIX, or the process has ended
         pass
+
+
+def _restore_priority(pid: int) -> bool:
+    """Give a worker its normal priority back; False where that is not allowed (raising a
+    priority needs privileges, e.g. CAP_SYS_NICE)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 0)
+        return os.getpriority(os.PRIO_PROCESS, pid) == 0
+    except (AttributeError, OSError):
+        return False
 
 
 def _context():
@@ -491,7 +502,10 @@ class Engine:
             self._replace(process)
             raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
                                      f"code {code}); the query may be too complex") from exc
-        if heavy:  # it runs at a lower priority now: a fresh worker takes its place
+        if heavy and not _restore_priority(process.process.pid):
+            # it runs at a lower priority now: a fresh worker takes its place (in memory,
+            # at the cost of loading the data again, which is why the priority is restored
+            # where the server may)
             self._replace(process, keep=reply[1].get("path") if reply[0] == "ok" else None)
         else:
             self._idle.put(process)
