@@ -190,14 +190,14 @@ def test_a_heavy_query_keeps_its_spooled_answer():
     spooled to a file must survive the replacement."""
     kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
     kg.load([Source("many.nt", b"".join(b"<http://e/s%d> <http://e/p> <http://e/o%d> .\n" % (i, i)
-                                         for i in range(1000)))])
+                                         for i in range(2000)))])
     engine = Engine(kg, workers=1, timeout=30, max_rows=10**6, heavy_after=0.0).start()
     pid = engine._idle.queue[0].process.pid
     try:
         answer = engine.query("SELECT ?a ?b WHERE { ?a <http://e/p> ?x . ?b <http://e/p> ?y } "
-                              "LIMIT 200000", accept="text/tab-separated-values")
+                              "LIMIT 600000", accept="text/tab-separated-values")
         assert answer.path is not None  # spooled: over 1 MB
-        assert answer.read().count(b"\n") == 200001
+        assert answer.read().count(b"\n") == 600001
         if os.geteuid() == 0:  # allowed to raise the priority again: the worker is kept
             worker = engine._idle.get(timeout=10)
             assert worker.process.pid == pid and os.getpriority(os.PRIO_PROCESS, pid) == 0
