@@ -186,3 +186,40 @@ def test_a_known_change_is_one_update_and_the_inferred_graph_follows(kg):
     kg.apply(removed=[typed])
     assert typed not in kg.store
     assert not kg.query("ASK { fipid:remote-test-office ?p ?o }").boolean
+
+
+TOKEN = "remote-7f3c9e1d2b"
+LINK = """INSERT DATA { fipid:r-link a fip:CooperationLink ;
+    rdfs:label "DCSD training in Thailand (remote-store test)"@en ;
+    fip:provider fipid:dcsd ; fip:beneficiary fipid:thailand ;
+    fip:cooperationType fipid:cooptype-training ;
+    fip:thematicDomain fipid:domain-forest-fire-management ;
+    prov:wasDerivedFrom fipid:fs5-s030 . }"""
+BROKEN = 'INSERT DATA { fipid:r-broken a fip:CooperationLink ; rdfs:label "no provider"@en }'
+
+
+def test_gated_writes_are_validated_here_and_sent_there(remote, kg):
+    """A write through the endpoint is validated by kg and reaches the remote server whole;
+    a write that breaks the shapes is refused (422) and the remote server is unchanged."""
+    app = create_app({**remote, "timeout": 20, "update_token": f"tester:{TOKEN}"})
+    client = app.test_client()
+    store = RemoteStore(remote["store"])
+    dump = "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g ?s ?p ?o"
+    try:
+        before = list(store.query(dump))
+        refused = client.post("/sparql", data={"update": BROKEN},
+                              headers={"Authorization": f"Bearer {TOKEN}"})
+        assert refused.status_code == 422
+        assert list(store.query(dump)) == before
+        count = client.get("/sparql", query_string={"query": COUNT})
+        accepted = client.post("/sparql", data={"update": LINK},
+                               headers={"Authorization": f"Bearer {TOKEN}"})
+        assert accepted.status_code == 200, accepted.data
+        assert store.query("ASK { GRAPH ?g { fipid:r-link fip:provider fipid:dcsd } }",
+                           prefixes={"fipid": "https://w3id.org/fr-indopacific/id/",
+                                     "fip": "https://w3id.org/fr-indopacific/ontology#"})
+        again = client.get("/sparql", query_string={"query": COUNT},
+                           headers={"If-None-Match": count.headers["ETag"]})
+        assert again.status_code == 200 and again.data != count.data  # the write bumped it
+    finally:
+        close_app(app)

@@ -116,12 +116,6 @@ class ProtectedGraphError(KGError):
     status = 403
 
 
-class UnsupportedStoreError(KGError):
-    """An operation the configured store cannot take (validated writes need the embedded one)."""
-
-    status = 501
-
-
 class ValidationFailedError(KGError):
     """A change the shapes reject; carries the validation result (its report)."""
 

@@ -34,7 +34,7 @@ from . import changelog
 from .config import Config
 from .delta import Delta, effective
 from .errors import (LoadRefusedError, NotFoundError, ProtectedGraphError, QueryEvaluationError,
-                     UnsupportedStoreError, UsageError, ValidationFailedError)
+                     UsageError, ValidationFailedError)
 from .formats import RDF_INPUT_FORMATS, for_path
 from .entail import Schema
 from .federation import non_public_address
@@ -78,13 +78,15 @@ class Writer:
         self._checker_lock = threading.Lock()
         self._schema_cache: tuple[int, Schema] | None = None
 
-    def _embedded(self) -> None:
-        # validation reads the store around each change, triple by triple: over HTTP (a
-        # --store URL) that would be one request per look-up
-        if not isinstance(self.kg.store, Store):
-            raise UnsupportedStoreError(
-                "validated writes and validation need the embedded store (they read the "
-                "store around each change); with --store, write to the SPARQL server directly")
+    def _reading(self):
+        """The store a validation reads: the embedded one, or, over a remote server (a
+        --store URL), a :class:`kg.remote.Mirror` of it that fetches each node read once
+        instead of sending a request per look-up."""
+        if isinstance(self.kg.store, Store):
+            return self.kg.store
+        from .remote import Mirror
+
+        return Mirror(self.kg.store)
 
     @property
     def checker(self) -> Checker:
@@ -101,21 +103,23 @@ class Writer:
                  format: str | None = None) -> tuple[Delta, ValidationResult]:
         """What adding the triples of ``sources`` (to ``graph``, default the user graph) would
         break or leave lacking, with the change it stands for; nothing is written."""
-        self._embedded()
+        store = self._reading()
         added = frozenset(read_sources(list(sources), graph=graph, format=format))
-        delta = effective(self.kg.store, added, ())
-        return delta, self.check(delta)
+        delta = effective(store, added, ())
+        return delta, self.check(delta, store)
 
-    def check(self, delta: Delta) -> ValidationResult:
-        """The validation of ``delta`` against the store as it is."""
-        return self.checker.check(self.kg.store, delta, exclude=_EXCLUDE, schema=self._schema())
+    def check(self, delta: Delta, store=None) -> ValidationResult:
+        """The validation of ``delta`` against the store as it is (or ``store``, a view of
+        it: see :meth:`_reading`)."""
+        store = self._reading() if store is None else store
+        return self.checker.check(store, delta, exclude=_EXCLUDE, schema=self._schema(store))
 
-    def _schema(self) -> Schema:
+    def _schema(self, store) -> Schema:
         # the schema changes only with the store: kept while the engine's version stays
         # (every write and every reload bumps it); without an engine, read each time
         version = self.engine.version if self.engine is not None else None
         if version is None or self._schema_cache is None or self._schema_cache[0] != version:
-            schema = Schema.from_store(self.kg.store, exclude=_EXCLUDE)
+            schema = Schema.from_store(store, exclude=_EXCLUDE)
             if version is None:
                 return schema
             self._schema_cache = (version, schema)
@@ -225,14 +229,14 @@ class Writer:
                also_remove: frozenset[Quad] = frozenset()) -> Outcome:
         if on_invalid not in ON_INVALID:
             raise UsageError(f"on-invalid={on_invalid!r}: use one of {', '.join(ON_INVALID)}")
-        self._embedded()
         started = changelog.now()
         with self._lock:
-            delta = compute(self.kg.store)
+            store = self._reading()
+            delta = compute(store)
             self._protect(delta)
             if not delta and not also_remove:
                 return Outcome("unchanged")
-            result = self.check(delta)
+            result = self.check(delta, store)
             counts = {"added": len(delta.added), "removed": len(delta.removed)}
             if not result.conforms:
                 if on_invalid == "reject":
