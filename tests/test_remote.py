@@ -15,6 +15,7 @@ import pytest
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from conftest import free_port, wait_until_up
+from test_web_writes import BROKEN, LINK  # a valid cooperation link, and one without provider
 from kg import Config, KnowledgeGraph, Source
 from kg.app import close_app, create_app
 from kg.errors import InputSyntaxError, QuerySyntaxError
@@ -84,8 +85,6 @@ def test_load_is_one_update_and_all_or_nothing(kg):
     assert len(kg) == before
     kg.load([Source("good.ttl", b"<http://e/a> <http://e/p> 1 .")])
     assert kg.query("ASK { GRAPH fipg:user { <http://e/a> <http://e/p> 1 } }").boolean
-    kg.store.write(removed=list(kg.store.quads_for_pattern(subject=None, predicate=None,
-                                                          graph_name=None))[:0])  # no-op
     kg.update("DELETE WHERE { GRAPH fipg:user { <http://e/a> ?p ?o } }")
     assert len(kg) == before
 
@@ -189,13 +188,6 @@ def test_a_known_change_is_one_update_and_the_inferred_graph_follows(kg):
 
 
 TOKEN = "remote-7f3c9e1d2b"
-LINK = """INSERT DATA { fipid:r-link a fip:CooperationLink ;
-    rdfs:label "DCSD training in Thailand (remote-store test)"@en ;
-    fip:provider fipid:dcsd ; fip:beneficiary fipid:thailand ;
-    fip:cooperationType fipid:cooptype-training ;
-    fip:thematicDomain fipid:domain-forest-fire-management ;
-    prov:wasDerivedFrom fipid:fs5-s030 . }"""
-BROKEN = 'INSERT DATA { fipid:r-broken a fip:CooperationLink ; rdfs:label "no provider"@en }'
 
 
 def test_gated_writes_are_validated_here_and_sent_there(remote, kg):
@@ -215,7 +207,7 @@ def test_gated_writes_are_validated_here_and_sent_there(remote, kg):
         accepted = client.post("/sparql", data={"update": LINK},
                                headers={"Authorization": f"Bearer {TOKEN}"})
         assert accepted.status_code == 200, accepted.data
-        assert store.query("ASK { GRAPH ?g { fipid:r-link fip:provider fipid:dcsd } }",
+        assert store.query("ASK { GRAPH ?g { fipid:h-link fip:provider fipid:dcsd } }",
                            prefixes={"fipid": "https://w3id.org/fr-indopacific/id/",
                                      "fip": "https://w3id.org/fr-indopacific/ontology#"})
         again = client.get("/sparql", query_string={"query": COUNT},
