@@ -329,7 +329,7 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
     for server in ratio_of:
         other = ref[server.mode]
         rate, theirs = rates.get((server.name, 8)), rates.get((other, 8))
-        if rate and theirs:
+        if rate and theirs and theirs[0] and peaks.get(other):
             lines.append(f"\n{server.name} ÷ {other} throughput at 8 clients: "
                          f"{rate[0] / theirs[0]:.2f}; memory {peaks[server.name] / peaks[other]:.2f}")
     if run.throughput_errors:
