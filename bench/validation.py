@@ -15,7 +15,7 @@ shared, as they would between sheets, so places are hubs that every copy points 
 
 Measured, each as the median of several runs: the incremental check (`Checker.check`: focus
 nodes, neighbourhood, pySHACL on the focus nodes, warnings included), the full pySHACL
-validation of the whole graph after the change (RDFS inference, as `kg.validate.validate`),
+validation of the whole graph after the change (RDFS inference, as `kg.validation.validate.validate`),
 the whole gated write (`Writer.update`: delta of the SPARQL update, check, commit with its
 change-log record), and what the query workers need to see the write: the delta applied
 by a worker versus a full snapshot reload. Results are printed as Markdown and written to
@@ -34,11 +34,11 @@ from pathlib import Path
 from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
 
 from kg import Config, KnowledgeGraph
-from kg.delta import Delta, commit
-from kg.engine import Engine
-from kg.incremental import Checker
+from kg.store.delta import Delta, commit
+from kg.sparql.engine import Engine
+from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS, SERVER_GRAPHS
-from kg.writes import Writer
+from kg.writes.writer import Writer
 
 HERE = Path(__file__).resolve().parent
 
@@ -129,8 +129,8 @@ def measure(kg: KnowledgeGraph, checker: Checker, *, runs: int, full_runs: int) 
 def _full_after(kg: KnowledgeGraph, checker: Checker, delta: Delta) -> None:
     # one full pySHACL validation of the graph after the change (what the verdict would
     # cost without the incremental path; the before-run needed to subtract is not counted)
-    from kg.incremental import union
-    from kg.validate import validate
+    from kg.validation.incremental import union
+    from kg.validation.validate import validate
 
     validate(union(kg.store, EXCLUDE, delta), shapes=checker.shapes, ontology=checker.ontology)
 

@@ -35,9 +35,9 @@ class Report:
 
 
 def app_available() -> bool:
-    """Whether our Flask endpoint (``kg.app.create_app``) exists in this checkout."""
+    """Whether our Flask endpoint (``kg.web.app.create_app``) exists in this checkout."""
     try:
-        from kg.app import create_app  # noqa: F401
+        from kg.web.app import create_app  # noqa: F401
     except ImportError:
         return False
     return True

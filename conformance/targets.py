@@ -173,7 +173,7 @@ class OxigraphServer(HttpTarget):
 
 
 class KgAppTarget(Target):
-    """Our endpoint: ``kg.app.create_app`` driven through Flask's test client.
+    """Our endpoint: ``kg.web.app.create_app`` driven through Flask's test client.
 
     The whole HTTP layer runs (routing, protocol parsing, negotiation, the query engine and
     its worker processes, the validated writes); only the socket is missing. The store
@@ -189,7 +189,7 @@ class KgAppTarget(Target):
     TOKEN = "conformance-harness-token"
 
     def __init__(self, *, empty_bundle: str, settings: dict | None = None) -> None:
-        from kg.app import create_app
+        from kg.web.app import create_app
 
         self.app = create_app({"bundle_dir": empty_bundle,
                                "update_token": f"conformance:{self.TOKEN}", **(settings or {})})
@@ -218,7 +218,7 @@ class KgAppTarget(Target):
             answer.close()
 
     def close(self) -> None:
-        from kg.app import close_app
+        from kg.web.app import close_app
 
         close_app(self.app)
 
@@ -252,7 +252,7 @@ class CoreTarget(Target):
 
     def request(self, method, path, *, params=(), headers=None, body=None) -> Response:
         from kg.errors import KGError
-        from kg.formats import negotiate
+        from kg.sparql.formats import negotiate
 
         headers = {k.lower(): v for k, v in (headers or {}).items()}
         path, _, query_string = path.partition("?")

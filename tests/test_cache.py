@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from kg import Config, KnowledgeGraph, Source
-from kg.app import close_app, create_app
-from kg.engine import Engine
+from kg.web.app import close_app, create_app
+from kg.sparql.engine import Engine
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 JSON = "application/sparql-results+json"

@@ -9,11 +9,11 @@ import time
 import pytest
 
 from kg import Config, KnowledgeGraph, Source
-from kg.engine import Engine
+from kg.sparql.engine import Engine
 from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
                        QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
                        QueryTooComplexError, ResultTooLargeError, TooLargeError)
-from kg.guard import check_query, scan
+from kg.sparql.guard import check_query, scan
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 

@@ -9,10 +9,10 @@ import time
 import pytest
 
 from kg import Config, KnowledgeGraph
-from kg.app import close_app, create_app
+from kg.web.app import close_app, create_app
 from kg.config import WIKIDATA_SERVICES
 from kg.errors import ForbiddenFeatureError
-from kg.federation import ServicePolicy
+from kg.sparql.federation import ServicePolicy
 
 WIKIDATA = WIKIDATA_SERVICES[0]
 JOIN = f"""SELECT ?country ?iso WHERE {{

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from kg.app import close_app, create_app
+from kg.web.app import close_app, create_app
 
 WIKIDATA = "https://query.wikidata.org/sparql"
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from kg.errors import NotAcceptableError
-from kg.formats import ResultKind, negotiate
+from kg.sparql.formats import ResultKind, negotiate
 
 
 @pytest.mark.parametrize("accept, kind, expected", [

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from conftest import KGServer, http_get, raw_exchange
 from kg import Config, KnowledgeGraph
-from kg.app import close_app, create_app
+from kg.web.app import close_app, create_app
 
 REPO = Path(__file__).resolve().parents[1]
 CQS = [path.read_text(encoding="utf-8") for path in sorted((REPO / "queries").glob("*.rq"))]

@@ -16,11 +16,11 @@ import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.delta import Delta
-from kg.entail import Schema, View
-from kg.incremental import Checker
+from kg.store.delta import Delta
+from kg.validation.entail import Schema, View
+from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS, ONTOLOGY_NS, PREFIXES, SERVER_GRAPHS
-from kg.scope import analyse
+from kg.validation.scope import analyse
 
 from test_shapes import CASE_FILES, CASES_DIR, INVALID_CASES, parse_expectations, shape_matches
 

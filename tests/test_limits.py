@@ -164,7 +164,7 @@ def test_four_runaway_queries_do_not_stop_short_ones_being_answered_within_1_s(
 
 def _held_app(**settings):
     """An app with a route that stays in progress until the returned event is set."""
-    from kg.app import create_app
+    from kg.web.app import create_app
 
     app = create_app({"workers": 0, "client_requests": 1, **settings})
     release = threading.Event()
@@ -178,7 +178,7 @@ def _held_app(**settings):
     (1, ("198.51.100.1", "198.51.100.1"), 429),
 ])
 def test_clients_behind_a_trusted_proxy_are_counted_apart(hops, forwarded, expected):
-    from kg.app import close_app
+    from kg.web.app import close_app
 
     app, release = _held_app(proxy_hops=hops)
     environ = {"REMOTE_ADDR": "10.0.0.1"}  # the proxy

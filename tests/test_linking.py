@@ -13,11 +13,11 @@ import pytest
 
 from kg import Config, KnowledgeGraph, Source
 from kg.errors import ValidationFailedError
-from kg.linking import accepted, apply, check, entities, suggest
+from kg.wikidata.linking import accepted, apply, check, entities, suggest
 from kg.namespaces import GRAPHS, ID_NS, PREFIXES
-from kg.sssom import MANUAL, read, write
-from kg.wikidata import RemoteError, WikidataClient
-from kg.writes import Writer
+from kg.wikidata.sssom import MANUAL, read, write
+from kg.wikidata.client import RemoteError, WikidataClient
+from kg.writes.writer import Writer
 
 from conftest import free_port
 
@@ -155,7 +155,7 @@ def test_sssom_output_validates_with_the_sssom_library(bundled, client, tmp_path
 
 
 def test_refresh_writes_a_dated_snapshot_and_loads_it(client, tmp_path):
-    from kg.snapshot import refresh
+    from kg.wikidata.snapshot import refresh
 
     kg = KnowledgeGraph.open(Config.load({}, environ={}))
     path, count = refresh(kg, client, tmp_path)

@@ -1,4 +1,4 @@
-"""Warnings beyond the shapes (kg.lint): likely typos, missing language tags, Wikidata IRIs."""
+"""Warnings beyond the shapes (kg.validation.lint): likely typos, missing language tags, Wikidata IRIs."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.delta import Delta
-from kg.incremental import Checker
-from kg.lint import IRI_TYPO, LANGUAGE_TAG, UNDECLARED_TERM, WIKIDATA_IRI
+from kg.store.delta import Delta
+from kg.validation.incremental import Checker
+from kg.validation.lint import IRI_TYPO, LANGUAGE_TAG, UNDECLARED_TERM, WIKIDATA_IRI
 from kg.namespaces import GRAPHS, PREFIXES
 
 HEADER = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items())

@@ -68,7 +68,7 @@ def test_a_change_cut_short_after_its_transaction_is_finished_at_the_next_open(t
     from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, serialize
 
     from kg import Config, KnowledgeGraph
-    from kg.store import JOURNAL
+    from kg.store.graph import JOURNAL
 
     config = Config.load({"data_dir": str(tmp_path / "store")}, environ={})
     user = NamedNode("https://w3id.org/fr-indopacific/graph/user")

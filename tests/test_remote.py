@@ -17,9 +17,9 @@ from SPARQLWrapper import JSON, SPARQLWrapper
 from conftest import free_port, wait_until_up
 from test_web_writes import BROKEN, LINK  # a valid cooperation link, and one without provider
 from kg import Config, KnowledgeGraph, Source
-from kg.app import close_app, create_app
+from kg.web.app import close_app, create_app
 from kg.errors import InputSyntaxError, QuerySyntaxError
-from kg.remote import RemoteStore, RemoteStoreError
+from kg.store.remote import RemoteStore, RemoteStoreError
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 JSON_RESULTS = "application/sparql-results+json"
@@ -85,7 +85,7 @@ def test_load_is_one_update_and_all_or_nothing(kg):
     assert len(kg) == before
     kg.load([Source("good.ttl", b"<http://e/a> <http://e/p> 1 .")])
     assert kg.query("ASK { GRAPH fipg:user { <http://e/a> <http://e/p> 1 } }").boolean
-    kg.update("DELETE WHERE { GRAPH fipg:user { <http://e/a> ?p ?o } }")
+    kg.sparql.update("DELETE WHERE { GRAPH fipg:user { <http://e/a> ?p ?o } }")
     assert len(kg) == before
 
 
@@ -222,10 +222,10 @@ def test_validation_over_a_mirror_gives_the_embedded_verdicts(kg):
     (and the same focus nodes and shapes) it gets against the same data held locally."""
     from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
 
-    from kg.delta import Delta
-    from kg.incremental import Checker
+    from kg.store.delta import Delta
+    from kg.validation.incremental import Checker
     from kg.namespaces import GRAPHS, SERVER_GRAPHS
-    from kg.remote import Mirror
+    from kg.store.remote import Mirror
     from test_shapes import CASE_FILES
 
     local = Store()

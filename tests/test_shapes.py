@@ -17,7 +17,7 @@
 
 Cases are validated efficiently: the bundled graph is closed under RDFS once (RDFS instance
 rules are local, so cases can be closed on their own and added, see
-:func:`kg.validate.rdfs_closure`), then validated without inference. The invalid cases go
+:func:`kg.validation.validate.rdfs_closure`), then validated without inference. The invalid cases go
 through one pySHACL run together (each expectation names its focus node, so attribution stays
 exact); each valid case gets a run of its own.
 """
@@ -34,8 +34,8 @@ from rdflib import RDF, Graph, URIRef
 
 from kg import Config, KnowledgeGraph, Source
 from kg.namespaces import PREFIXES, compact
-from kg.store import bundle_root
-from kg.validate import (SH, Finding, ValidationResult, as_graph, load_ontology, load_shapes,
+from kg.store.graph import bundle_root
+from kg.validation.validate import (SH, Finding, ValidationResult, as_graph, load_ontology, load_shapes,
                          load_turtle, rdfs_closure, shapes_dir, validate)
 
 REPO = Path(__file__).resolve().parents[1]
@@ -396,7 +396,7 @@ def test_shapes_with_a_turtle_error_keep_file_and_line(tmp_path):
 
 
 def test_shapes_with_a_broken_sparql_constraint_are_a_usage_error():
-    from kg.validate import ShapesError
+    from kg.validation.validate import ShapesError
 
     shapes = Graph().parse(format="turtle", data="""
         @prefix sh: <http://www.w3.org/ns/shacl#> .

@@ -8,8 +8,8 @@ import pyoxigraph
 import pytest
 
 from kg.errors import QueryEvaluationError, QuerySyntaxError, UsageError
-from kg.formats import CSV, JSON, NTRIPLES, TABLE, TSV, TURTLE, XML
-from kg.formats import ResultKind
+from kg.sparql.formats import CSV, JSON, NTRIPLES, TABLE, TSV, TURTLE, XML
+from kg.sparql.formats import ResultKind
 
 
 def test_select_runs_in_oxigraphs_engine(bundled):

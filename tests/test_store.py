@@ -9,7 +9,7 @@ import pytest
 
 from kg import Config, KnowledgeGraph, Source
 from kg.errors import InputSyntaxError, UnreadableInputError, UsageError
-from kg.formats import NQUADS, TRIG, TURTLE
+from kg.sparql.formats import NQUADS, TRIG, TURTLE
 from kg.namespaces import GRAPHS
 
 GOOD = b"@prefix ex: <http://example.org/> .\nex:a ex:p ex:b .\nex:b ex:p _:x .\n"

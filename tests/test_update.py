@@ -1,4 +1,4 @@
-"""SPARQL Update as a delta (kg.update): the same effect as Oxigraph's own update engine,
+"""SPARQL Update as a delta (kg.sparql.update): the same effect as Oxigraph's own update engine,
 with this store's dataset (union for reading, the user graph for writing)."""
 
 from __future__ import annotations
@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, Store
 
-from kg.delta import Delta, commit
+from kg.store.delta import Delta, commit
 from kg.errors import ForbiddenFeatureError, QueryEvaluationError, QuerySyntaxError, UsageError
-from kg.update import update_delta
+from kg.sparql.update import update_delta
 
 E = "http://e/"
 USER = "http://e/user"

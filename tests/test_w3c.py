@@ -83,7 +83,7 @@ def test_every_protocol_manifest_entry_has_a_case():
 
 
 @needs_suites
-@pytest.mark.skipif(not app_available(), reason="the HTTP layer (kg.app) is not in this checkout")
+@pytest.mark.skipif(not app_available(), reason="the HTTP layer (kg.web.app) is not in this checkout")
 @pytest.mark.parametrize("case", protocol.CASES, ids=lambda case: case.id)
 def test_protocol_case_result_is_the_documented_one(report, case):
     outcome = next(o for o in report.protocol[report.ours] if o.id == case.id)

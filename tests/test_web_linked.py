@@ -6,7 +6,7 @@ import pyoxigraph
 import pytest
 import rdflib
 
-from kg.app import close_app, create_app
+from kg.web.app import close_app, create_app
 
 from test_web_protocol import parse_graph
 

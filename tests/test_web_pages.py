@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from markupsafe import escape
 
-from kg import geo
-from kg.app import close_app, create_app
-from kg.examples import examples
+from kg.web.content import geo
+from kg.web.app import close_app, create_app
+from kg.web.content.examples import examples
 from kg.config import Config
 
 from conftest import web_bundle

@@ -8,7 +8,7 @@ import pyoxigraph
 import pytest
 import rdflib
 
-from kg.app import close_app, create_app
+from kg.web.app import close_app, create_app
 
 
 def parse_graph(data: bytes, media_type: str) -> rdflib.Graph:

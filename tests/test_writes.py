@@ -1,4 +1,4 @@
-"""The gate of every write (kg.writes.Writer): validate, refuse or commit whole, record."""
+"""The gate of every write (kg.writes.writer.Writer): validate, refuse or commit whole, record."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.engine import Engine
+from kg.sparql.engine import Engine
 from kg.errors import LoadRefusedError, ProtectedGraphError, ValidationFailedError
-from kg.incremental import Checker
+from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS
-from kg.writes import Writer
+from kg.writes.writer import Writer
 
 LINK = """INSERT DATA { fipid:w-link a fip:CooperationLink ;
     rdfs:label "DCSD training in Thailand"@en ;

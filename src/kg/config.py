@@ -50,12 +50,12 @@ def _optional_path(value: str) -> Path | None:
 
 
 def _url_list(value: str) -> tuple[str, ...]:
-    from .federation import parse_list
+    from .sparql.federation import parse_list
     return parse_list(value)
 
 
 def _url_map(value: str) -> dict[str, str]:
-    from .federation import parse_map
+    from .sparql.federation import parse_map
     return parse_map(value)
 
 

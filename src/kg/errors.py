@@ -124,9 +124,9 @@ class ValidationFailedError(KGError):
 
     def __init__(self, message: str, *, result, delta=None) -> None:
         super().__init__(message)
-        #: The :class:`kg.validate.ValidationResult` of the change.
+        #: The :class:`kg.validation.validate.ValidationResult` of the change.
         self.result = result
-        #: The refused :class:`kg.delta.Delta` (for the labels of its new nodes).
+        #: The refused :class:`kg.store.delta.Delta` (for the labels of its new nodes).
         self.delta = delta
 
 

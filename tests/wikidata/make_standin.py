@@ -74,7 +74,7 @@ def _literal(text: str, lang: str) -> str:
 
 def main() -> None:
     from kg import Config, KnowledgeGraph
-    from kg.linking import entities
+    from kg.wikidata.linking import entities
 
     kg = KnowledgeGraph.open(Config.load({}, environ={}))
     snapshot = {row["i"].value.rsplit("/", 1)[1]: row["l"].value for row in kg.query(

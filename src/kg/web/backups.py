@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, json
 
-from .. import backup as copies
-from ..app import get_config, get_engine, get_store
+from ..store import backup as copies
+from .app import get_config, get_engine, get_store
 from ..errors import NotFoundError
-from . import writer_agent
+from .shared import writer_agent
 
 bp = Blueprint("backups", __name__)
 

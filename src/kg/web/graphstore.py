@@ -15,12 +15,12 @@ import uuid
 
 from flask import Blueprint, Response, request
 
-from ..app import get_engine, get_writer
+from .app import get_engine, get_writer
 from ..errors import NotFoundError, UsageError
-from ..formats import QUAD_FORMATS, RDF_INPUT_FORMATS
+from ..sparql.formats import QUAD_FORMATS, RDF_INPUT_FORMATS
 from ..namespaces import GRAPH_NS, GRAPHS
-from ..store import Source, read_sources
-from . import outcome_response, rdf_body, stream_answer, writer_agent
+from ..store.graph import Source, read_sources
+from .shared import outcome_response, rdf_body, stream_answer, writer_agent
 
 bp = Blueprint("graphstore", __name__)
 

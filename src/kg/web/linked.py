@@ -16,12 +16,13 @@ import re
 
 from flask import Blueprint, Response, request
 
-from ..app import get_config, get_engine, get_store
-from ..describe import entity_quads_query, entity_query, ontology_query, void_description
+from .app import get_config, get_engine, get_store
+from ..sparql.describe import entity_quads_query, entity_query, ontology_query, void_description
 from ..errors import NotFoundError
-from ..formats import ResultKind
+from ..sparql.formats import ResultKind
 from ..namespaces import ID_NS, ONTOLOGY_IRI
-from . import inference_parameter, pages, rdf_response, stream_answer
+from . import pages
+from .shared import inference_parameter, rdf_response, stream_answer
 
 bp = Blueprint("linked", __name__)
 

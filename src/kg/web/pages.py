@@ -1,7 +1,7 @@
 """The web pages for people: query editor, entity pages, ontology, map, validation, dataset.
 
 Pages are Jinja2 templates with autoescaping; no page carries an inline script (the
-Content-Security-Policy set in :mod:`kg.app` forbids them), and data reaches scripts only as
+Content-Security-Policy set in :mod:`kg.web.app` forbids them), and data reaches scripts only as
 JSON in ``data-`` attributes or fetched from a JSON route. The linked-data and SPARQL routes
 call :func:`entity_page`, :func:`ontology_page` and :func:`query_page` when content
 negotiation picks HTML.
@@ -13,16 +13,16 @@ import time
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
 
-from .. import geo, ontodoc, present
-from ..app import csp_nonce, get_config, get_engine, get_store, get_writer
-from ..describe import DATASET, void_description
+from .content import geo, ontodoc, present
+from .app import csp_nonce, get_config, get_engine, get_store, get_writer
+from ..sparql.describe import DATASET, void_description
 from ..errors import InputSyntaxError, NotAcceptableError, NotFoundError, UsageError
-from ..examples import examples
-from ..formats import HTML, RDF_INPUT_FORMATS, ResultKind, by_name, for_path, negotiate
+from .content.examples import examples
+from ..sparql.formats import HTML, RDF_INPUT_FORMATS, ResultKind, by_name, for_path, negotiate
 from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, compact
-from ..report import as_json
-from ..store import Source
-from . import rdf_response
+from ..validation.report import as_json
+from ..store.graph import Source
+from .shared import rdf_response
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/static")
@@ -170,7 +170,7 @@ def validation_report() -> Response:
 
 
 def _validate_in_context(text: str, fmt, name: str) -> dict:
-    # the same check as `kg validate` and POST /validate (kg.writes.Writer.validate): the new
+    # the same check as `kg validate` and POST /validate (kg.writes.writer.Writer.validate): the new
     # triples as additions to the graph, parsed by pyoxigraph (no remote JSON-LD context is
     # ever fetched), validated incrementally, warnings included
     writer = get_writer()

@@ -8,7 +8,7 @@
 * ``GET /reconcile/suggest/entity|type|property?prefix=…``: auto-completion.
 
 Spec: https://reconciliation-api.github.io/specs/0.2/ . The index is built from the store
-on first use and rebuilt after the data changes (:meth:`kg.engine.Engine.dataset_changed`).
+on first use and rebuilt after the data changes (:meth:`kg.sparql.engine.Engine.dataset_changed`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import threading
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from ..app import get_engine, get_store
+from .app import get_engine, get_store
 from ..errors import UsageError
 from ..namespaces import ID_NS, ONTOLOGY_NS
-from ..reconcile import DEFAULT_TYPES, Reconciler
+from .content.reconcile import DEFAULT_TYPES, Reconciler
 
 bp = Blueprint("reconcile", __name__, url_prefix="/reconcile")
 _LOCK = threading.Lock()

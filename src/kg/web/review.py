@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, json, request
 
-from ..app import get_writer
-from ..store import Source, read_sources
-from . import outcome_response, rdf_body, report_response, writer_agent
+from .app import get_writer
+from ..store.graph import Source, read_sources
+from .shared import outcome_response, rdf_body, report_response, writer_agent
 
 bp = Blueprint("review", __name__)
 

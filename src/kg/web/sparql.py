@@ -10,7 +10,7 @@ with the query in the editor.
 
 Updates: POST ``update=`` (form) or ``application/sparql-update``, with
 ``using-graph-uri``/``using-named-graph-uri`` and ``on-invalid=reject|quarantine``; they need
-``Authorization: Bearer TOKEN`` and go through :class:`kg.writes.Writer` (validated first).
+``Authorization: Bearer TOKEN`` and go through :class:`kg.writes.writer.Writer` (validated first).
 """
 
 from __future__ import annotations
@@ -20,13 +20,14 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
-from ..app import get_config, get_engine, get_store, get_writer
-from ..describe import service_description
+from .app import get_config, get_engine, get_store, get_writer
+from ..sparql.describe import service_description
 from ..errors import UnsupportedMediaTypeError, UsageError
-from ..formats import ResultKind
-from ..guard import check_query
-from . import (inference_parameter, outcome_response, pages, query_response, rdf_response,
-               read_body, writer_agent)
+from ..sparql.formats import ResultKind
+from ..sparql.guard import check_query
+from . import pages
+from .shared import (inference_parameter, outcome_response, query_response, rdf_response,
+                     read_body, writer_agent)
 
 bp = Blueprint("sparql", __name__)
 

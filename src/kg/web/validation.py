@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from flask import Blueprint, Response
 
-from ..app import get_writer
-from ..store import Source
-from . import rdf_body, report_response
+from .app import get_writer
+from ..store.graph import Source
+from .shared import rdf_body, report_response
 
 bp = Blueprint("validation", __name__)
 

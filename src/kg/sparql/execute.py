@@ -1,0 +1,187 @@
+"""SPARQL execution in Oxigraph's engine and the results it gives (no Flask here).
+
+Queries see the union of all named graphs as their default graph unless the caller names
+the default graphs (as the SPARQL protocol's ``default-graph-uri`` does). Results stay
+pyoxigraph objects and are serialised by pyoxigraph; only the text table is ours.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import IO, Sequence
+
+from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions,
+                        QueryTriples, Store, serialize)
+
+from ..errors import QueryEvaluationError, QuerySyntaxError, UsageError
+from .formats import FORMATS, TABLE, Format, ResultKind
+from .guard import uses_keyword
+from ..namespaces import PREFIXES, compact
+from ..reasoning import asserted_graphs
+
+_POSITION = re.compile(r"(?:error )?at (\d+):(\d+)")
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
+
+def query_syntax_error(exc: SyntaxError) -> QuerySyntaxError:
+    """Oxigraph's SyntaxError as a QuerySyntaxError with the line and column it names."""
+    message = str(exc.args[0]) if exc.args else "syntax error"
+    match = _POSITION.search(message)
+    line, column = (int(match[1]), int(match[2])) if match else (None, None)
+    return QuerySyntaxError(f"SPARQL syntax error: {message}", line=line, column=column)
+
+
+@dataclass
+class QueryResult:
+    """The answer to a query: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT,
+    DESCRIBE). Solutions and triples are lazy: evaluation happens while they are read."""
+
+    raw: QuerySolutions | QueryBoolean | QueryTriples
+
+    @property
+    def kind(self) -> ResultKind:
+        """SOLUTIONS for SELECT and ASK, GRAPH for CONSTRUCT and DESCRIBE."""
+        return ResultKind.GRAPH if isinstance(self.raw, QueryTriples) else ResultKind.SOLUTIONS
+
+    @property
+    def is_boolean(self) -> bool:
+        """True for the answer of an ASK query."""
+        return isinstance(self.raw, QueryBoolean)
+
+    @property
+    def boolean(self) -> bool:
+        """The answer of an ASK query."""
+        if not self.is_boolean:
+            raise TypeError("only ASK queries have a boolean answer")
+        return bool(self.raw)
+
+    @property
+    def solutions(self) -> QuerySolutions:
+        """The solutions of a SELECT query, each indexable by variable name."""
+        if not isinstance(self.raw, QuerySolutions):
+            raise TypeError("only SELECT queries have solutions")
+        return self.raw
+
+    @property
+    def variables(self) -> list[str]:
+        """The projected variables of a SELECT query, in order."""
+        return [variable.value for variable in self.solutions.variables]
+
+    def serialize(self, fmt: Format, output: IO[bytes] | None = None) -> bytes | None:
+        """Write the result in ``fmt``; return bytes when no ``output`` is given.
+
+        Evaluation errors surfacing while the result is read raise QueryEvaluationError.
+        """
+        allowed = FORMATS[self.kind] + ((TABLE,) if self.kind is ResultKind.SOLUTIONS else ())
+        if fmt not in allowed:
+            names = ", ".join(f.name for f in allowed)
+            raise UsageError(f"a {self.kind.value} result cannot be written as {fmt.name}; "
+                             f"choose one of: {names}")
+        try:
+            if fmt is TABLE:
+                text = _table(self).encode()
+                if output is None:
+                    return text
+                output.write(text)
+                return None
+            if self.kind is ResultKind.GRAPH:
+                return serialize(self.raw, output, fmt.engine, prefixes=PREFIXES)
+            return self.raw.serialize(output, fmt.engine)
+        except RuntimeError as exc:
+            raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
+
+
+def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = (),
+                  named_graphs: Sequence[str] = (), base_iri: str | None = None,
+                  inference: bool = True) -> QueryResult:
+    """Parse and run a SPARQL 1.1 query with the predeclared prefixes.
+
+    The dataset, as the SPARQL protocol orders it: ``default_graphs`` and ``named_graphs``
+    (the protocol's ``default-graph-uri`` and ``named-graph-uri``) when either is given;
+    otherwise the query's own ``FROM``/``FROM NAMED``; otherwise the union of all graphs as
+    default graph, with every named graph available to ``GRAPH``. ``inference=False``
+    leaves the inferred graph out of that union and out of ``GRAPH``; a dataset named by
+    the request or the query is used exactly as given either way. Raises QuerySyntaxError
+    with line and column when the query does not parse.
+    """
+    options: dict = {"prefixes": PREFIXES, "base_iri": base_iri}
+    if default_graphs or named_graphs:
+        options["default_graph"] = [_graph_iri(iri, "default-graph-uri")
+                                    for iri in default_graphs]
+        options["named_graphs"] = [_graph_iri(iri, "named-graph-uri") for iri in named_graphs]
+    elif not uses_keyword(text, "FROM"):
+        # any dataset option makes Oxigraph ignore FROM, so the union is asked for only
+        # when the query names no dataset of its own
+        if inference:
+            options["use_default_graph_as_union"] = True
+        else:
+            graphs = asserted_graphs(store)
+            options["default_graph"] = graphs
+            options["named_graphs"] = [graph for graph in graphs if isinstance(graph, NamedNode)]
+    try:
+        return QueryResult(store.query(text, **options))
+    except SyntaxError as exc:
+        raise query_syntax_error(exc) from None
+    except (RuntimeError, ValueError) as exc:
+        raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
+
+
+def _graph_iri(iri: str, parameter: str) -> NamedNode:
+    try:
+        return NamedNode(iri)
+    except ValueError as exc:
+        raise UsageError(f"{parameter} {iri!r} is not an absolute IRI: {exc}") from None
+
+
+def execute_update(store: Store, text: str, *, base_iri: str | None = None) -> None:
+    """Parse and run a SPARQL 1.1 update with the predeclared prefixes, atomically."""
+    try:
+        store.update(text, prefixes=PREFIXES, base_iri=base_iri)
+    except SyntaxError as exc:
+        raise query_syntax_error(exc) from None
+    except RuntimeError as exc:
+        raise QueryEvaluationError(f"update failed: {exc}") from exc
+
+
+def term_text(term) -> str:
+    """A term as a reader wants it in a table: prefixed names, ``"text"@lang``, ``_:b``.
+
+    >>> term_text(Literal("Mongolie", language="fr"))
+    '"Mongolie"@fr'
+    >>> term_text(NamedNode("http://www.w3.org/ns/org#Post"))
+    'org:Post'
+    """
+    if term is None:
+        return ""
+    if isinstance(term, NamedNode):
+        return compact(term.value)
+    if isinstance(term, BlankNode):
+        return f"_:{term.value}"
+    if isinstance(term, Literal):
+        if term.language:
+            return f'"{term.value}"@{term.language}'
+        if term.datatype.value == _XSD_STRING:
+            return f'"{term.value}"'
+        if term.datatype.value.startswith(PREFIXES["xsd"]) and _is_plain_number(term):
+            return term.value
+        return f'"{term.value}"^^{compact(term.datatype.value)}'
+    return str(term)
+
+
+def _is_plain_number(term: Literal) -> bool:
+    return term.datatype.value.rsplit("#", 1)[-1] in {"integer", "decimal", "boolean"}
+
+
+def _table(result: QueryResult) -> str:
+    if result.is_boolean:
+        return ("true" if result.boolean else "false") + "\n"
+    variables = result.variables
+    rows = [[term_text(solution[name]) for name in variables] for solution in result.solutions]
+    widths = [max([len(name) + 1] + [len(row[i]) for row in rows])
+              for i, name in enumerate(variables)]
+    lines = ["  ".join(f"?{name}".ljust(width) for name, width in zip(variables, widths)),
+             "  ".join("-" * width for width in widths)]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) for row in rows]
+    lines.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    return "\n".join(line.rstrip() for line in lines) + "\n"

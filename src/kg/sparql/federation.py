@@ -1,0 +1,173 @@
+"""Which ``SERVICE`` endpoints a query may call, and where each call really goes.
+
+Oxigraph evaluates ``SERVICE <iri>`` with its own HTTP client and would contact any URL,
+loopback and private addresses included. So, before a query reaches the engine, its
+``SERVICE`` targets are found by the guard's scanner (strings, comments and IRIs
+elsewhere are never touched) and each one is checked:
+
+1. a target in the **map** (``service_map``: ``IRI=URL`` pairs) is rewritten to the URL
+   the operator chose — a Wikidata mirror, or a local stand-in in tests. The map is the
+   only way to reach a loopback or private address, because only the operator writes it;
+2. otherwise the target must be in the **allowlist** (``service_allowlist``; default:
+   Wikidata's two query-service URLs), use http or https, and its host must not resolve
+   to a loopback, private, link-local or otherwise reserved address;
+3. everything else is refused (400) before any request is made.
+
+A ``SERVICE`` nested inside an allowed one is part of the remote query (Wikidata's
+``SERVICE wikibase:label`` is the common case) and is left to the remote endpoint.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass, field
+from typing import Mapping
+from urllib.parse import urlsplit
+
+from ..config import WIKIDATA_SERVICES
+from ..errors import ForbiddenFeatureError
+from .guard import tokens, unescape
+
+
+@dataclass(frozen=True)
+class ServicePolicy:
+    """The allowlist and map of SERVICE targets.
+
+    >>> policy = ServicePolicy(mapping={WIKIDATA_SERVICES[0]: "http://127.0.0.1:9/q"})
+    >>> policy.rewrite('SELECT * { SERVICE <https://query.wikidata.org/sparql> { ?s ?p "<x>" } }')
+    'SELECT * { SERVICE <http://127.0.0.1:9/q> { ?s ?p "<x>" } }'
+    >>> policy.rewrite("SELECT * { SERVICE <http://example.org/sparql> { } }")
+    Traceback (most recent call last):
+    ...
+    kg.errors.ForbiddenFeatureError: SERVICE <http://example.org/sparql> is not allowed on this endpoint; allowed: <https://query.wikidata.org/sparql>, <https://query.wikidata.org/bigdata/namespace/wdq/sparql> (the operator adds endpoints with --service-allowlist)
+    """
+
+    allowlist: tuple[str, ...] = WIKIDATA_SERVICES
+    mapping: Mapping[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_config(cls, config) -> "ServicePolicy":
+        """The policy of a :class:`kg.config.Config`."""
+        return cls(tuple(config.service_allowlist), dict(config.service_map))
+
+    def rewrite(self, text: str) -> str:
+        """``text`` with every allowed SERVICE IRI replaced by the URL to call.
+
+        Raises ForbiddenFeatureError for a target that is not allowed, a variable or
+        prefixed-name target, or an allowed host that resolves to a non-public address.
+        """
+        if unescape(text) != text:
+            # SPARQL decodes \\u escapes before parsing; decode them first so that an
+            # escaped SERVICE or IRI cannot slip past the check
+            text = unescape(text)
+        pieces, start = [], 0
+        depth, remote_until = 0, None  # remote_until: depth at which a remote body ends
+        expect_target = False
+        for match in tokens(text):
+            kind, token = match.lastgroup, match.group()
+            if kind == "bracket":
+                depth += token in "{(["
+                depth -= token in "})]"
+                if remote_until is not None and depth <= remote_until and token == "}":
+                    remote_until = None
+                continue
+            if kind == "comment" or remote_until is not None and not expect_target:
+                continue
+            if kind == "word" and token.upper() == "SERVICE":
+                expect_target = True
+                continue
+            if expect_target and kind == "word" and token.upper() == "SILENT":
+                continue
+            if expect_target:
+                expect_target = False
+                if remote_until is not None:
+                    continue  # a SERVICE inside a remote body is the remote's business
+                if kind != "iri":
+                    raise ForbiddenFeatureError(_not_an_iri(token))
+                target = self._target(token[1:-1])
+                pieces.append(text[start:match.start()] + f"<{target}>")
+                start = match.end()
+                remote_until = depth
+        return "".join(pieces) + text[start:]
+
+    def redact(self, message: str) -> str:
+        """``message`` with every URL of the map replaced by the SERVICE IRI it stands for
+        (the map is the operator's configuration, not for clients).
+
+        >>> ServicePolicy(mapping={"https://q.example/sparql": "http://10.0.0.7:9/q"}).redact(
+        ...     "error while connecting to http://10.0.0.7:9/q")
+        'error while connecting to https://q.example/sparql'
+        """
+        for iri, url in sorted(self.mapping.items(), key=lambda item: -len(item[1])):
+            message = message.replace(url, iri)
+        return message
+
+    def _target(self, iri: str) -> str:
+        if iri in self.mapping:
+            return self.mapping[iri]
+        if iri not in self.allowlist:
+            allowed = ", ".join(f"<{url}>" for url in self.allowlist) or "none"
+            raise ForbiddenFeatureError(
+                f"SERVICE <{iri}> is not allowed on this endpoint; allowed: {allowed} "
+                "(the operator adds endpoints with --service-allowlist)")
+        parts = urlsplit(iri)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ForbiddenFeatureError(f"SERVICE <{iri}>: only http and https URLs are "
+                                        "called")
+        bad = non_public_address(parts.hostname)
+        if bad:
+            raise ForbiddenFeatureError(
+                f"SERVICE <{iri}>: its host resolves to {bad}, a non-public address; "
+                "only the operator's --service-map may point a SERVICE there")
+        return iri
+
+
+def _not_an_iri(token: str) -> str:
+    if token.lower() == "wikibase:label":
+        return ("SERVICE wikibase:label runs inside Wikidata's query service only: put it "
+                "inside SERVICE <https://query.wikidata.org/sparql> { … }, or ask for "
+                "rdfs:label")
+    return (f"SERVICE {token}: write the endpoint as a full IRI <https://…> (variables "
+            "and prefixed names are not accepted as SERVICE targets)")
+
+
+def non_public_address(host: str) -> str | None:
+    """The first resolved address of ``host`` that is not public, or None.
+
+    A host that does not resolve is let through: the engine cannot reach it either.
+    """
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return None
+    for info in infos:
+        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+        if not address.is_global or address.is_multicast:
+            return str(address)
+    return None
+
+
+def parse_map(value: str) -> dict[str, str]:
+    """``IRI=URL`` pairs separated by spaces or commas, as the ``service_map`` setting is
+    written.
+
+    >>> parse_map("https://query.wikidata.org/sparql=http://127.0.0.1:7879/query")
+    {'https://query.wikidata.org/sparql': 'http://127.0.0.1:7879/query'}
+    """
+    mapping = {}
+    for pair in value.replace(",", " ").split():
+        iri, sep, url = pair.partition("=")
+        if not sep or not iri or not url:
+            raise ValueError(f"{pair!r} is not IRI=URL")
+        mapping[iri] = url
+    return mapping
+
+
+def parse_list(value: str) -> tuple[str, ...]:
+    """URLs separated by spaces or commas; ``none`` for an empty list.
+
+    >>> parse_list("none")
+    ()
+    """
+    return () if value.strip().lower() == "none" else tuple(value.replace(",", " ").split())

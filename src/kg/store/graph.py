@@ -1,0 +1,489 @@
+"""The embedded Oxigraph store: open it, fill it from the bundled files, load, export, count.
+
+Each source lives in its own named graph (see ``namespaces.GRAPHS``); queries see the
+union of all graphs as their default graph. Nothing here knows about HTTP.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import io
+import logging
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Callable, Sequence
+
+from pyoxigraph import (DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store, parse,
+                        serialize)
+
+from .. import reasoning
+from ..sparql import execute as sparql
+from .delta import effective
+from ..config import Config
+from ..sparql.federation import ServicePolicy
+from ..errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
+from ..sparql.formats import (FORMATS, QUAD_FORMATS, RDF_INPUT_FORMATS, Format, ResultKind,
+                      by_name, for_path)
+from ..namespaces import GRAPHS, PREFIXES
+
+if TYPE_CHECKING:
+    import rdflib
+
+log = logging.getLogger("kg")
+
+#: Bundled folders and the named graph each one is loaded into.
+BUNDLED_SOURCES: tuple[tuple[str, str], ...] = (
+    ("ontology", GRAPHS["ontology"]),
+    ("data", GRAPHS["factsheet"]),
+    ("data/wikidata", GRAPHS["wikidata"]),
+)
+
+#: Called while loading with the number of bytes read since the previous call.
+ProgressCallback = Callable[[int], None]
+
+
+def bundle_root(config: Config) -> Path:
+    """Where the bundled ``ontology/`` and ``data/`` folders are.
+
+    The wheel ships them inside the package (``kg/bundled``); a source checkout has them
+    at the top of the repository.
+    """
+    if config.bundle_dir is not None:
+        return config.bundle_dir
+    packaged = Path(__file__).parents[1] / "bundled"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[3]
+
+
+def bundled_files(root: Path) -> list[tuple[Path, str]]:
+    """Every bundled RDF file with the graph it belongs in, in a stable order."""
+    files = []
+    for folder, graph in BUNDLED_SOURCES:
+        directory = root / folder
+        if directory.is_dir():
+            for path in sorted(directory.iterdir()):
+                if path.is_file() and _is_rdf(path):
+                    files.append((path, graph))
+    return files
+
+
+def _is_rdf(path: Path) -> bool:
+    try:
+        for_path(path.name)
+    except UsageError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input to load: a path (``-`` for standard input) or bytes with a name."""
+
+    name: str
+    data: bytes | None = None
+
+    def open(self) -> IO[bytes]:
+        """A binary stream over the input."""
+        if self.data is not None:
+            return io.BytesIO(self.data)
+        if self.name == "-":
+            return sys.stdin.buffer
+        try:
+            return Path(self.name).open("rb")
+        except OSError as exc:
+            raise UnreadableInputError(f"{self.name}: {exc.strerror or exc}") from exc
+
+
+class _CountingReader(io.RawIOBase):
+    """A reader that reports progress while the parser pulls bytes."""
+
+    def __init__(self, raw: IO[bytes], progress: ProgressCallback) -> None:
+        super().__init__()
+        self._raw, self._progress = raw, progress
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        chunk = self._raw.read(len(buffer))
+        buffer[: len(chunk)] = chunk
+        self._progress(len(chunk))
+        return len(chunk)
+
+
+def release_memory() -> None:
+    """Hand the free pages of the C heap back to the system.
+
+    Parsing and the reasoner's temporary sets leave it fragmented: at 100k triples this
+    gives back a third of the server's memory. glibc only; elsewhere nothing happens.
+    """
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
+def _read(source: Source, action: Callable[[IO[bytes]], object],
+          progress: ProgressCallback | None) -> None:
+    """Run ``action`` (a parser) on the stream of ``source``; its syntax errors as
+    InputSyntaxError with the source, line and column."""
+    stream = source.open()
+    try:
+        action(_CountingReader(stream, progress) if progress else stream)
+    except SyntaxError as exc:
+        raise _syntax_error(exc, source.name) from None
+    except UnicodeDecodeError as exc:
+        raise InputSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
+                               source=source.name) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _drain(stream: IO[bytes], fmt: Format) -> None:
+    # parse without storing: Oxigraph's parser, one light object per quad
+    for _ in parse(stream, fmt.engine):
+        pass
+
+
+def _syntax_error(exc: SyntaxError, source: str) -> InputSyntaxError:
+    message, *rest = exc.args or ("syntax error",)
+    if "LoadDocumentCallback" in str(message):  # pyoxigraph's JSON-LD parser, by design
+        message = ("the JSON-LD document refers to a remote context (an @context URL), which "
+                   "is never fetched: put the context inline")
+    position = rest[0] if rest and isinstance(rest[0], tuple) else ()
+    line = position[1] if len(position) > 2 else None
+    column = position[2] if len(position) > 2 else None
+    return InputSyntaxError(str(message), source=source, line=line, column=column)
+
+
+def read_sources(sources: Sequence[Source], *, graph: str | None = None,
+                 format: str | None = None, progress: ProgressCallback | None = None) -> Store:
+    """Parse every source into a new in-memory store (nothing else is touched).
+
+    Triples go to ``graph`` (default: the user-additions graph); quad formats keep their
+    own graphs. A syntax error raises InputSyntaxError with the source, line and column.
+    JSON-LD ``@context`` URLs are never fetched: a remote context is a syntax error.
+    """
+    target = NamedNode(graph or GRAPHS["user"])
+    staging = Store()
+    for source in sources:
+        fmt = by_name(format, RDF_INPUT_FORMATS) if format else for_path(source.name)
+        _read(source, lambda stream, fmt=fmt: staging.load(
+            stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target), progress)
+    return staging
+
+
+@dataclass
+class Stats:
+    """Counts that describe the store."""
+
+    graphs: dict[str, int] = field(default_factory=dict)
+    default_graph: int = 0
+    classes: int = 0
+    properties: int = 0
+    typed_entities: int = 0
+
+    @property
+    def triples(self) -> int:
+        """All quads in the store, every graph included."""
+        return self.default_graph + sum(self.graphs.values())
+
+
+#: The graph where :meth:`KnowledgeGraph.apply` notes, in the transaction that adds a change,
+#: the quads the change removes; empty but while a change is written.
+JOURNAL = NamedNode("urn:x-kg:journal")
+
+
+class KnowledgeGraph:
+    """The knowledge graph: an Oxigraph store with the project's graphs and prefixes.
+
+    >>> kg = KnowledgeGraph.open(load_bundled=False)
+    >>> kg.load([Source("a.ttl", b"<http://e/a> a <http://e/C> .")])
+    1
+    >>> kg.query("ASK { ?s a ?c }").boolean
+    True
+    """
+
+    #: Files from this total size on are loaded into an on-disk store by the bulk loader.
+    bulk_load_bytes = 8 * 1024 * 1024
+
+    def __init__(self, store: Store, *, config: Config) -> None:
+        self.store = store
+        self.config = config
+
+    @classmethod
+    def open(cls, config: Config | None = None, *, load_bundled: bool = True) -> "KnowledgeGraph":
+        """Open the store ``config`` describes and fill it with the bundled files.
+
+        In memory (no ``data_dir``) the bundled files are loaded at every start. On disk,
+        or in a remote SPARQL server (``store``, see :mod:`kg.store.remote`), they are loaded on
+        the first start only; later starts reuse what is stored.
+        """
+        config = config or Config.load()
+        if config.store:
+            from .remote import RemoteStore
+
+            store = RemoteStore(config.store, update_url=config.store_update or None,
+                                timeout=config.timeout, user_agent=config.user_agent)
+        elif config.data_dir is None:
+            store = Store()
+        else:
+            try:
+                config.data_dir.mkdir(parents=True, exist_ok=True)
+                store = Store(str(config.data_dir))
+            except OSError as exc:
+                raise StoreError(f"cannot open the store in {config.data_dir}: {exc}") from exc
+        kg = cls(store, config=config)
+        if not config.store:
+            kg._finish_interrupted()
+        if load_bundled:
+            kg._load_bundled()
+        reasoning.ensure(kg)
+        release_memory()
+        return kg
+
+    def _load_bundled(self) -> None:
+        persistent = self.config.store or self.config.data_dir
+        if persistent and any(self.store.contains_named_graph(NamedNode(graph))
+                              for _, graph in BUNDLED_SOURCES):
+            log.info("reusing the store in %s (%d triples); bundled files not reloaded",
+                     persistent, len(self.store))
+            return
+        root = bundle_root(self.config)
+        files = bundled_files(root)
+        if not files:
+            log.warning("no bundled RDF files found under %s", root)
+        for path, graph in files:
+            self.load([Source(str(path))], graph=graph, reason=False)
+        log.info("loaded %d bundled files from %s (%d triples)", len(files), root, len(self.store))
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(self, sources: Sequence[Source], *, graph: str | None = None,
+             format: str | None = None, progress: ProgressCallback | None = None,
+             reason: bool = True) -> int:
+        """Load RDF files into the store, all or nothing; return how many quads were added.
+
+        Triples go to ``graph`` (default: the user-additions graph); quad formats keep their
+        own graphs. A syntax error in any source raises InputSyntaxError with the source,
+        line and column, and leaves the store unchanged. The inferred graph is brought up
+        to date (``reason=False`` leaves that to a later :func:`kg.reasoning.recompute`);
+        quads addressed to it (a dump reloaded) are skipped: the reasoner computes it.
+        """
+        if graph is not None and not reasoning.is_asserted_graph(NamedNode(graph)):
+            raise UsageError(f"<{graph}> is computed by the reasoner and cannot be loaded "
+                             f"into; load into another graph (default {GRAPHS['user']})")
+        target = NamedNode(graph or GRAPHS["user"])
+        if reason and self._bulk_sized(sources):
+            return self._bulk_load(sources, target, format, progress)
+        # every source parses before anything reaches the store
+        staging = read_sources(sources, graph=target.value, format=format, progress=progress)
+        inferred = NamedNode(reasoning.INFERRED)
+        if staging.contains_named_graph(inferred):
+            log.warning("skipped the quads addressed to <%s>: the reasoner computes that graph",
+                        reasoning.INFERRED)
+            staging.remove_graph(inferred)
+        incremental = reason and reasoning.is_small(self.store, len(staging))
+        added = [quad for quad in staging if quad not in self.store] if incremental else []
+        before = len(self.store)
+        try:
+            self.store.load(staging.dump(format=RdfFormat.N_QUADS), RdfFormat.N_QUADS)
+        except OSError as exc:
+            raise StoreError(f"cannot write to the store: {exc}") from exc
+        if added:
+            reasoning.update(self, added=added)
+        elif reason and not incremental:
+            reasoning.recompute(self)
+        return len(self.store) - before
+
+    def _bulk_sized(self, sources: Sequence[Source]) -> bool:
+        # on disk, from files, and large: staging through memory would cost more than the load
+        if self.config.data_dir is None or self.config.store or any(
+                s.data is not None or s.name == "-"
+                for s in sources):
+            return False
+        try:
+            return sum(Path(s.name).stat().st_size for s in sources) >= self.bulk_load_bytes
+        except OSError:
+            return False  # the normal path reports the unreadable file
+
+    def _bulk_load(self, sources: Sequence[Source], target: NamedNode, format: str | None,
+                   progress: ProgressCallback | None) -> int:
+        """Load large files straight into the on-disk store with Oxigraph's bulk loader.
+
+        Still all or nothing: with several files, each is parsed first (a syntax error
+        stops before anything is written); a single file is checked by the loader itself,
+        which writes its sorted files into the store only once the whole input parsed.
+        Quads addressed to the inferred graph are set right by the full recomputation of
+        the inferred graph that follows.
+        """
+        formats = [by_name(format, RDF_INPUT_FORMATS) if format else for_path(s.name)
+                   for s in sources]
+        if len(sources) > 1:
+            for source, fmt in zip(sources, formats):
+                _read(source, lambda stream, fmt=fmt: _drain(stream, fmt), progress)
+                progress = None  # the bytes were counted once
+        before = len(self.store)
+        for source, fmt in zip(sources, formats):
+            try:
+                _read(source, lambda stream, fmt=fmt: self.store.bulk_load(
+                    stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target),
+                    progress)
+            except OSError as exc:
+                raise StoreError(f"cannot write to the store: {exc}") from exc
+        reasoning.recompute(self)
+        return len(self.store) - before
+
+    # -- SPARQL ----------------------------------------------------------------------------
+
+    def query(self, text: str, **options) -> sparql.QueryResult:
+        """Run a SPARQL query in Oxigraph's engine; see :func:`kg.sparql.execute.execute_query`
+        (``inference=False`` answers from the asserted graphs only).
+
+        SERVICE calls obey the allowlist and map of the configuration
+        (:mod:`kg.sparql.federation`), as on the endpoint.
+        """
+        text = ServicePolicy.from_config(self.config).rewrite(text)
+        return sparql.execute_query(self.store, text, **options)
+
+    def update(self, text: str) -> reasoning.Outcome:
+        """Run a SPARQL update in Oxigraph's engine (see :func:`kg.sparql.execute.execute_update`),
+        then bring the inferred graph up to date with what it added and removed.
+
+        The change is found by comparing the quads before and after, which reads the whole
+        store: a write path that knows its delta calls :func:`kg.reasoning.update` itself.
+        An update that wrote into the inferred graph is undone there by a full recomputation.
+        """
+        before = self._lines()
+        sparql.execute_update(self.store, text)
+        after = self._lines()
+        added, removed = (list(parse(b"\n".join(lines), RdfFormat.N_QUADS))
+                          for lines in (after - before, before - after))
+        if not all(reasoning.is_asserted_graph(q.graph_name) for q in (*added, *removed)):
+            log.warning("the update changed <%s>, which the reasoner computes: recomputing it",
+                        reasoning.INFERRED)
+            return reasoning.recompute(self)
+        return reasoning.update(self, added=added, removed=removed)
+
+    def _lines(self) -> set[bytes]:
+        # the store as a set of N-Quads lines: the serialisation (in Rust) and hashing bytes
+        # cost half of what building a set of Quad objects does
+        return set(self.store.dump(format=RdfFormat.N_QUADS).splitlines())
+
+    def apply(self, added: Sequence[Quad] = (), removed: Sequence[Quad] = ()) -> reasoning.Outcome:
+        """Write a change known as quads removed and added, then bring the inferred graph up
+        to date from that change alone (no comparison of the store).
+
+        The hook for a write path that computes and validates its delta first (SPARQL
+        Update, Graph Store Protocol): call it under the write lock, then tell the query
+        engine (:meth:`kg.sparql.engine.Engine.dataset_changed`). Quads of the inferred graph are
+        refused: the reasoner computes it.
+        """
+        if not all(reasoning.is_asserted_graph(quad.graph_name) for quad in (*added, *removed)):
+            raise UsageError(f"<{reasoning.INFERRED}> is computed by the reasoner and cannot "
+                             "be written; write to another graph")
+        delta = effective(self.store, added, removed)
+        if self.config.store:  # a remote server: one update request, all or nothing
+            try:
+                self.store.write(added=delta.added, removed=delta.removed)
+            except OSError as exc:
+                raise StoreError(f"cannot write to the store: {exc}") from exc
+            return reasoning.update(self, added=delta.added, removed=delta.removed)
+        # one transaction decides the change: its additions and, in the journal, the quads
+        # it removes (blank nodes included, which one SPARQL update could not name); a change
+        # cut short by a crash after it is finished at the next open
+        journal = Quad(JOURNAL, JOURNAL, Literal(serialize(delta.removed, None,
+                                                           RdfFormat.N_QUADS).decode()), JOURNAL)
+        try:
+            self.store.extend([*delta.added, journal])
+            for quad in delta.removed:
+                self.store.remove(quad)
+            outcome = reasoning.update(self, added=delta.added, removed=delta.removed)
+            self.store.remove(journal)
+        except OSError as exc:
+            raise StoreError(f"cannot write to the store: {exc}") from exc
+        return outcome
+
+    def _finish_interrupted(self) -> None:
+        """Finish a change that a crash cut short in :meth:`apply` (see its journal)."""
+        entries = list(self.store.quads_for_pattern(JOURNAL, JOURNAL, None, JOURNAL))
+        if not entries:
+            return
+        for entry in entries:
+            for quad in parse(entry.object.value.encode(), RdfFormat.N_QUADS):
+                self.store.remove(quad)
+            self.store.remove(entry)
+        log.warning("finished %d change(s) a crash had interrupted; recomputing the inferred "
+                    "graph", len(entries))
+        reasoning.recompute(self)
+
+    # -- export and views ------------------------------------------------------------------
+
+    def export(self, output: IO[bytes], fmt: Format, *, graph: str | None = None) -> None:
+        """Write the whole dataset, or one named graph, to ``output``."""
+        dataset_format = fmt in FORMATS[ResultKind.DATASET]
+        if graph is None:
+            if not dataset_format:
+                raise UsageError(f"{fmt.name} holds one graph: pass --graph IRI, or export "
+                                 "the whole dataset as nquads or trig")
+            self.store.dump(output, fmt.engine, prefixes=PREFIXES)
+            return
+        name = NamedNode(graph)
+        if not self.store.contains_named_graph(name):
+            raise UsageError(f"no named graph <{graph}> in the store; see `kg stats`")
+        quads = self.store.quads_for_pattern(None, None, None, name)
+        if dataset_format:
+            serialize(quads, output, fmt.engine)
+        else:
+            self.store.dump(output, fmt.engine, from_graph=name, prefixes=PREFIXES)
+
+    def graph_names(self) -> list[str]:
+        """The IRIs of the named graphs in the store."""
+        return sorted(graph.value for graph in self.store.named_graphs()
+                      if isinstance(graph, NamedNode))
+
+    def stats(self) -> Stats:
+        """Triples per named graph and counts of classes, properties and typed entities."""
+        stats = Stats(default_graph=sum(
+            1 for _ in self.store.quads_for_pattern(None, None, None, DefaultGraph())))
+        for row in self.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } "
+                              "GROUP BY ?g ORDER BY ?g").solutions:
+            stats.graphs[row["g"].value] = int(row["n"].value)
+        counts = next(iter(self.query(_COUNTS_QUERY).solutions))
+        stats.classes = int(counts["classes"].value)
+        stats.properties = int(counts["properties"].value)
+        stats.typed_entities = int(counts["entities"].value)
+        return stats
+
+    def rdflib_dataset(self) -> "rdflib.Dataset":
+        """An rdflib ``Dataset`` over the same store (through oxrdflib), for rdflib and pyshacl.
+
+        It shares the store: what one writes the other sees. Prefer :meth:`query` for SPARQL,
+        which runs in Oxigraph's engine instead of rdflib's.
+        """
+        import rdflib
+        from oxrdflib import OxigraphStore
+
+        return rdflib.Dataset(store=OxigraphStore(store=self.store), default_union=True)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+
+_COUNTS_QUERY = """
+SELECT (COUNT(DISTINCT ?class) AS ?classes) (COUNT(DISTINCT ?property) AS ?properties)
+       (COUNT(DISTINCT ?entity) AS ?entities)
+WHERE {
+  { ?class a ?classType . VALUES ?classType { owl:Class rdfs:Class } FILTER(isIRI(?class)) }
+  UNION { ?any a ?class }
+  UNION { ?property a ?propertyType .
+          VALUES ?propertyType { rdf:Property owl:ObjectProperty owl:DatatypeProperty
+                                 owl:AnnotationProperty } }
+  UNION { ?s ?property ?o }
+  UNION { ?entity a ?type . FILTER(isIRI(?entity)) }
+}
+"""
+

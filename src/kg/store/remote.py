@@ -1,0 +1,402 @@
+"""Any SPARQL 1.1 server as the store, through the SPARQL 1.1 Protocol (no Flask here).
+
+:class:`RemoteStore` speaks the part of ``pyoxigraph.Store``'s interface the project uses
+(``query``, ``update``, ``load``, ``dump``, ``quads_for_pattern``, graphs, ``len``), so the
+knowledge graph, its statistics, descriptions and pages run unchanged over QLever,
+Virtuoso, GraphDB, Fuseki or Oxigraph's own server. Internal queries are small: their
+answers are parsed into pyoxigraph objects. The endpoint does not parse: :meth:`send`
+passes a client's query through and its answer back as bytes (see
+:class:`kg.sparql.engine.RemoteEngine`). Every write is one update request, which SPARQL 1.1
+servers apply atomically. The server should use the union of its named graphs as its
+default graph, as the embedded store does (Oxigraph: ``--union-default-graph``).
+"""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import socket
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import IO, Iterable, Iterator, Sequence
+
+from pyoxigraph import (DefaultGraph, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
+                        Store, parse, parse_query_results, serialize)
+
+from ..sparql.engine import Engine
+from ..errors import KGError, QuerySyntaxError, QueryTimeoutError
+from ..sparql.formats import QUAD_FORMATS, Format, ResultKind, negotiate
+from ..sparql.guard import tokens
+from ..namespaces import PREFIXES
+from ..reasoning import is_asserted_graph
+from ..sparql.worker import SPOOL_MEMORY
+
+_JSON = "application/sparql-results+json"
+_NQUADS = "application/n-quads"
+_NTRIPLES = "application/n-triples"
+_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
+
+
+class RemoteStoreError(KGError):
+    """The remote store failed or could not be reached (502 Bad Gateway)."""
+
+    status = 502
+
+
+@dataclass
+class Reply:
+    """A remote answer: status, media type, length (if sent) and the open response."""
+
+    status: int
+    media_type: str
+    length: int | None
+    response: http.client.HTTPResponse
+
+    def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
+        """The body in pieces, as it arrives; the connection is closed at the end."""
+        try:
+            while chunk := self.response.read(size):
+                yield chunk
+        finally:
+            self.response.close()
+
+
+def query_form(text: str) -> str:
+    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of those keywords in ``text``.
+
+    >>> query_form('PREFIX ex: <http://e/select#> # SELECT\\nCONSTRUCT { ?s ?p "ASK" } WHERE {}')
+    'CONSTRUCT'
+    """
+    for match in tokens(text):
+        if match.lastgroup == "word" and match.group().upper() in _FORMS:
+            return match.group().upper()
+    raise QuerySyntaxError("not a SPARQL query: no SELECT, ASK, CONSTRUCT or DESCRIBE")
+
+
+def prologue(prefixes: dict[str, str] | None, base_iri: str | None) -> str:
+    """The PREFIX (and BASE) declarations that stand for pyoxigraph's ``prefixes`` and
+    ``base_iri`` options; the query's own declarations, after them, win."""
+    lines = [f"BASE <{base_iri}>"] if base_iri else []
+    lines += [f"PREFIX {name}: <{iri}>" for name, iri in (prefixes or {}).items()]
+    return "".join(line + "\n" for line in lines)
+
+
+class RemoteStore:
+    """A SPARQL 1.1 server used as the store.
+
+    ``query_url`` answers queries; ``update_url`` (default: the same) takes updates.
+    """
+
+    def __init__(self, query_url: str, *, update_url: str | None = None,
+                 timeout: float = 60.0, user_agent: str = "kg") -> None:
+        self.query_url, self.update_url = query_url, update_url or query_url
+        self.timeout, self.user_agent = timeout, user_agent
+
+    # -- the protocol --------------------------------------------------------------------
+
+    def send(self, text: str, accept: str, *, default_graphs: Sequence[str] = (),
+             named_graphs: Sequence[str] = (), timeout: float | None = None) -> Reply:
+        """POST a query as the SPARQL 1.1 Protocol says; the answer unread. A client
+        error (4xx) raises the KGError that fits, with the server's message."""
+        form = [("query", text)] + [("default-graph-uri", g) for g in default_graphs] + \
+            [("named-graph-uri", g) for g in named_graphs]
+        return self._post(self.query_url, urllib.parse.urlencode(form).encode(),
+                          "application/x-www-form-urlencoded", accept, timeout)
+
+    def _post(self, url: str, body: bytes, content_type: str, accept: str,
+              timeout: float | None) -> Reply:
+        request = urllib.request.Request(url, body, method="POST", headers={
+            "Content-Type": content_type, "Accept": accept, "User-Agent": self.user_agent})
+        try:
+            response = urllib.request.urlopen(request, timeout=timeout or self.timeout)
+        except urllib.error.HTTPError as exc:
+            message = exc.read().decode("utf-8", "replace").strip()[:2000]
+            exc.close()
+            if exc.code in (400, 422):
+                raise QuerySyntaxError(f"the store at {url} refused it: {message}") from None
+            if exc.code in (503, 504):
+                raise QueryTimeoutError(f"the store at {url} gave up: {message}") from None
+            raise RemoteStoreError(f"the store at {url} answered {exc.code}: {message}") from None
+        except (socket.timeout, TimeoutError):
+            raise QueryTimeoutError(f"no answer from the store at {url} within "
+                                    f"{timeout or self.timeout:g} s") from None
+        except (urllib.error.URLError, OSError) as exc:
+            raise RemoteStoreError(f"cannot reach the store at {url}: "
+                                   f"{getattr(exc, 'reason', exc)}") from None
+        length = response.headers.get("Content-Length")
+        return Reply(response.status, response.headers.get_content_type(),
+                     int(length) if length and length.isdigit() else None, response)
+
+    def _read(self, text: str, accept: str, **options) -> bytes:
+        try:
+            return b"".join(self.send(text, accept, **options).chunks())
+        except (socket.timeout, TimeoutError):
+            raise QueryTimeoutError(f"the store at {self.query_url} stopped answering") from None
+
+    # -- the part of pyoxigraph.Store's interface the project uses -------------------------
+
+    def query(self, text: str, *, prefixes: dict[str, str] | None = None,
+              base_iri: str | None = None, use_default_graph_as_union: bool = False,
+              default_graph: Sequence = (), named_graphs: Sequence = ()):
+        """Run a query there; the answer as pyoxigraph objects (solutions, a boolean, or
+        triples), as ``Store.query`` gives them."""
+        full = prologue(prefixes, base_iri) + text
+        options = {"default_graphs": [g.value for g in default_graph if isinstance(g, NamedNode)],
+                   "named_graphs": [g.value for g in named_graphs]}
+        if query_form(text) in ("CONSTRUCT", "DESCRIBE"):
+            scratch = Store()  # the triples again as pyoxigraph's own query answer
+            scratch.load(self._read(full, _NTRIPLES, **options), RdfFormat.N_TRIPLES)
+            return scratch.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
+        return parse_query_results(self._read(full, _JSON, **options), QueryResultsFormat.JSON)
+
+    def update(self, text: str, *, prefixes: dict[str, str] | None = None,
+               base_iri: str | None = None) -> None:
+        """Run an update there, as one request (applied atomically by the server)."""
+        body = (prologue(prefixes, base_iri) + text).encode()
+        self._post(self.update_url, body, "application/sparql-update", "*/*",
+                   None).response.close()
+
+    def load(self, input: bytes | IO[bytes], format: RdfFormat, **_options) -> None:
+        """Add the quads of an N-Quads document, in one INSERT DATA request."""
+        quads = parse(input, RdfFormat.N_QUADS if format is None else format)
+        self.write(added=quads)
+
+    def write(self, added: Iterable[Quad] = (), removed: Iterable[Quad] = ()) -> None:
+        """Remove then add quads, in one update request (all or nothing)."""
+        added, removed = list(added), list(removed)
+        parts = ([f"DELETE DATA {{ {_data(removed)} }}"] if removed else []) + \
+            ([f"INSERT DATA {{ {_data(added)} }}"] if added else [])
+        if parts:
+            self.update(" ;\n".join(parts))
+
+    def extend(self, quads: Iterable[Quad]) -> None:
+        """Add quads (one request)."""
+        self.write(added=list(quads))
+
+    def add(self, quad: Quad) -> None:
+        """Add one quad."""
+        self.write(added=[quad])
+
+    def remove(self, quad: Quad) -> None:
+        """Remove one quad."""
+        self.update(f"DELETE DATA {{ {_data([quad])} }}")
+
+    def quads_for_pattern(self, subject=None, predicate=None, object=None,
+                          graph_name=None) -> list[Quad]:
+        """The quads matching a pattern (None matches anything)."""
+        terms = [str(term) if term is not None else f"?{name}" for term, name in
+                 ((subject, "s"), (predicate, "p"), (object, "o"))]
+        pattern = " ".join(terms)
+        if isinstance(graph_name, DefaultGraph):
+            return []  # the remote default graph is the union: no quads of its own here
+        graph = str(graph_name) if graph_name is not None else "?g"
+        rows = self.query(f"SELECT * WHERE {{ GRAPH {graph} {{ {pattern} }} }}")
+        return [Quad(subject or row["s"], predicate or row["p"], object or row["o"],
+                     graph_name or row["g"]) for row in rows]
+
+    def named_graphs(self) -> list[NamedNode]:
+        """The named graphs there."""
+        return [row["g"] for row in self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }")]
+
+    def contains_named_graph(self, graph: NamedNode) -> bool:
+        """Whether the named graph holds anything there."""
+        return bool(self.query(f"ASK {{ GRAPH {graph} {{ ?s ?p ?o }} }}"))
+
+    def dump(self, output: IO[bytes] | None = None, format: RdfFormat = RdfFormat.N_QUADS,
+             *, from_graph=None, prefixes=None) -> bytes | None:
+        """Every quad (or one graph's triples) in ``format``."""
+        quads = self.quads_for_pattern(graph_name=from_graph)
+        if from_graph is not None:
+            quads = [quad.triple for quad in quads]
+        return serialize(quads, output, format, prefixes=prefixes) if prefixes else \
+            serialize(quads, output, format)
+
+    def __contains__(self, quad: Quad) -> bool:
+        graph = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
+        pattern = f"{quad.subject} {quad.predicate} {quad.object}"
+        return bool(self.query(f"ASK {{ GRAPH {graph} {{ {pattern} }} }}" if graph
+                               else f"ASK {{ {pattern} }}"))
+
+    def __len__(self) -> int:
+        rows = self.query("SELECT (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return int(next(iter(rows))["n"].value)
+
+    def __iter__(self) -> Iterator[Quad]:
+        return iter(self.quads_for_pattern())
+
+    def flush(self) -> None:
+        """Nothing to flush: every write was sent."""
+
+    def __repr__(self) -> str:
+        return f"RemoteStore({self.query_url!r})"
+
+
+def _data(quads: Iterable[Quad]) -> str:
+    """Quads as the body of INSERT DATA / DELETE DATA (N-Triples syntax, by graph)."""
+    graphs: dict[str, list[str]] = {}
+    for quad in quads:
+        graph = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
+        graphs.setdefault(graph, []).append(f"{quad.subject} {quad.predicate} {quad.object} .")
+    return " ".join(" ".join(lines) if not graph else f"GRAPH {graph} {{ {' '.join(lines)} }}"
+                    for graph, lines in graphs.items())
+
+
+
+class Mirror:
+    """A local copy of the parts of a remote store that one validation reads.
+
+    The validator (:mod:`kg.validation.incremental`, :mod:`kg.validation.entail`, :mod:`kg.validation.lint`) reads the store
+    around a change pattern by pattern; over HTTP each read would be a request. A mirror
+    fetches, the first time a node is read, every quad about it (as subject, or as object)
+    in one CONSTRUCT-like SELECT that keeps the graph names, then answers that node's
+    patterns locally; a predicate-only pattern (the schema: subclass, domain...) fetches that
+    predicate's quads, a graph-only pattern that graph's. Whole-store queries go to the
+    server. A mirror lives for one write: it is not kept up to date.
+    """
+
+    def __init__(self, remote: RemoteStore) -> None:
+        self.remote, self.local = remote, Store()
+        self._fetched: set[tuple] = set()
+        self._graphs: list | None = None
+
+    def _fetch(self, key: tuple, where: str) -> None:
+        if key in self._fetched:
+            return
+        self._fetched.add(key)
+        rows = self.remote.query(f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ {where} }} }}")
+        self.local.extend(Quad(row["s"], row["p"], row["o"], row["g"]) for row in rows)
+
+    def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None):
+        """The quads matching the pattern, fetched first if they were not yet."""
+        # blank nodes cannot be named in a request: data about them is not mirrored
+        if isinstance(subject, NamedNode):
+            self._fetch(("s", subject), f"{subject} ?p ?o BIND({subject} AS ?s)")
+        elif isinstance(object, (NamedNode, Literal)):
+            self._fetch(("o", object), f"?s ?p {object} BIND({object} AS ?o)")
+        elif isinstance(graph_name, NamedNode):
+            self._fetch(("g", graph_name), f"?s ?p ?o FILTER(?g = {graph_name})")
+        elif isinstance(predicate, NamedNode):
+            self._fetch(("p", predicate), f"?s {predicate} ?o BIND({predicate} AS ?p)")
+        else:
+            return iter(self.remote.quads_for_pattern(subject, predicate, object, graph_name))
+        return self.local.quads_for_pattern(subject, predicate, object, graph_name)
+
+    def __contains__(self, quad: Quad) -> bool:
+        return next(iter(self.quads_for_pattern(quad.subject, quad.predicate, quad.object,
+                                                quad.graph_name)), None) is not None
+
+    def named_graphs(self) -> list:
+        """The server's named graphs (asked once)."""
+        if self._graphs is None:
+            self._graphs = self.remote.named_graphs()
+        return self._graphs
+
+    def contains_named_graph(self, graph) -> bool:
+        """Whether the server has that named graph."""
+        return graph in self.named_graphs()
+
+    def query(self, text: str, *, substitutions: dict | None = None, **options):
+        """A whole-store query, asked of the server (``substitutions`` as a VALUES block)."""
+        if substitutions:
+            names = " ".join(f"?{variable.value}" for variable in substitutions)
+            terms = " ".join(str(term) for term in substitutions.values())
+            text += f"\nVALUES ({names}) {{ ({terms}) }}"
+        return self.remote.query(text, **options)
+
+    def dump(self, *args, **kwargs):
+        """The whole store, from the server."""
+        return self.remote.dump(*args, **kwargs)
+
+    def __iter__(self):
+        return iter(self.remote)
+
+    def __len__(self) -> int:
+        return len(self.remote)
+
+
+class RemoteEngine(Engine):
+    """The endpoint's engine over a remote store: each query is passed through to the
+    server in the format the client negotiated, and its answer streamed back unparsed.
+
+    There are no worker processes: the remote server does the work (and stops it at its own
+    timeout); ``timeout`` bounds how long the endpoint waits for each piece of the answer.
+    Answers up to 1 MB are read whole (counted, cached, sent with their length); larger
+    ones are streamed as they come. The row limit is the remote server's to enforce.
+    """
+
+    def start(self) -> "RemoteEngine":
+        """Nothing to start."""
+        return self
+
+    def close(self) -> None:
+        """Nothing to stop but the spool folder."""
+        self._closed = True
+        shutil.rmtree(self._spool_dir, ignore_errors=True)
+
+    def _run(self, request: dict) -> tuple[tuple, int]:
+        version = self.version
+        store: RemoteStore = self.kg.store
+        kind = ResultKind.GRAPH if query_form(request["query"]) in ("CONSTRUCT", "DESCRIBE") \
+            else ResultKind.SOLUTIONS
+        fmt = negotiate(request["accept"], kind, override=request["format"])
+        graphs = {"default_graphs": request["default_graphs"],
+                  "named_graphs": request["named_graphs"]}
+        if not request["inference"] and not (graphs["default_graphs"] or graphs["named_graphs"]):
+            asserted = [g.value for g in store.named_graphs() if is_asserted_graph(g)]
+            graphs = {"default_graphs": asserted, "named_graphs": asserted}
+        text = prologue(PREFIXES, request["base_iri"]) + request["query"]
+        if request.get("quads_query") and fmt in QUAD_FORMATS:  # small: descriptions
+            solutions = store.query(request["quads_query"], prefixes=PREFIXES, **{
+                "default_graph": [NamedNode(g) for g in graphs["default_graphs"]],
+                "named_graphs": [NamedNode(g) for g in graphs["named_graphs"]]})
+            quads = [Quad(row["s"], row["p"], row["o"], row["g"]) for row in solutions]
+            body = serialize(quads, None, fmt.engine, prefixes=PREFIXES)
+            return ("ok", _body(kind, fmt, len(quads), body)), version
+        reply = store.send(text, fmt.media_type, timeout=self.timeout, **graphs)
+        head = reply.response.read(SPOOL_MEMORY + 1)
+        if len(head) > SPOOL_MEMORY:  # large: pass the rest through as it comes
+            return ("ok", {**_body(kind, fmt, -1, None), "stream": _Rest(head, reply)}), version
+        reply.response.close()
+        if reply.media_type not in fmt.media_types:  # the server chose another format
+            head = _convert(head, reply.media_type, kind, fmt)
+        return ("ok", _body(kind, fmt, _count(head, kind, fmt), head)), version
+
+
+class _Rest:
+    """The first megabyte of an answer and the rest as it arrives; closing it (also unread,
+    when the client left) closes the connection to the server."""
+
+    def __init__(self, head: bytes, reply: Reply) -> None:
+        self.head, self.reply = head, reply
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self.head
+        yield from self.reply.chunks()
+
+    def close(self) -> None:
+        self.reply.response.close()
+
+
+def _body(kind: ResultKind, fmt: Format, rows: int, data: bytes | None) -> dict:
+    return {"kind": kind.value, "format": fmt.name, "rows": rows, "data": data, "path": None}
+
+
+def _count(data: bytes, kind: ResultKind, fmt: Format) -> int:
+    """Triples in a small graph answer (the linked-data routes answer 404 to none); -1
+    for solutions, which nothing here needs counted."""
+    return sum(1 for _ in parse(data, fmt.engine)) if kind is ResultKind.GRAPH else -1
+
+
+def _convert(data: bytes, media_type: str, kind: ResultKind, fmt: Format) -> bytes:
+    """An answer in ``media_type`` rewritten in ``fmt`` (by pyoxigraph)."""
+    try:
+        if kind is ResultKind.GRAPH:
+            triples = list(parse(data, RdfFormat.from_media_type(media_type)))
+            return serialize(triples, None, fmt.engine, prefixes=PREFIXES)
+        parsed = parse_query_results(data, QueryResultsFormat.from_media_type(media_type))
+        return parsed.serialize(None, fmt.engine)
+    except (SyntaxError, ValueError, TypeError) as exc:
+        raise RemoteStoreError(f"the store answered {media_type}, which cannot be turned "
+                               f"into {fmt.media_type}: {exc}") from None

@@ -1,0 +1,355 @@
+"""Incremental SHACL validation of a change: only where the change can alter the verdict.
+
+:meth:`Checker.check` answers "what does this change break or leave lacking?" for a
+:class:`~kg.store.delta.Delta` not yet committed, in the context of the whole graph:
+
+1. **Focus nodes.** The subjects of the triples the change adds or removes (with the triples
+   RDFS entails from them); their objects when a shape reads that predicate backwards from
+   its focus; every node whose RDFS types change; and, looking back, the nodes whose shapes
+   read the changed node from further away (``sh:class`` on a value, nested shapes, SPARQL
+   paths, hierarchies walked with ``+``), as derived from the shapes by :mod:`kg.validation.scope`.
+2. **Neighbourhood.** From the focus nodes, the triples those shapes can read, up to the
+   depth they read (transitive steps without a bound), plus the RDFS types of every node
+   reached (by range, from triples pointing at it), closed under the RDFS instance rules.
+3. **Validation.** pySHACL runs each shape on the focus nodes it targets only, on the
+   neighbourhood after the change. When that finds results, the same focus nodes are
+   validated before the change and the results found both times are dropped: the verdict
+   is about what the change does, not about the graph's history.
+
+The verdict equals a full pySHACL validation of the graph after minus before the change;
+``tests/test_incremental.py`` checks it on every shape case. Changes to the schema itself
+(``rdfs:subClassOf``, ``rdfs:domain``...) or shapes that :mod:`kg.validation.scope` cannot bound fall
+back to the full validation.
+
+pySHACL 0.40 has no option to validate given focus nodes only (its ``focus_nodes`` option
+also filters the value nodes of nested shapes), so this module drives pySHACL's shapes one
+by one (``Shape.focus_nodes``, ``Shape.validate``): the pyproject pins pySHACL's minor
+version for that reason.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from functools import lru_cache
+
+import rdflib
+from pyoxigraph import Literal, NamedNode, Store
+from rdflib import Graph
+
+from . import lint as kg_lint
+from ..store.delta import Delta
+from ..namespaces import GRAPHS
+from .entail import RDF_TYPE, SCHEMA_PREDICATES, Schema, View
+from .scope import Scope, analyse
+from ..terms import to_rdflib
+from .validate import SH, ValidationResult, findings, validate
+
+
+@lru_cache(maxsize=512)
+def _prepared(text: str):
+    from rdflib.plugins.sparql import prepareQuery
+
+    return prepareQuery(text)
+
+
+class _PreparedQueries(Graph):
+    """An rdflib graph that parses each SPARQL text once (pySHACL sends the same constraint
+    text for every focus node, with ``$this`` bound separately)."""
+
+    def query(self, query_object, *args, **kwargs):
+        if isinstance(query_object, str):
+            query_object = _prepared(query_object)
+        return super().query(query_object, *args, **kwargs)
+
+
+class _Runner:
+    """pySHACL's shapes, parsed once, run on chosen focus nodes."""
+
+    def __init__(self, shapes: Graph) -> None:
+        from pyshacl.pytypes import SHACLExecutor
+        from pyshacl.shapes_graph import ShapesGraph
+
+        self.shapes_graph = ShapesGraph(shapes)
+        self.shapes = list(self.shapes_graph.shapes)
+        for shape in self.shapes:
+            shape.set_advanced(True)  # SPARQL-based targets (SHACL-AF)
+        self.executor = SHACLExecutor(advanced_mode=True, allow_warnings=True)
+        self.lock = threading.Lock()  # pySHACL's shape objects are not made for threads
+
+    def run(self, graph: Graph, focus: set) -> Graph:
+        """The report of validating the nodes of ``focus`` (only) in ``graph``."""
+        from pyshacl.graph_abstraction import DataGraph
+        from pyshacl.validator import Validator
+
+        data = DataGraph.from_rdflib(graph)
+        reports, conforms = [], True
+        with self.lock:
+            for shape in self.shapes:
+                targets = [node for node in shape.focus_nodes(data) if node in focus]
+                if targets:
+                    ok, found = shape.validate(self.executor, data, focus=targets)
+                    conforms = conforms and ok
+                    reports.extend(found)
+            report, _ = Validator.create_validation_report(self.shapes_graph, conforms, reports)
+        return report
+
+
+class Checker:
+    """Validates changes against a store: incrementally, or fully for comparison.
+
+    ``shapes`` and ``ontology`` are rdflib graphs (the bundled ones by default, see
+    :func:`kg.validation.validate.load_shapes`); the schema used for RDFS inference is read from the
+    store itself (the ontology graph and any schema triples in other graphs), so a checker
+    follows the store it checks.
+    """
+
+    def __init__(self, shapes: Graph | None = None, ontology: Graph | None = None) -> None:
+        from .validate import load_ontology, load_shapes
+
+        self.shapes = load_shapes() if shapes is None else shapes
+        self.ontology = load_ontology() if ontology is None else ontology
+        self.scope: Scope = analyse(self.shapes)
+        self._runner = _Runner(self.shapes) if self.scope.bounded else None
+        self._shape_terms = {str(term) for term in self.shapes.all_nodes()
+                             if isinstance(term, rdflib.URIRef)}
+        # the classes the shapes can tell apart: those they name (sh:targetClass, sh:class,
+        # sh:hasValue...), unless a shape reads rdf:type as a path (counting every type)
+        self._relevant_classes = None if (None, SH.path, rdflib.RDF.type) in self.shapes \
+            else frozenset(NamedNode(term) for term in self._shape_terms)
+
+    @classmethod
+    @lru_cache(maxsize=1)
+    def bundled(cls) -> "Checker":
+        """The checker of the bundled shapes and ontology, made once per process (reading
+        and analysing the shapes takes a few tenths of a second)."""
+        return cls()
+
+    # -- the verdict on a change -----------------------------------------------------------
+
+    def check(self, store: Store, delta: Delta, *, exclude: frozenset = frozenset(),
+              schema: Schema | None = None, lint: bool = True) -> ValidationResult:
+        """The results ``delta`` adds to the validation of ``store`` (graphs in ``exclude``
+        ignored): conforms when the change breaks nothing and lacks nothing. ``schema`` is
+        the store's (:meth:`Schema.from_store`), if the caller keeps it; with ``lint``, the
+        warnings of :mod:`kg.validation.lint` about the added triples are included."""
+        result = self._check(store, delta, exclude=exclude, schema=schema)
+        if not lint:
+            return result
+        violated = {(f.focus_node, f.path) for f in result.violations}
+        warnings = [w for w in kg_lint.lint({q for q in delta.added if q.graph_name not in exclude},
+                                            View(store, delta, exclude=exclude),
+                                            ontology_terms=self._ontology_terms(store))
+                    # a shape may say the same (a label's language, a sameAs link): once is enough
+                    if w.check not in kg_lint.MIRRORED or (to_rdflib(w.focus), to_rdflib(w.path)
+                                                            if w.path else None) not in violated]
+        if not warnings:
+            return result
+        kg_lint.add_to_report(result.report, warnings)
+        return _result(result.report)
+
+    def _ontology_terms(self, store: Store) -> set[str]:
+        """Terms the ontology declares, and the ones the shapes name (schema:startDate...)."""
+        ontology = NamedNode(GRAPHS["ontology"])
+        declared = {q.subject.value for q in store.quads_for_pattern(None, None, None, ontology)
+                    if isinstance(q.subject, NamedNode)}
+        return declared | self._shape_terms
+
+    def _check(self, store: Store, delta: Delta, *, exclude: frozenset,
+               schema: Schema | None) -> ValidationResult:
+        if self._runner is None or any(q.predicate in SCHEMA_PREDICATES
+                                       for q in delta.added | delta.removed):
+            return self.full(store, delta, exclude=exclude)
+        schema = schema or Schema.from_store(store, exclude=exclude)
+        before, after = View(store, exclude=exclude), View(store, delta, exclude=exclude)
+        focus = self.focus(before, after, delta, schema)
+        if not focus:
+            return _result(Graph())
+        nodes = {to_rdflib(node) for node in focus}
+        report = self._runner.run(self.neighbourhood(after, focus, schema), nodes)
+        if not findings(report):
+            return _result(report)
+        old = self._runner.run(self.neighbourhood(before, focus, schema), nodes)
+        return _result(_difference(report, old))
+
+    def full(self, store: Store, delta: Delta, *, exclude: frozenset = frozenset()
+             ) -> ValidationResult:
+        """The same verdict by two full pySHACL validations (after and before the change)."""
+        before, after = union(store, exclude), union(store, exclude, delta)
+        new = validate(after, shapes=self.shapes, ontology=self.ontology)
+        if new.conforms and not new.results:
+            return new
+        old = validate(before, shapes=self.shapes, ontology=self.ontology)
+        return _result(_difference(new.report, old.report))
+
+    # -- focus nodes and neighbourhood -------------------------------------------------------
+
+    def focus(self, before: View, after: View, delta: Delta, schema: Schema) -> set:
+        """The nodes whose verdict the change may alter (see the module docstring)."""
+        scope = self.scope
+        focus: set = set()
+        changes: dict = defaultdict(set)  # node -> the steps from it that changed
+        typed: set = set()  # nodes whose RDFS types may change
+        for quad in delta.added | delta.removed:
+            triple = (quad.subject, quad.predicate, quad.object)
+            if quad.graph_name in after.exclude or before.contains(triple) == after.contains(triple):
+                continue  # another graph holds the triple: the graph as a whole is unchanged
+            s, o = quad.subject, quad.object
+            focus.add(s)
+            if quad.predicate == RDF_TYPE or schema.types_from(quad.predicate, subject=True):
+                typed.add(s)
+            for predicate in schema.superproperties(quad.predicate):
+                changes[s].add((predicate, True))
+                if not isinstance(o, Literal):
+                    changes[o].add((predicate, False))
+                    if scope.read_at_focus(predicate, False):
+                        focus.add(o)
+            if schema.types_from(quad.predicate, subject=False):
+                typed.add(o)  # a literal too: RDFS types it by the range (see Schema.entail)
+        for node in typed:
+            if self._seen_types(schema, before, node) != self._seen_types(schema, after, node):
+                focus.add(node)
+                changes[node].add((RDF_TYPE, True))
+        near = {node for node, steps in changes.items()
+                if any(scope.read_beyond_focus(p, f) for p, f in steps)}
+        far = {node for node, steps in changes.items()
+               if any(scope.read_after_transitive(p, f) for p, f in steps)}
+        focus |= self._look_back(after, near, far)
+        return focus
+
+    def _seen_types(self, schema: Schema, view: View, node) -> tuple:
+        """The RDFS types of ``node`` that the shapes can tell apart, and whether it has one."""
+        types = schema.types(view, node, relevant=self._relevant_classes)
+        if self._relevant_classes is None:
+            return types, bool(types)
+        return types & self._relevant_classes, bool(types)
+
+    def _look_back(self, view: View, near: set, far: set) -> set:
+        """The nodes from which a shape reads a node of ``near`` within its depth, or a node
+        of ``far`` at the end of a transitive walk."""
+        scope = self.scope
+        found = set(near) | set(far)
+        walks = [(sorted(scope.steps, key=str), scope.depth, near),
+                 (sorted(scope.transitive, key=str), None, far)]
+        for steps, limit, sources in walks:
+            queue = deque((node, 0) for node in sources)
+            while queue:
+                node, hops = queue.popleft()
+                if limit is not None and hops >= limit:
+                    continue
+                for predicate, forward in steps:
+                    if forward:  # a shape at `earlier` follows predicate to `node`
+                        earlier = view.incoming(node, predicate)
+                    else:
+                        earlier = {o for p, o in view.outgoing(node) if p == predicate}
+                    for other in earlier:
+                        if other not in found and not isinstance(other, Literal):
+                            found.add(other)
+                            queue.append((other, hops + 1))
+        return found
+
+    def neighbourhood(self, view: View, focus: set, schema: Schema) -> Graph:
+        """What the shapes read from ``focus`` in ``view``, closed under RDFS, for pySHACL.
+
+        A focus node brings all its triples; a node further away only the triples the shapes
+        read at its depth (and along transitive steps), and its RDFS types — so a hub such as
+        a country that thousands of nodes mention adds a handful of triples, not thousands.
+        """
+        scope = self.scope
+        walked = {p for p, forward in scope.transitive | scope.after_transitive if forward}
+        depth = {node: 0 for node in focus}
+        only_walked = set()  # reached by a transitive walk only: read along the walk only
+        queue = deque(focus)
+        triples: set = set()
+
+        def reach(node, at: int, by_walk: bool) -> None:
+            if at > scope.depth or (node in depth and depth[node] <= at
+                                    and (by_walk or node not in only_walked)):
+                return
+            depth[node] = min(at, depth.get(node, at))
+            if by_walk and node not in focus and depth[node] == at and node not in queue:
+                only_walked.add(node)
+            elif not by_walk:
+                only_walked.discard(node)
+            queue.append(node)
+
+        while queue:
+            node = queue.popleft()
+            d, walking = depth[node], node in only_walked
+            walks = {(p, f) for p, f, at in scope.walks if at == d}  # walks that start here
+            steps = walks if walking else {(p, f) for p, f, at in scope.reads if at == d} | walks
+            if node in focus or (scope.any_forward and not walking):
+                pairs = view.outgoing(node)
+            else:
+                predicates = {p for p, f in steps if f} | (walked if walking else set())
+                pairs = {(p, o) for p in predicates for o in view.objects(node, p)}
+            for p, o in pairs:
+                triples.add((node, p, o))
+                if isinstance(o, Literal):
+                    continue
+                if (p, True) in walks:
+                    reach(o, d, True)
+                elif (p, True) in steps or scope.any_forward:
+                    reach(o, d + 1, False)
+            for p, forward in steps:
+                if forward:
+                    continue
+                for s in view.incoming(node, p):
+                    triples.add((s, p, node))
+                    if (p, False) in walks:
+                        reach(s, d, True)
+                    else:
+                        reach(s, d + 1, False)
+            triples.update((node, RDF_TYPE, c) for c in schema.types(
+                view, node, relevant=self._relevant_classes))
+        graph = _PreparedQueries()
+        for s, p, o in schema.entail(triples):
+            graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))  # literal subjects too
+        return graph
+
+
+# -- reports --------------------------------------------------------------------------------
+
+def _key(report: Graph, node) -> tuple:
+    return tuple(report.value(node, p) for p in (SH.focusNode, SH.resultPath, SH.value,
+                                                 SH.sourceShape, SH.sourceConstraintComponent))
+
+
+def _difference(new: Graph, old: Graph) -> Graph:
+    """The report ``new`` without the results that ``old`` has too."""
+    seen = {_key(old, node) for node in old.subjects(rdflib.RDF.type, SH.ValidationResult)}
+    kept = Graph()
+    for prefix, namespace in new.namespaces():
+        kept.bind(prefix, namespace, override=False)
+    report = rdflib.BNode()
+    kept.add((report, rdflib.RDF.type, SH.ValidationReport))
+    for node in new.subjects(rdflib.RDF.type, SH.ValidationResult):
+        if _key(new, node) in seen:
+            continue
+        kept.add((report, SH.result, node))
+        for triple in new.cbd(node):
+            kept.add(triple)
+    return kept
+
+
+def _result(report: Graph) -> ValidationResult:
+    """A ValidationResult for a report graph, its sh:conforms set from its results."""
+    results = findings(report)
+    conforms = not any(f.severity == "Violation" for f in results)
+    node = report.value(predicate=rdflib.RDF.type, object=SH.ValidationReport)
+    if node is None:
+        node = rdflib.BNode()
+        report.add((node, rdflib.RDF.type, SH.ValidationReport))
+    report.set((node, SH.conforms, rdflib.Literal(conforms)))
+    return ValidationResult(conforms=conforms, results=results, report=report)
+
+
+def union(store: Store, exclude: frozenset, delta: Delta | None = None) -> Graph:
+    """The triples of every graph but ``exclude``, after ``delta`` if given."""
+    removed = delta.removed if delta else frozenset()
+    quads = [q for q in store if q.graph_name not in exclude and q not in removed]
+    quads += [q for q in (delta.added if delta else ()) if q.graph_name not in exclude]
+    graph = Graph()
+    for q in quads:
+        graph.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
+    return graph

@@ -1,0 +1,2 @@
+"""Gated writes: the writer (every change a delta, validated, committed whole or not at
+all), who may write (tokens), and the change log and review queue as RDF."""

@@ -1,0 +1,352 @@
+"""Gated writes: every change is a delta, validated, then committed whole or not at all.
+
+:class:`Writer` is the one way data changes while the server runs (SPARQL Update, the Graph
+Store Protocol, the review queue) and behind ``kg update`` and ``kg review``. Under one lock,
+so that concurrent writes are serialised and each is validated against the store it is
+committed to, a write:
+
+1. computes its :class:`~kg.store.delta.Delta` against the store (nothing written yet);
+2. is refused (403) if it touches a curated graph without ``allow_curated_writes``, or the
+   server's own graphs (change log, review queue);
+3. is validated incrementally (:class:`kg.validation.incremental.Checker`) against the graph as it would
+   be after it: new violations refuse it (422 with the report), or, with
+   ``on_invalid="quarantine"``, keep it in the review graph instead;
+4. is committed together with its change-log record (one transaction decides it, see
+   :meth:`kg.store.KnowledgeGraph.apply`) and sent to the query workers
+   (:meth:`kg.sparql.engine.Engine.dataset_changed`).
+
+A refused or failed write leaves the store exactly as it was.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from pyoxigraph import NamedNode, Quad, Store
+
+from . import changelog
+from ..config import Config
+from ..store.delta import Delta, effective
+from ..errors import (LoadRefusedError, NotFoundError, ProtectedGraphError, QueryEvaluationError,
+                     UsageError, ValidationFailedError)
+from ..sparql.formats import RDF_INPUT_FORMATS, for_path
+from ..validation.entail import Schema
+from ..sparql.federation import non_public_address
+from ..validation.incremental import Checker
+from ..namespaces import CHANGE_NS, CURATED_GRAPHS, GRAPHS, REVIEW_NS, SERVER_GRAPHS
+from ..validation.report import render
+from ..store.graph import KnowledgeGraph, Source, read_sources
+from ..sparql.update import update_delta
+from ..validation.validate import ValidationResult
+
+ON_INVALID = ("reject", "quarantine")
+USER = GRAPHS["user"]
+_EXCLUDE = frozenset(NamedNode(g) for g in SERVER_GRAPHS)
+_LOAD_LIMIT = 16 * 1024 * 1024  # bytes a LOAD may read
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a write: ``committed``, ``unchanged`` (nothing to do) or ``quarantined``."""
+
+    status: str
+    added: int = 0
+    removed: int = 0
+    #: The change-log record of a committed write, or the pending change of a quarantined one.
+    iri: str | None = None
+    #: The validation result (warnings of a committed write, violations of a quarantined one).
+    result: ValidationResult | None = None
+
+
+class Writer:
+    """Validated, serialised writes to a knowledge graph (see the module docstring)."""
+
+    def __init__(self, kg: KnowledgeGraph, *, config: Config | None = None,
+                 checker: Checker | None = None, engine=None) -> None:
+        config = config or kg.config
+        self.kg, self.engine = kg, engine
+        self._checker = checker
+        self.allow_curated = config.allow_curated_writes
+        self.allowlist = config.load_allowlist
+        self._lock = threading.Lock()  # one write at a time
+        self._checker_lock = threading.Lock()
+        self._schema_cache: tuple[int, Schema] | None = None
+
+    def _reading(self):
+        """The store a validation reads: the embedded one, or, over a remote server (a
+        --store URL), a :class:`kg.store.remote.Mirror` of it that fetches each node read once
+        instead of sending a request per look-up."""
+        if isinstance(self.kg.store, Store):
+            return self.kg.store
+        from ..store.remote import Mirror
+
+        return Mirror(self.kg.store)
+
+    @property
+    def checker(self) -> Checker:
+        """The validator (its shapes are read on first use, not at start-up)."""
+        if self._checker is None:
+            with self._checker_lock:
+                if self._checker is None:
+                    self._checker = Checker.bundled()
+        return self._checker
+
+    # -- validating without writing ----------------------------------------------------------
+
+    def validate(self, sources: Iterable[Source], *, graph: str | None = None,
+                 format: str | None = None) -> tuple[Delta, ValidationResult]:
+        """What adding the triples of ``sources`` (to ``graph``, default the user graph) would
+        break or leave lacking, with the change it stands for; nothing is written."""
+        store = self._reading()
+        added = frozenset(read_sources(list(sources), graph=graph, format=format))
+        delta = effective(store, added, ())
+        return delta, self.check(delta, store)
+
+    def check(self, delta: Delta, store=None) -> ValidationResult:
+        """The validation of ``delta`` against the store as it is (or ``store``, a view of
+        it: see :meth:`_reading`)."""
+        store = self._reading() if store is None else store
+        return self.checker.check(store, delta, exclude=_EXCLUDE, schema=self._schema(store))
+
+    def _schema(self, store) -> Schema:
+        # the schema changes only with the store: kept while the engine's version stays
+        # (every write and every reload bumps it); without an engine, read each time
+        version = self.engine.version if self.engine is not None else None
+        if version is None or self._schema_cache is None or self._schema_cache[0] != version:
+            schema = Schema.from_store(store, exclude=_EXCLUDE)
+            if version is None:
+                return schema
+            self._schema_cache = (version, schema)
+        return self._schema_cache[1]
+
+    def labels(self, result: ValidationResult, delta: Delta | None = None) -> dict:
+        """English labels of the focus nodes of ``result`` (from the store and ``delta``)."""
+        from ..validation.entail import View
+        from ..validation.report import labels_for
+        from ..terms import to_ox, to_rdflib
+
+        view = View(self.kg.store, delta, exclude=_EXCLUDE)
+        label = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
+        return labels_for(result, lambda node: [to_rdflib(o)
+                                                for o in view.objects(to_ox(node), label)])
+
+    def report(self, result: ValidationResult, fmt, *, delta: Delta | None = None,
+               message: str | None = None) -> bytes:
+        """``result`` rendered in ``fmt``, with labels and shape names."""
+        return render(result, fmt, labels=self.labels(result, delta),
+                      shapes=self.checker.shapes, message=message)
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def update(self, text: str, *, agent: str, base_iri: str | None = None,
+               using_graphs: Iterable[str] = (), using_named_graphs: Iterable[str] = (),
+               on_invalid: str = "reject") -> Outcome:
+        """Run a SPARQL 1.1 update (see :mod:`kg.sparql.update` for its dataset)."""
+        def compute(store: Store) -> Delta:
+            return update_delta(store, text, write_default=USER, base_iri=base_iri,
+                                using_graphs=list(using_graphs),
+                                using_named_graphs=list(using_named_graphs),
+                                keep=SERVER_GRAPHS, loader=self._load)
+        return self._write(compute, agent=agent, description="SPARQL Update",
+                           on_invalid=on_invalid)
+
+    def replace_graph(self, graph: str | None, quads: Iterable[Quad], *, agent: str,
+                      on_invalid: str = "reject") -> Outcome:
+        """Graph Store PUT: the graph holds exactly the given triples afterwards."""
+        target = NamedNode(graph or USER)
+        new = frozenset(Quad(q.subject, q.predicate, q.object, target) for q in quads)
+        return self._write(
+            lambda store: effective(store, new, store.quads_for_pattern(None, None, None, target)),
+            agent=agent, description=f"Graph Store PUT <{target.value}>", on_invalid=on_invalid)
+
+    def add_to_graph(self, graph: str | None, quads: Iterable[Quad], *, agent: str,
+                     on_invalid: str = "reject") -> Outcome:
+        """Graph Store POST: merge the given triples into the graph."""
+        target = NamedNode(graph or USER)
+        new = frozenset(Quad(q.subject, q.predicate, q.object, target) for q in quads)
+        return self._write(lambda store: effective(store, new, ()), agent=agent,
+                           description=f"Graph Store POST <{target.value}>", on_invalid=on_invalid)
+
+    def drop_graph(self, graph: str | None, *, agent: str) -> Outcome:
+        """Graph Store DELETE: remove every triple of the graph."""
+        target = NamedNode(graph or USER)
+        return self._write(
+            lambda store: effective(store, (), store.quads_for_pattern(None, None, None, target)),
+            agent=agent, description=f"Graph Store DELETE <{target.value}>")
+
+    def graph_exists(self, graph: str | None) -> bool:
+        """Whether the graph holds at least one triple."""
+        target = NamedNode(graph or USER)
+        return next(iter(self.kg.store.quads_for_pattern(None, None, None, target)), None) is not None
+
+    # -- the review queue --------------------------------------------------------------------
+
+    def pending(self) -> list[changelog.Pending]:
+        """The changes waiting for review, oldest first."""
+        return changelog.pending_changes(self.kg.store)
+
+    def pending_change(self, pending_id: str) -> changelog.Pending:
+        """One pending change; NotFoundError if there is none with this id."""
+        found = changelog.pending_change(self.kg.store, pending_id)
+        if found is None:
+            raise NotFoundError(f"no pending change {pending_id!r}; `kg review list` lists them")
+        return found
+
+    def recheck(self, pending_id: str) -> tuple[Delta, ValidationResult]:
+        """A pending change as it would apply now, validated against the graph as it is now."""
+        pending = self.pending_change(pending_id)
+        delta = effective(self.kg.store, pending.delta.added, pending.delta.removed)
+        return delta, self.check(delta)
+
+    def accept(self, pending_id: str, *, agent: str,
+               replacement: Iterable[Quad] | None = None) -> Outcome:
+        """Commit a pending change (its added triples replaced by ``replacement``, the fixed
+        version, if given) if it now validates; 422 with the report otherwise."""
+        pending = self.pending_change(pending_id)
+        added = pending.delta.added if replacement is None else frozenset(replacement)
+        record = frozenset(changelog.pending_quads(self.kg.store, pending_id))
+        return self._write(lambda store: effective(store, added, pending.delta.removed),
+                           agent=agent, description=f"review: accepted {pending.description} "
+                           f"sent by {pending.agent}", used=pending_id, also_remove=record)
+
+    def discard(self, pending_id: str) -> None:
+        """Drop a pending change from the review queue."""
+        self.pending_change(pending_id)
+        with self._lock:
+            self._commit(Delta(removed=frozenset(changelog.pending_quads(self.kg.store,
+                                                                         pending_id))))
+
+    # -- the one path of every write ---------------------------------------------------------
+
+    def _write(self, compute: Callable[[Store], Delta], *, agent: str, description: str,
+               on_invalid: str = "reject", used: str | None = None,
+               also_remove: frozenset[Quad] = frozenset()) -> Outcome:
+        if on_invalid not in ON_INVALID:
+            raise UsageError(f"on-invalid={on_invalid!r}: use one of {', '.join(ON_INVALID)}")
+        started = changelog.now()
+        with self._lock:
+            store = self._reading()
+            delta = compute(store)
+            self._protect(delta)
+            if not delta and not also_remove:
+                return Outcome("unchanged")
+            result = self.check(delta, store)
+            counts = {"added": len(delta.added), "removed": len(delta.removed)}
+            if not result.conforms:
+                if on_invalid == "reject":
+                    raise ValidationFailedError(_refusal(result), result=result, delta=delta)
+                pending_id = changelog.new_id()
+                turtle = render(result, _turtle()).decode()
+                self._commit(Delta(added=frozenset(changelog.pending_record(
+                    pending_id, delta, agent=agent, description=description,
+                    report_turtle=turtle))))
+                return Outcome("quarantined", iri=REVIEW_NS + pending_id, result=result, **counts)
+            change_id = changelog.new_id()
+            record = changelog.change_record(
+                change_id, agent=agent, graphs=sorted(g for g in delta.graphs if g),
+                outcome="conforms with warnings" if result.results else "conforms",
+                description=description, started=started, used=used, **counts)
+            self._commit(Delta(delta.added | frozenset(record), delta.removed | also_remove))
+            return Outcome("committed", iri=CHANGE_NS + change_id, result=result, **counts)
+
+    def _commit(self, delta: Delta) -> None:
+        """Write ``delta`` and the inferred triples it changes; tell the query workers."""
+        if self.engine is None:
+            self.kg.apply(delta.added, delta.removed)
+            return
+        with self.engine.store_lock.writing():  # in-process readers wait for the whole change
+            outcome = self.kg.apply(delta.added, delta.removed)
+        self.engine.dataset_changed(Delta(delta.added | frozenset(outcome.added_quads),
+                                          delta.removed | frozenset(outcome.removed_quads)))
+
+    def _protect(self, delta: Delta) -> None:
+        graphs = delta.graphs
+        server = sorted(g for g in graphs if g in SERVER_GRAPHS)
+        if server:
+            raise ProtectedGraphError(
+                f"<{server[0]}> is written by the server only (the reasoner's entailments, the "
+                "change log and the review queue are not data one writes); leave it out")
+        curated = sorted(g for g in graphs if g in CURATED_GRAPHS)
+        if curated and not self.allow_curated:
+            raise ProtectedGraphError(
+                f"the change writes to the curated graph <{curated[0]}>; write to the user "
+                f"graph <{USER}> instead (triples without GRAPH go there), or start the server "
+                "with --allow-curated-writes")
+
+    # -- LOAD ----------------------------------------------------------------------------------
+
+    def _load(self, iri: str, silent: bool) -> list[Quad]:
+        """Fetch a LOAD source from an allowed host (never file:, never redirected)."""
+        parts = urllib.parse.urlsplit(iri)
+        host = (parts.hostname or "").lower()
+        hostport = f"{host}:{parts.port}" if parts.port else host
+        if parts.scheme not in ("http", "https") or not (
+                host in self.allowlist or hostport in self.allowlist):
+            raise LoadRefusedError(
+                f"LOAD <{iri}> is refused: only http(s) URLs of the hosts in --load-allowlist "
+                f"({', '.join(self.allowlist) or 'none'}) are fetched, never file: URLs")
+        bad = None if _is_address(host) else non_public_address(host)
+        if bad:  # an operator who means a private address writes the address itself
+            raise LoadRefusedError(
+                f"LOAD <{iri}> is refused: {host} resolves to {bad}, a non-public address")
+        opener = urllib.request.build_opener(_NoRedirect)
+        accept = ", ".join(f.media_type for f in RDF_INPUT_FORMATS)
+        try:
+            with opener.open(urllib.request.Request(iri, headers={"Accept": accept}),
+                             timeout=10) as response:
+                data = response.read(_LOAD_LIMIT + 1)
+                media_type = response.headers.get_content_type()
+        except (urllib.error.URLError, OSError) as exc:
+            if silent:
+                return []
+            raise QueryEvaluationError(f"LOAD <{iri}> failed: {exc}") from None
+        if len(data) > _LOAD_LIMIT:
+            raise QueryEvaluationError(f"LOAD <{iri}>: the document is over {_LOAD_LIMIT} bytes")
+        fmt = next((f for f in RDF_INPUT_FORMATS if media_type in f.media_types), None)
+        name = parts.path or "document"
+        try:
+            staging = read_sources([Source(name, data)], graph=USER,
+                                   format=fmt.name if fmt else for_path(name).name)
+        except (UsageError, QueryEvaluationError):
+            if silent:
+                return []
+            raise
+        return list(staging)
+
+
+def _is_address(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    # a redirect could lead outside the allowlist: refuse it rather than follow it
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        raise urllib.error.URLError(f"redirected to {newurl} (redirects are not followed)")
+
+
+def _turtle():
+    from ..sparql.formats import TURTLE
+
+    return TURTLE
+
+
+def _refusal(result: ValidationResult) -> str:
+    count = len(result.violations)
+    return (f"the change was not applied: it breaks {count} constraint"
+            f"{'s' if count != 1 else ''} of the shapes (see the report); fix the triples, or "
+            "send them with on-invalid=quarantine to keep them for review")
+
+
+def open_writer(config: Config | None = None) -> Writer:
+    """A Writer on the store ``config`` describes (for the CLI)."""
+    return Writer(KnowledgeGraph.open(config or Config.load()), config=config)
