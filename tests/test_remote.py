@@ -85,7 +85,7 @@ def test_load_is_one_update_and_all_or_nothing(kg):
     assert len(kg) == before
     kg.load([Source("good.ttl", b"<http://e/a> <http://e/p> 1 .")])
     assert kg.query("ASK { GRAPH fipg:user { <http://e/a> <http://e/p> 1 } }").boolean
-    kg.sparql.update("DELETE WHERE { GRAPH fipg:user { <http://e/a> ?p ?o } }")
+    kg.update("DELETE WHERE { GRAPH fipg:user { <http://e/a> ?p ?o } }")
     assert len(kg) == before
 
 

@@ -6,7 +6,7 @@ knowledge graph, its statistics, descriptions and pages run unchanged over QLeve
 Virtuoso, GraphDB, Fuseki or Oxigraph's own server. Internal queries are small: their
 answers are parsed into pyoxigraph objects. The endpoint does not parse: :meth:`send`
 passes a client's query through and its answer back as bytes (see
-:class:`kg.sparql.engine.RemoteEngine`). Every write is one update request, which SPARQL 1.1
+:class:`kg.store.remote.RemoteEngine`). Every write is one update request, which SPARQL 1.1
 servers apply atomically. The server should use the union of its named graphs as its
 default graph, as the embedded store does (Oxigraph: ``--union-default-graph``).
 """
@@ -247,8 +247,9 @@ def _data(quads: Iterable[Quad]) -> str:
 class Mirror:
     """A local copy of the parts of a remote store that one validation reads.
 
-    The validator (:mod:`kg.validation.incremental`, :mod:`kg.validation.entail`, :mod:`kg.validation.lint`) reads the store
-    around a change pattern by pattern; over HTTP each read would be a request. A mirror
+    The validator (:mod:`kg.validation.incremental`, :mod:`kg.validation.entail`,
+    :mod:`kg.validation.lint`) reads the store around a change pattern by pattern; over HTTP
+    each read would be a request. A mirror
     fetches, the first time a node is read, every quad about it (as subject, or as object)
     in one CONSTRUCT-like SELECT that keeps the graph names, then answers that node's
     patterns locally; a predicate-only pattern (the schema: subclass, domain...) fetches that
