@@ -24,7 +24,8 @@ What it does, on loopback, on the same data (bench/data/<size>/dataset.nq):
    order for ``--seconds``);
 6. shows the effect of kg's result cache: the same query repeated, and revalidated with
    If-None-Match (304);
-7. stops every server and reports the peak memory of each server's process tree.
+7. stops every server and reports the peak memory of each server's process tree: the sum
+   of the processes' RSS, and their PSS (a page shared by several processes counted once).
 
 A query that fails or passes ``--query-timeout`` on a server is marked and not sent to that
 server again; the server is restarted, so a runaway query cannot steal the CPU from the
@@ -318,20 +319,24 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
             lines.append(f"- {server.name} ÷ {other}: " + ", ".join(parts))
     lines += ["", "Throughput (queries/s over the mix; errors in brackets), time to ready, "
               "peak memory of the process tree:", "",
-              "| server | 1 client | 4 clients | 8 clients | ready (s) | peak RSS (MB) |",
-              "|---|---:|---:|---:|---:|---:|"]
+              "| server | 1 client | 4 clients | 8 clients | ready (s) | peak RSS sum (MB) "
+              "| peak PSS (MB) |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
     for name in names:
         cells = []
         for clients in (1, 4, 8):
             rate, errors = rates.get((name, clients), (float("nan"), 0))
             cells.append(f"{rate:.1f}" + (f" ({errors})" if errors else ""))
-        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ready[name]:.2f} | {mb(peaks[name])} |")
+        lines.append(f"| {name} | " + " | ".join(cells) + f" | {ready[name]:.2f} | "
+                     f"{mb(peaks[name][0])} | {mb(peaks[name][1])} |")
     for server in ratio_of:
         other = ref[server.mode]
         rate, theirs = rates.get((server.name, 8)), rates.get((other, 8))
-        if rate and theirs and theirs[0] and peaks.get(other):
+        if rate and theirs and theirs[0] and peaks.get(other) and all(peaks[other]):
+            mine, their = peaks[server.name], peaks[other]
             lines.append(f"\n{server.name} ÷ {other} throughput at 8 clients: "
-                         f"{rate[0] / theirs[0]:.2f}; memory {peaks[server.name] / peaks[other]:.2f}")
+                         f"{rate[0] / theirs[0]:.2f}; memory {mine[1] / their[1]:.2f} (PSS), "
+                         f"{mine[0] / their[0]:.2f} (RSS sum)")
     if run.throughput_errors:
         lines += ["", "First error under load, per server:", ""]
         lines += [f"- {name}: {why}" for name, why in run.throughput_errors.items()]

@@ -8,6 +8,7 @@ samples the resident memory of its whole process tree while it runs and stops th
 from __future__ import annotations
 
 import http.client
+import itertools
 import os
 import shutil
 import signal
@@ -33,41 +34,69 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def tree_rss(root: int) -> int:
-    """Resident memory (bytes) of ``root`` and every descendant, from /proc."""
+def tree(root: int) -> list[int]:
+    """``root`` and every descendant."""
     children: dict[int, list[int]] = {}
-    rss: dict[int, int] = {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
+                children.setdefault(int(stat.read().rsplit(")", 1)[1].split()[1]), []).append(
+                    int(entry))
         except OSError:
             continue
-        pid, ppid = int(entry), int(fields[1])
-        children.setdefault(ppid, []).append(pid)
-        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    total, stack = 0, [root]
+    found, stack = [], [root]
     while stack:
-        pid = stack.pop()
-        total += rss.get(pid, 0)
-        stack += children.get(pid, [])
+        found.append(stack.pop())
+        stack += children.get(found[-1], [])
+    return found
+
+
+def tree_pss(root: int) -> int:
+    """Proportional memory (bytes) of ``root`` and every descendant: each shared page
+    counted once in all, split between the processes sharing it (the RSS sum counts it in
+    each). From /proc/<pid>/smaps_rollup."""
+    total = 0
+    for pid in tree(root):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as rollup:
+                total += next(int(line.split()[1]) for line in rollup
+                              if line.startswith("Pss:")) * 1024
+        except (OSError, StopIteration):
+            continue
+    return total
+
+
+def tree_rss(root: int) -> int:
+    """Resident memory (bytes) of ``root`` and every descendant, from /proc."""
+    total = 0
+    for pid in tree(root):
+        try:
+            with open(f"/proc/{pid}/stat") as stat:
+                total += int(stat.read().rsplit(")", 1)[1].split()[21]) * os.sysconf("SC_PAGE_SIZE")
+        except OSError:
+            continue
     return total
 
 
 class MemorySampler:
-    """Samples the RSS of a process tree in a thread; ``peak`` is the largest seen."""
+    """Samples the RSS of a process tree in a thread; ``peak`` is the largest seen, and
+    ``peak_pss`` the largest PSS (sampled every fifth time: reading it costs more)."""
 
     def __init__(self, pid: int, interval: float = 0.1) -> None:
-        self.pid, self.interval, self.peak = pid, interval, 0
+        self.pid, self.interval, self.peak, self.peak_pss = pid, interval, 0, 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
         self._thread.start()
 
     def _run(self) -> None:
-        while not self._stop.is_set():
+        for tick in itertools.count():
+            if self._stop.is_set():
+                return
             self.peak = max(self.peak, tree_rss(self.pid))
+            if tick % 5 == 0:
+                self.peak_pss = max(self.peak_pss, tree_pss(self.pid))
             self._stop.wait(self.interval)
 
     def stop(self) -> int:
@@ -167,9 +196,9 @@ class Server:
     def connect(self, timeout: float) -> http.client.HTTPConnection:
         return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout)
 
-    def stop(self) -> int:
-        """Stop the process group; return the peak RSS of the tree while it ran."""
-        peak = self.sampler.stop() if self.sampler else 0
+    def stop(self) -> tuple[int, int]:
+        """Stop the process group; return the peak RSS and PSS of the tree while it ran."""
+        peak = (self.sampler.stop(), self.sampler.peak_pss) if self.sampler else (0, 0)
         if self.process is not None and self.process.poll() is None:
             try:
                 os.killpg(self.process.pid, signal.SIGTERM)

@@ -73,9 +73,19 @@ def test_a_write_bumps_the_version_and_the_old_tag_no_longer_matches(app):
 def test_repeated_queries_are_served_from_the_cache(bundled):
     engine = Engine(bundled, workers=0, cache_bytes=1 << 20)
     first = engine.query(COUNT)
-    assert engine.query(COUNT) is first and engine.cache.hits == 1
-    assert engine.query(COUNT, accept="text/csv") is not first  # another format
-    assert engine.query(COUNT + " # another text") is not first  # another query
+    second = engine.query(COUNT)  # asked again: computed again, and now kept
+    assert second is not first and engine.cache.misses == 1
+    assert engine.query(COUNT) is second and engine.cache.hits == 1
+    assert engine.query(COUNT, accept="text/csv") is not second  # another format
+    assert engine.query(COUNT + " # another text") is not second  # another query
+    engine.close()
+
+
+def test_a_query_asked_once_costs_the_cache_nothing(bundled):
+    engine = Engine(bundled, workers=0, cache_bytes=1 << 20)
+    for i in range(20):
+        engine.query(f"{COUNT} # distinct text {i}")
+    assert engine.cache._size == 0 and not engine.cache._entries
     engine.close()
 
 

@@ -192,7 +192,7 @@ def test_a_heavy_query_keeps_its_spooled_answer():
     kg.load([Source("many.nt", b"".join(b"<http://e/s%d> <http://e/p> <http://e/o%d> .\n" % (i, i)
                                          for i in range(2000)))])
     engine = Engine(kg, workers=1, timeout=30, max_rows=10**6, heavy_after=0.0).start()
-    pid = engine._idle.queue[0].process.pid
+    pid = engine._idle.queue[0].pid
     try:
         answer = engine.query("SELECT ?a ?b WHERE { ?a <http://e/p> ?x . ?b <http://e/p> ?y } "
                               "LIMIT 600000", accept="text/tab-separated-values")
@@ -200,7 +200,7 @@ def test_a_heavy_query_keeps_its_spooled_answer():
         assert answer.read().count(b"\n") == 600001
         if os.geteuid() == 0:  # allowed to raise the priority again: the worker is kept
             worker = engine._idle.get(timeout=10)
-            assert worker.process.pid == pid and os.getpriority(os.PRIO_PROCESS, pid) == 0
+            assert worker.pid == pid and os.getpriority(os.PRIO_PROCESS, pid) == 0
             engine._idle.put(worker)
     finally:
         engine.close()

@@ -52,17 +52,26 @@ def fingerprint(version: str, request: Mapping[str, Any], format_name: str) -> s
 class ResultCache:
     """A size-bounded LRU of complete answers, each under its :func:`fingerprint`.
 
+    An answer is kept only once it was looked for in vain (:meth:`get`): a query asked
+    once, as most are, costs no memory; asked again, it is kept. Without this, distinct
+    queries filled the bound with answers never asked for again.
+
     >>> cache = ResultCache(max_bytes=80)
     >>> for i in range(9):
+    ...     cache.get(f"v1-{i}")
     ...     cache.put(f"v1-{i}", f"answer {i}", 10)
     >>> cache.get("v1-0") is None, cache.get("v1-8")
     (True, 'answer 8')
+    >>> cache.put("v1-once", "not asked for before", 10)
+    >>> cache.get("v1-once") is None
+    True
     """
 
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, tuple[Any, int]] = OrderedDict()
-        self._kinds: dict[str, Any] = {}
+        self._wanted: dict[str, None] = {}  # tags looked for in vain: their answer is kept
+        self._kinds: dict[bytes, Any] = {}
         self._size = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -73,19 +82,24 @@ class ResultCache:
             entry = self._entries.get(tag)
             if entry is None:
                 self.misses += 1
+                if len(self._wanted) >= _KINDS_KEPT:
+                    self._wanted.clear()
+                self._wanted[tag] = None
                 return None
             self._entries.move_to_end(tag)
             self.hits += 1
             return entry[0]
 
     def put(self, tag: str, answer, size: int) -> None:
-        """Keep ``answer`` (``size`` bytes), dropping the least recently used beyond the
-        bound; an answer larger than an eighth of the bound is not kept."""
+        """Keep ``answer`` (``size`` bytes) if its tag was looked for before, dropping the
+        least recently used beyond the bound; an answer larger than an eighth of the bound
+        is not kept."""
         if size > self.max_bytes // 8 and size > 0:
             return
         with self._lock:
-            if tag in self._entries:
+            if tag in self._entries or tag not in self._wanted:
                 return
+            del self._wanted[tag]
             self._entries[tag] = (answer, size)
             self._size += size
             while self._size > self.max_bytes and self._entries:
@@ -96,15 +110,20 @@ class ResultCache:
         """Drop every answer of another version than ``version`` (after a write)."""
         prefix = version + "-"
         with self._lock:
+            self._wanted.clear()
             for tag in [tag for tag in self._entries if not tag.startswith(prefix)]:
                 self._size -= self._entries.pop(tag)[1]
 
     def kind(self, query: str):
         """The result kind of ``query`` if it ran before (it does not depend on the data)."""
-        return self._kinds.get(query)
+        return self._kinds.get(_digest(query))
 
     def remember_kind(self, query: str, kind) -> None:
-        """Note the result kind of ``query``."""
+        """Note the result kind of ``query`` (under a digest: queries may be 100 KB long)."""
         if len(self._kinds) >= _KINDS_KEPT:
             self._kinds.clear()
-        self._kinds[query] = kind
+        self._kinds[_digest(query)] = kind
+
+
+def _digest(text: str) -> bytes:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()

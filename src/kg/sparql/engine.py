@@ -1,8 +1,9 @@
 """Query execution with deadlines: a small pool of worker processes (no Flask here).
 
 pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so each
-query runs in a persistent worker process holding its own view of the data (an N-Quads
-snapshot of the in-memory store, or the on-disk store opened read-only). The caller waits
+query runs in a persistent worker process holding a view of the data (in memory: the first
+worker parses an N-Quads snapshot of the store and forks the others, which start with its
+data; on disk: the store opened read-only). The caller waits
 with a deadline; past it the worker is killed (SIGKILL frees the CPU at once), replaced in
 the background, and the caller gets QueryTimeoutError (503) while the other workers keep
 answering. A worker writes the complete answer before the caller sees a byte, so an answer
@@ -18,15 +19,20 @@ timeout; a heavy query goes on at a lower CPU priority (afterwards its worker ge
 priority back, or, where the server may not raise it, is replaced),
 so short queries keep the processors. CPU time, not elapsed time, decides: under a heavy but
 legitimate load every query takes longer, yet none uses more CPU, so none is refused for
-being slowed down. Workers are
-forked from a server process that has imported the engine already (``forkserver``), so a
-killed worker is replaced in about 0.1 s.
+being slowed down. A killed worker is replaced at once: forked by an idle worker (in
+memory, milliseconds, without parsing the data again), or from a server process that has
+imported the engine already (``forkserver``, about 0.1 s).
+
+Forked workers share their pages with the worker that forked them only until they read
+them: Oxigraph's in-memory store counts references to what a query reads, which writes to
+the pages, so a worker that has answered queries over all the data holds its own copy.
 
 Writes go through the process owning the store; :meth:`Engine.dataset_changed` bumps a
 version number and each worker brings its view up to date before its next query, all at
 once (a worker answers one query at a time, so it never shows half a change). In memory,
 a worker receives the changes (:class:`~kg.store.delta.Delta` as N-Quads) made since its version
-instead of a whole snapshot; it gets a snapshot only when it starts or fell too far behind.
+instead of a whole snapshot; it gets a snapshot only when it starts on its own (not forked
+by another worker) or fell too far behind.
 On disk, workers open a checkpoint of the store taken for their version (RocksDB hard
 links: milliseconds), never the store the server writes to, which Oxigraph forbids.
 """
@@ -39,10 +45,13 @@ import multiprocessing
 import os
 import queue
 import shutil
+import signal
 import tempfile
 import threading
 import time
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.reduction import recv_handle
 from typing import Iterator, Sequence
 
 from pyoxigraph import RdfFormat
@@ -65,6 +74,8 @@ try:
     _TICKS = os.sysconf("SC_CLK_TCK")
 except (AttributeError, ValueError, OSError):  # not a POSIX system
     _TICKS = 0
+#: In memory, a worker forks its siblings (Linux: they are named by a pidfd)
+_FORK = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
 _DELTA_LOG = 256  # changes kept for workers that are behind; further back: a snapshot
 
 
@@ -203,16 +214,34 @@ def _context():
 
 
 class _Worker:
-    """One worker process and the engine's end of its pipe."""
+    """One worker process and the engine's end of its pipe: started on its own (it loads
+    its data itself), or forked by another worker, whose data it starts with."""
 
-    def __init__(self, context, spool_dir: str) -> None:
-        self.conn, child = context.Pipe()
-        self.process = context.Process(target=worker.main, args=(child, spool_dir),
-                                       daemon=True, name="kg-query-worker")
-        self.process.start()
-        child.close()
+    def __init__(self, conn: Connection, pid: int, *, process=None) -> None:
+        self.conn, self.pid, self._process = conn, pid, process
         self.version: int | None = None
         self.loading: int | None = None  #: the version it is being given, while it loads it
+        # a forked worker is not this process's child: a pidfd names it even once its pid
+        # is given to another process
+        self._pidfd = os.pidfd_open(pid) if process is None else None
+
+    @classmethod
+    def start(cls, context, spool_dir: str) -> "_Worker":
+        """A worker process of its own, without data yet."""
+        conn, child = context.Pipe()
+        process = context.Process(target=worker.main, args=(child, spool_dir),
+                                  daemon=True, name="kg-query-worker")
+        process.start()
+        child.close()
+        return cls(conn, process.pid, process=process)
+
+    def fork(self) -> "_Worker":
+        """A new worker forked by this one (idle), holding the same version of the data."""
+        self.conn.send(("fork",))
+        _, pid = self.conn.recv()
+        sibling = _Worker(Connection(recv_handle(self.conn)), pid)
+        sibling.version = self.version
+        return sibling
 
     def load(self, source: dict, version: int, timeout: float) -> None:
         """Send the worker its data (``{"nquads"|"path"|"deltas": …}``) and wait until it
@@ -223,15 +252,34 @@ class _Worker:
                 raise errors.EngineError("a query worker did not load the data in time")
             self.conn.recv()
         except (EOFError, OSError) as exc:
+            self.kill()
             raise errors.EngineError(
                 f"a query worker ended while loading the data (exit code "
-                f"{self.process.exitcode}); a script starting the engine needs an "
+                f"{self.exit_code()}); a script starting the engine needs an "
                 "`if __name__ == '__main__':` guard") from exc
         self.version = version
 
+    def exit_code(self) -> int | str:
+        """How the worker ended, once it has (after :meth:`kill`)."""
+        if self._process is not None:
+            self._process.join(1)
+            return self._process.exitcode
+        # until the worker that forked it collects it, an ended worker's status is in /proc
+        try:
+            with open(f"/proc/{self.pid}/stat", "rb") as stat:
+                return os.waitstatus_to_exitcode(int(stat.read().rsplit(b")", 1)[1].split()[49]))
+        except (OSError, IndexError, ValueError):
+            return "unknown"
+
     def kill(self) -> None:
-        self.process.kill()
-        self.process.join(5)
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(5)
+        elif self._pidfd is not None:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
+            os.close(self._pidfd)
+            self._pidfd = None
         self.conn.close()
 
 
@@ -283,12 +331,34 @@ class Engine:
 
     def start(self) -> "Engine":
         """Start the worker processes and wait until each holds the data."""
-        started = [_Worker(self._context, self._spool_dir) for _ in range(self.workers)]
-        for process in started:
+        first = None
+        for _ in range(self.workers):
+            process = self._new_worker(first)
+            first = first or process
             self._workers.add(process)
-            self._prepare(process)
             self._idle.put(process)
         return self
+
+    def _new_worker(self, parent: _Worker | None = None) -> _Worker:
+        """A worker holding the current version of the data. In memory it is forked by the
+        idle worker ``parent``, if any, and starts with its data (one parse at start,
+        milliseconds to replace a killed worker, pages shared until the worker touches
+        them); else it is a process of its own that reads a snapshot or a checkpoint."""
+        process = None
+        if parent is not None and self.kg.config.data_dir is None and _FORK:
+            try:
+                process = parent.fork()
+            except (EOFError, OSError):
+                log.warning("a query worker could not be forked; starting one afresh")
+        if process is None:
+            process = _Worker.start(self._context, self._spool_dir)
+        if process.version != self.version:
+            try:
+                self._prepare(process)
+            except errors.KGError:
+                process.kill()
+                raise
+        return process
 
     def _source(self, process: _Worker | None = None) -> tuple[int, dict]:
         with self._lock:
@@ -356,7 +426,7 @@ class Engine:
     def _replace(self, process: _Worker, *, keep: str | None = None) -> None:
         """Kill a worker and start another in the background; ``keep`` names the spool
         file of an answer it finished (every other file of it is a partial answer)."""
-        pid = process.process.pid
+        pid = process.pid
         process.kill()
         self._workers.discard(process)
         for name in os.listdir(self._spool_dir):  # what it was writing when killed
@@ -367,14 +437,21 @@ class Engine:
         def spawn() -> None:
             if self._closed:
                 return
-            fresh = _Worker(self._context, self._spool_dir)
+            parent = None
+            if self.kg.config.data_dir is None and _FORK:  # an idle worker forks it
+                with contextlib.suppress(queue.Empty):
+                    parent = self._idle.get(timeout=self.timeout)
             try:
-                self._prepare(fresh)
+                fresh = self._new_worker(parent)
             except errors.KGError:
                 if not self._closed:
                     log.exception("a replacement query worker failed to start")
-                fresh.kill()
                 return
+            finally:
+                if parent is not None:
+                    self._idle.put(parent)
+                    if self._closed:
+                        parent.kill()
             self._workers.add(fresh)
             self._idle.put(fresh)
             if self._closed:  # closed while it started
@@ -498,12 +575,12 @@ class Engine:
             heavy = self._wait(process, deadline)
             reply = process.conn.recv()
         except (EOFError, OSError) as exc:
-            process.process.join(1)  # let it finish dying, so the exit code is known
-            code = process.process.exitcode
+            process.kill()  # if it is not quite gone yet (its exit code is kept meanwhile)
+            code = process.exit_code()
             self._replace(process)
             raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
                                      f"code {code}); the query may be too complex") from exc
-        if heavy and not _restore_priority(process.process.pid):
+        if heavy and not _restore_priority(process.pid):
             # it runs at a lower priority now: a fresh worker takes its place (in memory,
             # at the cost of loading the data again, which is why the priority is restored
             # where the server may)
@@ -522,7 +599,7 @@ class Engine:
         heavy while every heavy slot is taken. A heavy query goes on at a lower CPU
         priority, so that short queries keep the processors; returns whether it turned
         heavy."""
-        pid, heavy = process.process.pid, False
+        pid, heavy = process.pid, False
         started, cpu_before = time.monotonic(), _cpu_seconds(pid)
         try:
             while not process.conn.poll(max(0.0, min(_CHECK, deadline - time.monotonic()))):

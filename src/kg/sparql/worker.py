@@ -9,9 +9,10 @@ loop. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import io
-import json
 import os
 import tempfile
+from multiprocessing import Pipe
+from multiprocessing.reduction import send_handle
 from typing import Any
 
 from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
@@ -226,20 +227,25 @@ def open_store(source: dict[str, Any], store: Store | None = None) -> Store:
     return store
 
 
-def main(conn, spool_dir: str) -> None:
-    """The worker process: load the data it is sent, then answer queries until EOF."""
-    store = None
+def main(conn, spool_dir: str, store: Store | None = None) -> None:
+    """The worker process: load the data it is sent, then answer queries until EOF.
+
+    ``("fork",)`` (in memory, while idle) starts a sibling worker holding the same data:
+    the pid goes back, then the engine's end of the sibling's pipe (a file descriptor).
+    The worker runs no thread (nor does pyoxigraph's in-memory store), so forking is safe.
+    """
     while True:
         try:
             message = conn.recv()
         except EOFError:  # the engine closed the pipe: shut down
             return
+        _reap()
         if message[0] == "load":
-            deltas = "deltas" in message[1]
-            store = open_store(message[1], store)
-            if not deltas:  # a whole snapshot was parsed: hand back the parser's memory
-                release_memory()
+            store = _load(message[1], store)
             conn.send(("ready", os.getpid()))
+            continue
+        if message[0] == "fork":
+            _fork(conn, spool_dir, store)
             continue
         try:
             conn.send(("ok", answer(store, message[1], spool_dir)))
@@ -247,3 +253,37 @@ def main(conn, spool_dir: str) -> None:
             conn.send(error_message(exc))
         except Exception as exc:  # noqa: BLE001 - reported to the engine as a 500, never 400
             conn.send(("fault", f"{type(exc).__name__}: {exc}"))
+
+
+def _fork(conn, spool_dir: str, store: Store | None) -> None:
+    ours, theirs = Pipe()
+    pid = os.fork()
+    if pid == 0:  # the sibling: this worker's pipe and the engine's end are not its own
+        conn.close()
+        ours.close()
+        try:
+            main(theirs, spool_dir, store)
+        finally:
+            os._exit(0)
+    theirs.close()
+    conn.send(("forked", pid))
+    send_handle(conn, ours.fileno(), None)
+    ours.close()
+
+
+def _load(source: dict[str, Any], store: Store | None) -> Store:
+    store = open_store(source, store)
+    if "deltas" not in source:  # a whole snapshot was parsed: hand back the parser's memory
+        release_memory()
+    return store
+
+
+def _reap() -> None:
+    # siblings this worker forked that ended (killed at a deadline, or crashed): no zombies
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return

@@ -45,9 +45,12 @@ class _AccessLog(Logger):
 
     def atoms(self, resp, req, environ, request_time):
         atoms = super().atoms(resp, req, environ, request_time)
+        shown = self.cfg.access_log_format
         for key in ("r", "q", "{raw_uri}e"):
             if isinstance(atoms.get(key), str):
-                atoms[key] = redact(atoms[key], self.credentials)
+                # redacting is most of the log's cost: only what the format shows
+                atoms[key] = (redact(atoms[key], self.credentials) if f"%({key})" in shown
+                              else "***")
         for key in atoms:
             if key.lower() in ("{authorization}i", "{http_authorization}e"):
                 atoms[key] = "***"

@@ -118,10 +118,14 @@ def redact(text: str, credentials: Iterable[Credential]) -> str:
     from urllib.parse import unquote_plus
 
     credentials = tuple(credentials)
+    # a character takes at most 12 in a URL (4 UTF-8 bytes, %XX each): a longer value (a
+    # query, on every request of the access log) cannot be a token and is not decoded
+    longest = 12 * max((len(credential.token) for credential in credentials), default=0)
 
     def hide(match: re.Match) -> str:
-        name, value = unquote_plus(match.group(2)), unquote_plus(match.group(3))
-        if name.lower() in CREDENTIAL_PARAMETERS or (value and _matching(value, credentials)):
+        raw = match.group(3)
+        if unquote_plus(match.group(2)).lower() in CREDENTIAL_PARAMETERS or (
+                raw and len(raw) <= longest and _matching(unquote_plus(raw), credentials)):
             return f"{match.group(1)}{match.group(2)}=***"
         return match.group(0)
 
