@@ -174,6 +174,25 @@ def test_timeout_is_503_and_a_concurrent_ask_is_answered(server):
     assert all(_get(_query_url(server, "ASK {}"))[0] == 200 for _ in range(5))
 
 
+def test_every_worker_timed_out_at_once_is_503_and_the_pool_recovers(server):
+    """Both workers run away: each query gets its 503 at the deadline (whichever worker, forked
+    or not, runs it), and the workers that replace them answer at once."""
+    outcomes = []
+
+    def runaway():
+        outcomes.append(_get(_query_url(server, RUNAWAY + " # together"))[0])
+
+    threads = [threading.Thread(target=runaway) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert outcomes == [503, 503]
+    started = time.monotonic()
+    assert all(_get(_query_url(server, "ASK { ?s ?p ?o }"))[0] == 200 for _ in range(5))
+    assert time.monotonic() - started < TIMEOUT
+
+
 def test_service_and_load_are_refused_and_reach_nobody(server, listener):
     port, connections = listener
     target = f"http://127.0.0.1:{port}/"

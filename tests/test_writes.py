@@ -9,11 +9,13 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
 from kg.sparql.engine import Engine
-from kg.errors import LoadRefusedError, ProtectedGraphError, ValidationFailedError
+from kg.errors import (LoadRefusedError, ProtectedGraphError, QueryTimeoutError,
+                       ValidationFailedError)
 from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS
 from kg.writes.writer import Writer
 
+RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 LINK = """INSERT DATA { fipid:w-link a fip:CooperationLink ;
     rdfs:label "DCSD training in Thailand"@en ;
     fip:provider fipid:dcsd ; fip:beneficiary fipid:thailand ;
@@ -162,6 +164,36 @@ def test_query_workers_see_a_write_through_its_delta(checker):
         assert engine.query(ask).read().endswith(b"true}")
         writer.update("DELETE WHERE { fipid:w-link ?p ?o }", agent="alice")
         assert engine.query(ask).read().endswith(b"false}")
+    finally:
+        engine.close()
+
+
+def test_workers_forked_after_a_write_see_it_and_keep_the_deadline(checker):
+    """In memory, workers are forked by an idle worker: a worker replaced after a timeout
+    starts with its parent's data and still sees every write; its queries still stop at the
+    deadline."""
+    kg = KnowledgeGraph.open(Config.load({}, environ={}))
+    engine = Engine(kg, workers=2, timeout=2).start()
+    try:
+        assert any(w._process is None for w in engine._workers)  # the second was forked
+        Writer(kg, checker=checker, engine=engine).update(LINK, agent="alice")
+        ask = "ASK { fipid:w-link a fip:CooperationLink }"
+        stopped = []
+
+        def runaway():
+            with pytest.raises(QueryTimeoutError):
+                engine.query(RUNAWAY)
+            stopped.append(True)
+
+        for _ in range(2):  # each time both workers are killed, then both replaced
+            threads = [threading.Thread(target=runaway) for _ in range(2)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(60)
+            assert len(stopped) == 2
+            stopped.clear()
+            assert all(engine.query(ask).read().endswith(b"true}") for _ in range(4))
     finally:
         engine.close()
 

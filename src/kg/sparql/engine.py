@@ -76,6 +76,7 @@ except (AttributeError, ValueError, OSError):  # not a POSIX system
     _TICKS = 0
 #: In memory, a worker forks its siblings (Linux: they are named by a pidfd)
 _FORK = hasattr(os, "pidfd_open") and hasattr(signal, "pidfd_send_signal")
+_FORK_WAIT = 2.0  # seconds a replacement waits for an idle worker to fork it
 _DELTA_LOG = 256  # changes kept for workers that are behind; further back: a snapshot
 
 
@@ -438,9 +439,10 @@ class Engine:
             if self._closed:
                 return
             parent = None
-            if self.kg.config.data_dir is None and _FORK:  # an idle worker forks it
+            if self.kg.config.data_dir is None and _FORK and self._workers:
+                # an idle worker forks it; if none is free soon, it starts on its own
                 with contextlib.suppress(queue.Empty):
-                    parent = self._idle.get(timeout=self.timeout)
+                    parent = self._idle.get(timeout=_FORK_WAIT)
             try:
                 fresh = self._new_worker(parent)
             except errors.KGError:
