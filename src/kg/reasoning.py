@@ -1,31 +1,21 @@
 """Materialised entailments: what the ontology implies over the data, in its own named graph.
 
-The rules are those of the OWL 2 RL profile (https://www.w3.org/TR/owl2-profiles/#OWL_2_RL,
-section 4.3, named as there) that help queries and do not explode: subclass and
-subproperty (cax-sco, prp-spo1), domain and range (prp-dom, prp-rng), inverse, symmetric
-and transitive properties (prp-inv1/2, prp-symp, prp-trp), equivalent classes and
-properties (cax-eqc1/2, prp-eqp1/2), and the schema rules that close the ontology itself
-(scm-sco, scm-spo, scm-eqc1/2, scm-eqp1/2, scm-dom1/2, scm-rng1/2). Each rule is a basic
-graph pattern evaluated by Oxigraph's SPARQL engine (:mod:`kg.rules`), as materialising
-stores (GraphDB, RDFox) compile their rule sets onto their own store;
-``tests/test_reasoning.py`` checks the result against owlrl, the reference OWL 2 RL
-implementation for rdflib.
+The entailments are computed by owlrl, the OWL 2 RL reasoner for rdflib, with the rules that
+help queries and do not explode (:mod:`kg.reasoner`): subclass and subproperty, domain and
+range, inverse, symmetric and transitive properties, equivalent classes and properties, and
+the schema rules that close the ontology itself. Left out on purpose: the equality rules, so
+``owl:sameAs`` to Wikidata is not smushed, and the triples every class or property gets
+(``rdfs:subClassOf owl:Thing``, reflexive axioms, typing of literals).
 
-Left out on purpose: the equality rules (eq-*), because ``owl:sameAs`` links the project's
-IRIs to Wikidata's and smushing would copy every statement onto the Wikidata IRIs (and,
-with a Wikidata snapshot loaded, Wikidata's statements onto ours); the rules that only
-produce ``owl:sameAs`` (prp-fp, prp-ifp, prp-key); triples every class or property gets
-(``rdfs:subClassOf owl:Thing``, reflexive subclass axioms, datatype typing of literals).
-
-The inferred graph holds only triples that are not asserted: entailments minus the
-asserted union. :func:`recompute` builds it from scratch by semi-naive evaluation in a
-scratch store (Oxigraph's in-memory store keeps removed quads as tombstones that slow
-later scans, so work in progress never touches the real one), then writes the difference.
-:func:`update` keeps it right after a write, incrementally, with the changed triples
-passed to each rule as a ``VALUES`` block: added triples start semi-naive rounds; removed
-ones go through DRed (Gupta, Mumick & Subrahmanian, 1993): over-delete what had a
-derivation using them, re-derive what still holds, propagate. ``VALUES`` cannot name a
-blank node, so a change whose work reaches one is recomputed in full instead.
+The inferred graph holds only triples that are not asserted: entailments minus the asserted
+union. :func:`recompute` runs owlrl over every premise of the store and writes the
+difference with what is stored. :func:`update` keeps it right after a write by running owlrl
+only on what the change touches: the changed triples, the stored triples they can join with
+(for a chain of a transitive property, the triples that extend it at either end; the stored
+graph is closed, so one hop reaches every node of the chain) and the axioms that apply. Added
+triples start semi-naive rounds; removed ones go through DRed (Gupta, Mumick & Subrahmanian,
+1993): over-delete the inferred triples whose derivation needed them, re-derive those that
+still follow, propagate. A change to the axioms themselves is recomputed in full.
 """
 
 from __future__ import annotations
@@ -35,10 +25,10 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Iterable, Iterator
 
-from pyoxigraph import DefaultGraph, NamedNode, Quad, RdfFormat, Store, Triple, parse
+from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Triple
 
 from .namespaces import GRAPHS
-from .rules import IN_GRAPH, RULES, BlankNodeInChange, Evaluator, Rows
+from .reasoner import AXIOM_PREDICATES, PROPERTY_KINDS, RDF_TYPE, RULES, Schema, entail, is_axiom
 
 if TYPE_CHECKING:
     from .store import KnowledgeGraph
@@ -58,8 +48,7 @@ class Outcome:
 
     added: int = 0  #: inferred triples added
     removed: int = 0  #: inferred triples removed
-    rounds: int = 0  #: evaluation rounds
-    queries: int = 0  #: rule queries run
+    rounds: int = 0  #: runs of the reasoner
     seconds: float = 0.0
     inferred: int | None = None  #: triples in the inferred graph after a full run
     #: the quads of the inferred graph added and removed, for whoever mirrors the store
@@ -102,36 +91,78 @@ def _quads(triples: Iterable[Triple], graph) -> Iterator[Quad]:
         yield Quad(triple.subject, triple.predicate, triple.object, graph)
 
 
+# -- the model ---------------------------------------------------------------------------
+
+def _axioms(store: Store, keep=lambda graph: True) -> set[Triple]:
+    found: set[Triple] = set()
+    patterns = [(None, predicate, None) for predicate in AXIOM_PREDICATES]
+    patterns += [(None, RDF_TYPE, kind) for kind in PROPERTY_KINDS]
+    for subject, predicate, obj in patterns:
+        found |= {quad.triple for quad in store.quads_for_pattern(subject, predicate, obj)
+                  if keep(quad.graph_name)}
+    return found
+
+
+def _premises(store: Store, schema: Schema) -> set[Triple]:
+    """Every asserted triple a rule can use."""
+    found = {axiom for axiom in schema.axioms}
+    patterns = [(None, prop, None) for prop in schema.properties if not isinstance(prop, Literal)]
+    patterns += [(None, RDF_TYPE, cls) for cls in schema.classes if not isinstance(cls, Literal)]
+    for subject, predicate, obj in patterns:
+        found |= {quad.triple for quad in store.quads_for_pattern(subject, predicate, obj)
+                  if is_asserted_graph(quad.graph_name)}
+    return found
+
+
+def _in_model(store: Store, triple: Triple) -> bool:
+    return any(True for _ in store.quads_for_pattern(
+        triple.subject, triple.predicate, triple.object))
+
+
+def _ends(triples: Iterable[Triple]) -> set:
+    """The subjects and objects (not literals) of ``triples``."""
+    return {term for triple in triples for term in (triple.subject, triple.object)
+            if not isinstance(term, Literal)}
+
+
+def _around(store: Store, schema: Schema, nodes: Iterable) -> set[Triple]:
+    """The stored triples (asserted or inferred) with a node of ``nodes`` at one end that a
+    rule can use."""
+    found: set[Triple] = set()
+    typings_of_classes = RDF_TYPE in schema.properties  # else no rule reads ``?x a node``
+    for node in nodes:
+        found |= {quad.triple for quad in store.quads_for_pattern(node, None, None)}
+        found |= {quad.triple for quad in store.quads_for_pattern(None, None, node)
+                  if quad.predicate != RDF_TYPE or typings_of_classes}
+    return {triple for triple in found if schema.is_premise(triple)}
+
+
+def _chain_partners(store: Store, schema: Schema, triples: Iterable[Triple]) -> set[Triple]:
+    """The stored triples that extend a chain of a transitive property through one of
+    ``triples``: for ``x p y``, every ``y p z`` and ``w p x``. The stored graph is closed, so
+    these reach every node of the chain in one hop."""
+    found: set[Triple] = set()
+    for triple in triples:
+        if triple.predicate in schema.transitive:
+            found |= {quad.triple for quad in store.quads_for_pattern(
+                triple.object, triple.predicate, None)}
+            found |= {quad.triple for quad in store.quads_for_pattern(
+                None, triple.predicate, triple.subject)}
+    return found
+
+
+def _entail(schema: Schema, triples: set[Triple]) -> set[Triple]:
+    return entail(triples | schema.axioms_for(triples))
+
+
 # -- the operations ------------------------------------------------------------------------
 
-_IN_INFERRED = IN_GRAPH.format(graph=INFERRED)
-
-
-def _saturate(store: Store) -> tuple[set[Triple], Outcome]:
-    """The closure of ``store``'s asserted graphs, computed in a scratch store."""
-    scratch = Store()
-    for graph in asserted_graphs(store):
-        # through N-Triples: parsed in Rust (blank node labels kept), half the time of
-        # rebuilding each quad in Python (bench/peers.py: most of a 1M-triple `kg load`)
-        scratch.extend(parse(store.dump(format=RdfFormat.N_TRIPLES, from_graph=graph),
-                             RdfFormat.N_TRIPLES))
-    evaluator, outcome = Evaluator(scratch), Outcome()
-    derived: set[Triple] = set()
-    fresh = evaluator.derive_all()
-    while fresh:
-        outcome.rounds += 1
-        derived |= fresh
-        delta = NamedNode(f"urn:x-kg:delta:{outcome.rounds}")  # a new graph each round:
-        scratch.extend(_quads(fresh, delta))  # no tombstones to skip when scanning it
-        fresh = evaluator.derive(Rows(fresh), graph=delta)
-    outcome.queries = evaluator.queries
-    return derived, outcome
-
-
 def closure(store: Store) -> set[Triple]:
-    """The entailments of the asserted graphs of ``store``, computed from scratch without
-    changing it (for checks and tests)."""
-    return _saturate(store)[0]
+    """The entailments of the asserted graphs of ``store`` that are not asserted, computed
+    from scratch without changing it (``kg reason``, start-up, checks)."""
+    schema = Schema.of(_axioms(store, is_asserted_graph))
+    return {triple for triple in entail(_premises(store, schema))
+            if not _asserted(store, triple)}
 
 
 def recompute(kg: "KnowledgeGraph") -> Outcome:
@@ -141,18 +172,17 @@ def recompute(kg: "KnowledgeGraph") -> Outcome:
     """
     store = kg.store
     started = time.perf_counter()
-    derived, outcome = _saturate(store)
+    derived = closure(store)
     old = _inferred(store)
     for triple in old - derived:
         store.remove(Quad(triple.subject, triple.predicate, triple.object, _INFERRED))
     store.extend(_quads(derived - old, _INFERRED))
-    outcome.added_quads = list(_quads(derived - old, _INFERRED))
-    outcome.removed_quads = list(_quads(old - derived, _INFERRED))
+    outcome = Outcome(added_quads=list(_quads(derived - old, _INFERRED)),
+                      removed_quads=list(_quads(old - derived, _INFERRED)), rounds=1,
+                      inferred=len(derived))
     outcome.added, outcome.removed = len(outcome.added_quads), len(outcome.removed_quads)
     outcome.seconds = time.perf_counter() - started
-    outcome.inferred = len(derived)
-    log.info("reasoning: %d inferred triples in %.3f s (%d rounds, %d rule queries)",
-             outcome.inferred, outcome.seconds, outcome.rounds, outcome.queries)
+    log.info("reasoning: %d inferred triples in %.3f s", outcome.inferred, outcome.seconds)
     return outcome
 
 
@@ -169,55 +199,73 @@ def update(kg: "KnowledgeGraph", added: Iterable[Quad | Triple] = (),
     new = set(_as_triples(added))
     if not is_small(store, len(gone) + len(new)):
         return recompute(kg)
-    try:
-        outcome = _update(store, new, gone)
-    except BlankNodeInChange:
-        log.info("reasoning: the change reaches a blank node; recomputing in full")
+    if any(is_axiom(triple) for triple in gone | new):
+        log.info("reasoning: the change touches the axioms; recomputing in full")
         return recompute(kg)
-    log.debug("reasoning: +%d -%d inferred triples in %.3f s (%d rule queries)",
-              outcome.added, outcome.removed, outcome.seconds, outcome.queries)
+    outcome = _update(store, new, gone)
+    log.debug("reasoning: +%d -%d inferred triples in %.3f s (%d rounds)",
+              outcome.added, outcome.removed, outcome.seconds, outcome.rounds)
     return outcome
 
 
 def _update(store: Store, new: set[Triple], gone: set[Triple]) -> Outcome:
     started = time.perf_counter()
-    evaluator, outcome = Evaluator(store), Outcome()
+    schema = Schema.of(_axioms(store))  # closed: the inferred axioms are stored too
+    outcome = Outcome()
+    lost = _overdelete(store, schema, gone, outcome) if gone else set()
+    for triple in lost:
+        store.remove(Quad(triple.subject, triple.predicate, triple.object, _INFERRED))
     rederived: set[Triple] = set()
-    lost: set[Triple] = set()
     if gone:
-        # over-delete: inferred triples with a derivation using a removed triple; the
-        # other premises may be anywhere in the old model, which is what is stored plus
-        # the removed triples (the over-deleted ones stay stored until the end)
-        removed = Rows(gone)
-        fresh = gone
-        while fresh:
-            outcome.rounds += 1
-            fresh = evaluator.derive(Rows(fresh), removed, keep=_IN_INFERRED)
-            fresh -= lost
-            lost |= fresh
-        for triple in lost:
-            store.remove(Quad(triple.subject, triple.predicate, triple.object, _INFERRED))
-        # re-derive: what still follows in one step from what remains
-        rederived = evaluator.rederive(Rows(lost | gone))
+        # what still follows from what remains around the lost and the removed triples
+        around = _around(store, schema, _ends(lost | gone))
+        rederived = _entail(schema, around) & (lost | gone)
         store.extend(_quads(rederived, _INFERRED))
     stale = {triple for triple in new  # now asserted: no longer inferred
              if Quad(triple.subject, triple.predicate, triple.object, _INFERRED) in store}
     for triple in stale:
         store.remove(Quad(triple.subject, triple.predicate, triple.object, _INFERRED))
-    derived: set[Triple] = set()
-    fresh = new | rederived
-    while fresh:
-        fresh = evaluator.derive(Rows(fresh))
-        if fresh:
-            outcome.rounds += 1
-            store.extend(_quads(fresh, _INFERRED))
-            derived |= fresh
-    outcome.queries, outcome.seconds = evaluator.queries, time.perf_counter() - started
+    derived = _propagate(store, schema, new | rederived, outcome)
+    outcome.seconds = time.perf_counter() - started
     kept = rederived | derived
     outcome.added_quads = list(_quads(kept - lost - stale, _INFERRED))
     outcome.removed_quads = list(_quads((lost - kept) | stale, _INFERRED))
     outcome.added, outcome.removed = len(outcome.added_quads), len(outcome.removed_quads)
     return outcome
+
+
+def _overdelete(store: Store, schema: Schema, gone: set[Triple], outcome: Outcome) -> set[Triple]:
+    """The inferred triples that had a derivation needing a removed triple, round by round
+    from the triples lost in the round before: what follows from them alone, and what
+    follows from them and their chain partners but not from the partners alone."""
+    lost: set[Triple] = set()
+    fresh = gone
+    while fresh:
+        outcome.rounds += 1
+        alone = fresh | _entail(schema, fresh)
+        partners = _chain_partners(store, schema, alone) - alone - lost - gone
+        found = alone | _entail(schema, alone | partners)
+        if partners:
+            found -= _entail(schema, partners)
+        fresh = {triple for triple in found - lost
+                 if Quad(triple.subject, triple.predicate, triple.object, _INFERRED) in store}
+        lost |= fresh
+    return lost
+
+
+def _propagate(store: Store, schema: Schema, fresh: set[Triple], outcome: Outcome) -> set[Triple]:
+    """Semi-naive rounds: what follows from a round's new triples and their chain partners
+    that is not stored yet goes into the inferred graph and starts the next round."""
+    derived: set[Triple] = set()
+    while fresh:
+        outcome.rounds += 1
+        alone = fresh | _entail(schema, fresh)
+        partners = _chain_partners(store, schema, alone) - alone
+        found = alone | _entail(schema, alone | partners) if partners else alone
+        fresh = {triple for triple in found if not _in_model(store, triple)}
+        store.extend(_quads(fresh, _INFERRED))
+        derived |= fresh
+    return derived
 
 
 def is_small(store: Store, changes: int) -> bool:

@@ -181,7 +181,7 @@ def _inferred_subset(graphs: dict[str, int]) -> list[Triple]:
                    language="en")),
                Triple(inferred, _node(_DCT + "description"), Literal(
                    "Materialised with the OWL 2 RL rules " + ", ".join(
-                       sorted({rule.name for rule in RULES})) + "; owl:sameAs is not "
+                       RULES) + " (computed by owlrl); owl:sameAs is not "
                    "applied (no smushing). Queries with inference=false leave it out.",
                    language="en")),
                Triple(inferred, _node(_DCT + "conformsTo"), _node(OWL2_RL))]
