@@ -1,5 +1,5 @@
 """The reference the inferred graph is checked against: owlrl with the rule groups
-``kg.reasoner`` runs, over the whole asserted graph as one rdflib graph — no selection of
+``kg.reasoning.reasoner`` runs, over the whole asserted graph as one rdflib graph — no selection of
 premises, no incremental maintenance. Used by ``tests/test_reasoning.py`` and
 ``bench/reasoning.py``.
 """
@@ -10,7 +10,7 @@ import owlrl
 import rdflib
 from pyoxigraph import DefaultGraph, Quad, RdfFormat, Store
 
-from kg.reasoner import OWLRLRules
+from kg.reasoning.reasoner import OWLRLRules
 from kg.reasoning import is_asserted_graph
 
 

@@ -27,8 +27,8 @@ from owlrl.OWLRL import OWLRL_Annotation_properties, OWLRL_Semantics
 from pyoxigraph import Literal, NamedNode, Triple
 from rdflib import OWL, RDF, RDFS
 
-from .namespaces import PREFIXES
-from .terms import to_ox, to_rdflib
+from ..namespaces import PREFIXES
+from ..terms import to_ox, to_rdflib
 
 #: The OWL 2 RL rules that can fire on what owlrl is given (names as in the profile).
 RULES = ("prp-dom", "prp-rng", "prp-symp", "prp-trp", "prp-spo1", "prp-eqp1", "prp-eqp2",

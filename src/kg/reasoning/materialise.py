@@ -1,7 +1,7 @@
-"""Materialised entailments: what the ontology implies over the data, in its own named graph.
+"""The inferred graph: what the ontology implies over the data, materialised in the store.
 
 The entailments are computed by owlrl, the OWL 2 RL reasoner for rdflib, with the rules that
-help queries and do not explode (:mod:`kg.reasoner`): subclass and subproperty, domain and
+help queries and do not explode (:mod:`kg.reasoning.reasoner`): subclass and subproperty, domain and
 range, inverse, symmetric and transitive properties, equivalent classes and properties, and
 the schema rules that close the ontology itself. Left out on purpose: the equality rules, so
 ``owl:sameAs`` to Wikidata is not smushed, and the triples every class or property gets
@@ -27,19 +27,17 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Triple
 
-from .namespaces import GRAPHS
-from .reasoner import AXIOM_PREDICATES, PROPERTY_KINDS, RDF_TYPE, RULES, Schema, entail, is_axiom
+from ..namespaces import GRAPHS
+from .reasoner import AXIOM_PREDICATES, PROPERTY_KINDS, RDF_TYPE, Schema, entail, is_axiom
 
 if TYPE_CHECKING:
-    from .store import KnowledgeGraph
+    from ..store import KnowledgeGraph
 
 log = logging.getLogger("kg")
 
 #: The named graph of the entailments.
 INFERRED = GRAPHS["inferred"]
 _INFERRED = NamedNode(INFERRED)
-__all__ = ["INFERRED", "RULES", "Outcome", "asserted_graphs", "closure", "ensure",
-           "inferred_count", "is_asserted_graph", "is_small", "recompute", "update"]
 
 
 @dataclass
