@@ -1,14 +1,14 @@
 """The inferred graph: what the ontology implies over the data, materialised in the store.
 
-The entailments are computed by owlrl, the OWL 2 RL reasoner for rdflib, with the rules that
-help queries and do not explode (:mod:`kg.reasoning.reasoner`): subclass and subproperty, domain and
-range, inverse, symmetric and transitive properties, equivalent classes and properties, and
-the schema rules that close the ontology itself. Left out on purpose: the equality rules, so
+The entailments are computed by well-kept reasoners (owlrl; reasonable for full runs) with
+the OWL 2 RL rules that help queries and do not explode (:mod:`kg.reasoning.reasoner`):
+subclass and subproperty, domain and range, inverse, symmetric and transitive properties,
+equivalent classes and properties, and the schema rules that close the ontology itself. Left out on purpose: the equality rules, so
 ``owl:sameAs`` to Wikidata is not smushed, and the triples every class or property gets
 (``rdfs:subClassOf owl:Thing``, reflexive axioms, typing of literals).
 
 The inferred graph holds only triples that are not asserted: entailments minus the asserted
-union. :func:`recompute` runs owlrl over every premise of the store and writes the
+union. :func:`recompute` runs the reasoner over every premise of the store and writes the
 difference with what is stored. :func:`update` keeps it right after a write by running owlrl
 only on what the change touches: the changed triples, the stored triples they can join with
 (for a chain of a transitive property, the triples that extend it at either end; the stored
@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Triple
 
 from ..namespaces import GRAPHS
-from .reasoner import AXIOM_PREDICATES, PROPERTY_KINDS, RDF_TYPE, Schema, entail, is_axiom
+from .reasoner import AXIOM_PREDICATES, PROPERTY_KINDS, RDF_TYPE, Schema, entail, entail_in_bulk, is_axiom
 
 if TYPE_CHECKING:
     from ..store import KnowledgeGraph
@@ -159,7 +159,7 @@ def closure(store: Store) -> set[Triple]:
     """The entailments of the asserted graphs of ``store`` that are not asserted, computed
     from scratch without changing it (``kg reason``, start-up, checks)."""
     schema = Schema.of(_axioms(store, is_asserted_graph))
-    return {triple for triple in entail(_premises(store, schema))
+    return {triple for triple in entail_in_bulk(_premises(store, schema))
             if not _asserted(store, triple)}
 
 
