@@ -201,6 +201,15 @@ def test_blank_nodes_fall_back_to_a_full_run(kg):
     assert_up_to_date(kg)
 
 
+def test_a_loaded_file_with_blank_nodes_is_followed(kg):
+    """The store names loaded blank nodes anew; the inferred graph must speak of those."""
+    kg.load([Source("b.ttl", f"{PREFIX} fipid:papeete fip:partOf [ a fip:Island ; "
+                             f"fip:partOf fipid:french-polynesia ] .".encode())])
+    assert_up_to_date(kg)
+    assert kg.query("ASK { fipid:papeete fip:partOf ?b . ?b a schema:Place . "
+                    "FILTER(isBlank(?b)) }").boolean
+
+
 def test_recompute_repairs_and_reports_the_difference(kg):
     wrong = Quad(NamedNode(EX + "a"), NamedNode(EX + "p"), NamedNode(EX + "b"), INFERRED)
     kg.store.add(wrong)

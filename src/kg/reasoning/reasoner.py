@@ -108,8 +108,9 @@ def entail_in_bulk(triples: set[Triple]) -> set[Triple]:
     thirty times faster than owlrl (1.3 s against 44 s at 100k triples), but it runs every
     rule: it is given no ``owl:sameAs`` (it would smush) and, like owlrl, only axioms of the
     kinds above, so only the rules in :data:`RULES` have anything to fire on, and what it
-    adds beyond them (``owl:Thing`` typings) is left out as :func:`is_left_out` says. Its schema closure misses some scm-dom2
-    and scm-rng2 triples, so it is given the axioms already closed by owlrl.
+    adds beyond them (``owl:Thing`` typings) is left out as :func:`is_left_out` says. Its
+    schema closure misses some scm-dom2 and scm-rng2 triples, so it is given the axioms
+    already closed by owlrl.
     """
     axioms = {triple for triple in triples if is_axiom(triple)}
     reasoner = reasonable.PyReasoner()

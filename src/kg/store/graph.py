@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Sequence
 
-from pyoxigraph import (DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store, parse,
-                        serialize)
+from pyoxigraph import (BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store,
+                        parse, serialize)
 
 from .. import reasoning
 from ..sparql import execute as sparql
@@ -286,7 +286,10 @@ class KnowledgeGraph:
             log.warning("skipped the quads addressed to <%s>: the reasoner computes that graph",
                         reasoning.INFERRED)
             staging.remove_graph(inferred)
-        incremental = reason and reasoning.is_small(self.store, len(staging))
+        # the store names a loaded blank node anew, so the reasoner cannot be told which
+        # quads a file with blank nodes added: that load is followed by a full run
+        incremental = reason and reasoning.is_small(self.store, len(staging)) and not any(
+            isinstance(term, BlankNode) for quad in staging for term in quad.triple)
         added = [quad for quad in staging if quad not in self.store] if incremental else []
         before = len(self.store)
         try:
