@@ -13,10 +13,14 @@ the README's screenshots there (docs/screenshots).
 
 from __future__ import annotations
 
+import html
+import http.server
 import os
 import re
 import subprocess
 import sys
+import threading
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -301,3 +305,43 @@ def test_works_375_pixels_wide(phone, path, name):
     if name:
         phone.screenshot(name)
     phone.assert_clean()
+
+
+
+@pytest.fixture
+def other_origin():
+    """A local server of another origin whose page shows the ``src`` of each iframe it is
+    given, as OpenRefine's page (http://127.0.0.1:3333) shows the preview."""
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            frames = "".join(f'<iframe name="{name}" src="{html.escape(src)}"></iframe>'
+                             for name, src in urllib.parse.parse_qsl(self.path[2:]))
+            body = f"<!DOCTYPE html><title>OpenRefine</title>{frames}".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+def test_another_site_may_frame_the_preview_and_no_other_page(page, other_origin):
+    page.page.goto(other_origin + "?" + urllib.parse.urlencode(
+        {"preview": page.base + "reconcile/preview?id=dcsd", "query": page.base}))
+    page.page.wait_for_load_state("networkidle")
+    preview = page.page.frame(name="preview")
+    assert "Directorate for Security and Defence Cooperation" in preview.inner_text("body")
+    assert preview.evaluate("getComputedStyle(document.body).margin") == "4px"  # styled
+    assert page.page.frame(name="query").url.startswith("chrome-error:")  # refused
+    page.assert_clean(f"console: Framing '{re.escape(page.base)}' violates .*"
+                      "\"frame-ancestors 'none'\"",
+                      f"failed: {re.escape(page.base)} net::ERR_BLOCKED_BY_RESPONSE")

@@ -64,7 +64,7 @@ def test_browsers_get_pages_and_clients_get_data(client, path, accept, expected)
 
 
 @pytest.mark.parametrize("path", ["/", "/map", "/validate", "/dataset", "/ontology",
-                                  "/id/dcsd", "/nothing-here"])
+                                  "/id/dcsd", "/nothing-here", "/reconcile/preview?id=dcsd"])
 def test_pages_forbid_inline_scripts(client, path):
     response = client.get(path, headers={"Accept": BROWSER})
     policy = response.headers["Content-Security-Policy"]

@@ -4,6 +4,7 @@ manifest by GET, batches of queries in a ``queries`` form field by POST, preview
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import urllib.error
@@ -111,3 +112,35 @@ def test_bad_queries_get_a_clear_400(server, form, status, message):
 def test_unknown_preview_and_suggest_kind_are_404(server):
     assert _call(server + "reconcile/preview?id=nobody")[0] == 404
     assert _call(server + "reconcile/suggest/nothing?prefix=a")[0] == 404
+
+
+def _headers(url: str):
+    request = urllib.request.Request(url, headers={"Accept": "text/html"})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.headers
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.headers
+
+
+def test_openrefine_may_frame_the_preview_and_nothing_else(server):
+    # OpenRefine shows the preview in an iframe on its own origin (http://127.0.0.1:3333)
+    for path in ("reconcile/preview?id=dcsd", "reconcile/preview?id=nobody"):
+        headers = _headers(server + path)
+        assert "frame-ancestors *" in headers["Content-Security-Policy"], path
+        assert "X-Frame-Options" not in headers, path
+    for path in ("", "sparql?query=ASK%7B%7D", "id/dcsd", "reconcile", "map", "ontology",
+                 "reconcile/suggest/entity?prefix=D", "no-such-page"):
+        headers = _headers(server + path)
+        assert headers["Content-Security-Policy"].endswith("frame-ancestors 'none'"), path
+        assert headers["X-Frame-Options"] == "DENY", path
+
+
+def test_the_preview_is_styled_within_its_content_security_policy(server):
+    status, _, body = _call(server + "reconcile/preview?id=dcsd")
+    headers = _headers(server + "reconcile/preview?id=dcsd")
+    nonce = re.search(r"'nonce-([^']+)'", headers["Content-Security-Policy"])
+    page = body.decode()
+    assert status == 200 and nonce and " style=" not in page  # attributes are refused
+    assert re.search(r'<style nonce="[^"]+">body\{', page)

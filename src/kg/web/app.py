@@ -37,9 +37,11 @@ ROUTES = ("/ (the query page)", "/sparql", "/data", "/validate", "/review", "/id
 #: Pages load scripts, styles, images and data from this server only and run no inline
 #: script: an injected ``<script>`` or ``onerror=`` does nothing. The one inline style
 #: allowed is the editor's own ``<style>`` element, which carries the response's nonce.
+#: No other site may show a page in a frame (clickjacking), except the views marked
+#: :func:`frameable`.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'{nonce}; img-src 'self' data:; "
        "connect-src 'self'; font-src 'self'; form-action 'self'; base-uri 'none'; "
-       "frame-ancestors 'none'")
+       "frame-ancestors {frame_ancestors}")
 
 
 @dataclass
@@ -197,10 +199,24 @@ def csp_nonce() -> str:
     return g.csp_nonce
 
 
+def frameable(view):
+    """Mark ``view`` as one whose answers any site may show in a frame.
+
+    Only for pages that show public data and offer no action (OpenRefine shows the
+    reconciliation preview in an iframe); every other answer forbids framing.
+    """
+    view.kg_frameable = True
+    return view
+
+
 def _security_headers(response: Response) -> Response:
     nonce = g.get("csp_nonce")
+    view = current_app.view_functions.get(request.endpoint or "")
+    framed = getattr(view, "kg_frameable", False)
     response.headers["Content-Security-Policy"] = CSP.format(
-        nonce=f" 'nonce-{nonce}'" if nonce else "")
+        nonce=f" 'nonce-{nonce}'" if nonce else "", frame_ancestors="*" if framed else "'none'")
+    if not framed:  # for browsers that predate frame-ancestors
+        response.headers["X-Frame-Options"] = "DENY"
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     return response

@@ -18,7 +18,7 @@ import threading
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .app import get_engine, get_store
+from .app import csp_nonce, frameable, get_engine, get_store
 from ..errors import UsageError
 from ..namespaces import ID_NS, ONTOLOGY_NS
 from .content.reconcile import DEFAULT_TYPES, Reconciler
@@ -58,10 +58,11 @@ def service() -> Response:
 
 
 @bp.route("/preview")
+@frameable  # OpenRefine shows it in an iframe; it is public data with no action
 def preview() -> Response:
     """An HTML card for ``id`` (the manifest's preview service)."""
     ident = request.args.get("id", "")
-    return Response(_reconciler().preview(ident), mimetype="text/html")
+    return Response(_reconciler().preview(ident, style_nonce=csp_nonce()), mimetype="text/html")
 
 
 @bp.route("/suggest/<kind>")

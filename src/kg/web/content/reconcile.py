@@ -126,17 +126,22 @@ class Reconciler:
         return [{"id": ident, "name": name, **({"description": d} if d else {})}
                 for _, _, name, ident, d in hits[cursor:cursor + limit]]
 
-    def preview(self, ident: str) -> str:
-        """A small HTML card for one entity (the manifest's ``preview`` service)."""
+    def preview(self, ident: str, *, style_nonce: str = "") -> str:
+        """A small HTML card for one entity (the manifest's ``preview`` service).
+
+        Its one ``<style>`` element carries ``style_nonce``, the nonce the page's
+        Content-Security-Policy allows (a ``style`` attribute would be refused).
+        """
         entity = self.entities.get(ident)
         if entity is None:
             raise NotFoundError(f"no entity {ident!r} in the graph")
         types = ", ".join(html.escape(self.labels.get(t, compact(t))) for t in entity.types)
         other = [n for n in entity.names[1:] if n != entity.name][:4]
         return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>"
-                f"{html.escape(entity.name)}</title></head><body style=\"font:13px sans-serif;"
-                f"margin:4px\"><strong>{html.escape(entity.name)}</strong> <small>{types}"
-                "</small>" + (f"<br><em>{html.escape(', '.join(other))}</em>" if other else "")
+                f"{html.escape(entity.name)}</title><style nonce=\"{html.escape(style_nonce)}"
+                "\">body{font:13px sans-serif;margin:4px}</style></head><body>"
+                f"<strong>{html.escape(entity.name)}</strong> <small>{types}</small>"
+                + (f"<br><em>{html.escape(', '.join(other))}</em>" if other else "")
                 + (f"<p>{html.escape(entity.description)}</p>" if entity.description else "")
                 + f"<br><small><a href=\"{html.escape(entity.iri)}\" target=\"_blank\">"
                 f"{html.escape(entity.iri)}</a></small></body></html>")
