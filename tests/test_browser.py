@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import html
 import http.server
+import json
 import os
 import re
 import subprocess
@@ -157,6 +158,29 @@ def test_query_page_runs_an_example(page):
                              page.page.locator("#downloads a", has_text="CSV").get_attribute("href"))
     assert csv.splitlines()[0] == "signed,party"
     page.screenshot("query.png")
+    page.assert_clean()
+
+
+def test_a_shared_link_with_a_dataset_answers_as_the_endpoint_does(page):
+    # a link someone shares: a query and the SPARQL protocol's dataset parameters
+    graph = "https://w3id.org/fr-indopacific/graph/"
+    params = [("query", "SELECT ?in (COUNT(*) AS ?n) WHERE { { ?s ?p ?o BIND(\"default\" AS ?in) }"
+                        " UNION { GRAPH ?g { ?s ?p ?o } BIND(STR(?g) AS ?in) } } GROUP BY ?in"),
+              ("default-graph-uri", graph + "ontology"), ("named-graph-uri", graph + "factsheet")]
+    with urllib.request.urlopen(urllib.request.Request(
+            page.base + "sparql?" + urllib.parse.urlencode(params),
+            headers={"Accept": "application/sparql-results+json"}), timeout=60) as response:
+        bindings = json.load(response)["results"]["bindings"]
+    expected = sorted(f"{row['in']['value']} {row['n']['value']}" for row in bindings)
+    assert [row.split()[0] for row in expected] == ["default", graph + "factsheet"]
+    page.goto("/?" + urllib.parse.urlencode(params))
+    page.page.wait_for_selector(".results-table tbody tr")
+    rows = page.page.locator(".results-table tbody tr").all_inner_texts()
+    assert sorted(re.sub(r"\s+", " ", row).strip().replace(" xsd:integer", "")
+                  for row in rows) == expected
+    assert graph + "ontology" in page.page.locator("#dataset").inner_text()
+    csv = page.page.locator("#downloads a", has_text="CSV").get_attribute("href")
+    assert urllib.parse.parse_qs(csv.split("?", 1)[1])["default-graph-uri"] == [graph + "ontology"]
     page.assert_clean()
 
 

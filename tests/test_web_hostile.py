@@ -93,6 +93,7 @@ def _quoted(text: str) -> str:
 
 
 PAGES = ["/", "/?query=" + _quoted("SELECT * { ?s ?p " + PAYLOAD + " }"),
+         "/?query=ASK%7B%7D&default-graph-uri=" + _quoted(PAYLOAD),
          "/sparql?query=" + _quoted("</textarea>" + PAYLOAD), "/id/hostile-place",
          "/id/coop-hostile", "/ontology", "/map", "/dataset", "/validate",
          "/id/" + _quoted(PAYLOAD), "/" + _quoted(PAYLOAD), "/static/" + _quoted(PAYLOAD),

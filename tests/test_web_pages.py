@@ -118,6 +118,22 @@ def test_a_browser_url_with_a_query_puts_it_in_the_editor(client):
     assert "SELECT &lt;x&gt; {}</textarea>" in page
 
 
+@pytest.mark.parametrize("path", ["/", "/sparql"])
+def test_a_shared_link_keeps_its_dataset_on_the_page(client, path):
+    ontology, factsheet = (f"https://w3id.org/fr-indopacific/graph/{g}" for g in
+                           ("ontology", "factsheet"))
+    page = _text(client.get(path, headers={"Accept": BROWSER}, query_string=[
+        ("query", "ASK {}"), ("default-graph-uri", ontology), ("named-graph-uri", factsheet),
+        ("inference", "false"), ("format", "html")]))
+    # sent with the query by the script, and by the form without script
+    for name, value in (("default-graph-uri", ontology), ("named-graph-uri", factsheet),
+                        ("inference", "false")):
+        assert f'<input type="hidden" name="{name}" value="{value}" data-dataset>' in page
+        assert f"<li><code>{name}</code>: <code>{value}</code></li>" in page  # shown
+    assert '<a href="/?query=ASK+%7B%7D">Query the whole knowledge graph instead</a>' in page
+    assert 'id="dataset"' not in _text(client.get("/?query=ASK+%7B%7D"))
+
+
 def test_entity_page_content(client):
     page = _text(client.get("/id/nema", headers={"Accept": BROWSER}))
     assert "<h1>Mongolian Emergency Management Agency</h1>" in page

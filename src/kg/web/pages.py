@@ -12,6 +12,7 @@ from __future__ import annotations
 import time
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from .content import geo, ontodoc, present
 from .app import csp_nonce, get_config, get_engine, get_store, get_writer
@@ -71,19 +72,33 @@ def favicon() -> Response:
 
 # -- the query page ----------------------------------------------------------------------
 
+#: The parameters of /sparql that the query page passes on with every query it sends (the
+#: dataset of the SPARQL 1.1 Protocol, and whether inferred triples count).
+DATASET_PARAMETERS = ("default-graph-uri", "named-graph-uri", "inference")
+
+
 @bp.route("/")
 def home() -> Response:
-    """The query page (``?query=`` puts a query in the editor and runs it)."""
-    return query_page(request.args.get("query"))
+    """The query page (``?query=`` puts a query in the editor and runs it;
+    ``default-graph-uri``, ``named-graph-uri`` and ``inference`` are kept for it)."""
+    return query_page(request.args.get("query"), request.args)
 
 
-def query_page(query: str | None = None) -> Response:
-    """The query editor, with ``query`` in it (else the first example)."""
+def query_page(query: str | None = None, params: MultiDict | None = None) -> Response:
+    """The query editor, with ``query`` in it (else the first example).
+
+    The dataset ``params`` of the request (:data:`DATASET_PARAMETERS`) are shown on the page
+    and sent with every query the page runs and every download it offers, so that the page
+    answers what ``/sparql`` answers to the same parameters.
+    """
     cqs = examples(get_config())
     words = sorted(f"{prefix}:" for prefix in PREFIXES)
+    dataset = [(name, value) for name in DATASET_PARAMETERS
+               for value in (params.getlist(name) if params else ())]
     return _page("query.html", examples=cqs, query=query or (cqs[0].query if cqs else
                  "SELECT * WHERE { ?s ?p ?o } LIMIT 10\n"), run=query is not None,
-                 prefixes=PREFIXES, words=words, endpoint=url_for("sparql.endpoint"))
+                 prefixes=PREFIXES, words=words, endpoint=url_for("sparql.endpoint"),
+                 dataset=dataset, whole=url_for("pages.home", query=query))
 
 
 # -- entity pages ------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def endpoint() -> Response:
     if len(queries) > 1:
         raise UsageError("more than one query in the request; send exactly one `query`")
     if request.method == "GET" and _browser(params.get("format")):
-        return pages.query_page(queries[0] if queries else None)
+        return pages.query_page(queries[0] if queries else None, params)
     if not queries:
         if request.method == "POST":
             raise UsageError("no query in the request: send `query` in the form or the body")

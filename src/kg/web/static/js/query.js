@@ -15,6 +15,9 @@ const root = document.body.dataset.root;
 const baseIri = document.body.dataset.baseIri;
 const prefixes = JSON.parse(form.dataset.prefixes);
 const endpoint = form.getAttribute("action");
+// the dataset of a shared link (default-graph-uri, named-graph-uri, inference): sent with
+// every query and download, so that the page answers what /sparql answers to that link
+const dataset = [...form.querySelectorAll("input[data-dataset]")].map((input) => [input.name, input.value]);
 const MAX_ROWS_SHOWN = 2000;
 const XSD = "http://www.w3.org/2001/XMLSchema#";
 
@@ -80,6 +83,13 @@ function showError(message, line, column) {
   if (line) editor.markError(line, column || 1);
 }
 
+/** The parameters of a request to the endpoint: `fields` and the page's dataset. */
+function parameters(fields) {
+  const params = new URLSearchParams(fields);
+  for (const [name, value] of dataset) params.append(name, value);
+  return params;
+}
+
 function showDownloads(query, kind) {
   downloads.replaceChildren();
   const formats = kind === "graph"
@@ -87,7 +97,7 @@ function showDownloads(query, kind) {
     : [["JSON", "json", "srj"], ["CSV", "csv", "csv"], ["TSV", "tsv", "tsv"], ["XML", "xml", "srx"]];
   downloads.append("Download: ");
   for (const [name, format, ext] of formats) {
-    const url = `${endpoint}?${new URLSearchParams({ query, format })}`;
+    const url = `${endpoint}?${parameters({ query, format })}`;
     downloads.append(el("a", name, { href: url, download: `results.${ext}` }));
   }
 }
@@ -133,7 +143,7 @@ async function run() {
   try {
     response = await fetch(endpoint, {
       method: "POST",
-      body: new URLSearchParams({ query }),
+      body: parameters({ query }),
       headers: { Accept: "application/sparql-results+json, text/turtle;q=0.9" },
     });
   } catch (error) {
