@@ -253,3 +253,53 @@ _hypothesis_settings.register_profile("thorough", deadline=None, max_examples=15
                                       database=None)
 _hypothesis_settings.load_profile(os.environ.get("KG_HYPOTHESIS_PROFILE")
                                   or ("ci" if os.environ.get("CI") else "dev"))
+
+
+class LocalHTTP:
+    """A threaded HTTP server on a loopback port (a stand-in for another site) that answers
+    every GET and POST with ``respond(request)`` -> (status, content type, body) and keeps
+    each request it got as a dict: method, path, headers, body.
+
+    With ``tls`` (the PEM files of a certificate and its key) it speaks https and keeps
+    the name each client asked for by SNI in ``server_names``.
+    """
+
+    def __init__(self, respond, *, tls: tuple[Path, Path] | None = None) -> None:
+        import http.server
+        import ssl
+
+        self.requests: list[dict] = []
+        self.server_names: list[str | None] = []
+        stand_in = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 - the name http.server calls
+                length = int(self.headers.get("Content-Length") or 0)
+                request = {"method": self.command, "path": self.path,
+                           "headers": self.headers, "body": self.rfile.read(length)}
+                stand_in.requests.append(request)
+                status, content_type, body = respond(request)
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            do_POST = do_GET
+
+            def log_message(self, *args):
+                pass
+
+        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self._server.server_address[1]
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/"
+        if tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*tls)
+            context.sni_callback = lambda sock, name, _: self.server_names.append(name)
+            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()

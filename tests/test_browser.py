@@ -14,20 +14,18 @@ the README's screenshots there (docs/screenshots).
 from __future__ import annotations
 
 import html
-import http.server
 import json
 import os
 import re
 import subprocess
 import sys
-import threading
 import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from conftest import free_port, wait_until_up, web_bundle
+from conftest import LocalHTTP, free_port, wait_until_up, web_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "web"
@@ -336,26 +334,14 @@ def test_works_375_pixels_wide(phone, path, name):
 def other_origin():
     """A local server of another origin whose page shows the ``src`` of each iframe it is
     given, as OpenRefine's page (http://127.0.0.1:3333) shows the preview."""
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            frames = "".join(f'<iframe name="{name}" src="{html.escape(src)}"></iframe>'
-                             for name, src in urllib.parse.parse_qsl(self.path[2:]))
-            body = f"<!DOCTYPE html><title>OpenRefine</title>{frames}".encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def page(request):
+        frames = "".join(f'<iframe name="{name}" src="{html.escape(src)}"></iframe>'
+                         for name, src in urllib.parse.parse_qsl(request["path"][2:]))
+        return 200, "text/html; charset=utf-8", f"<!DOCTYPE html>{frames}".encode()
 
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    site = LocalHTTP(page)
+    yield site.url
+    site.close()
 
 
 def test_another_site_may_frame_the_preview_and_no_other_page(page, other_origin):

@@ -4,15 +4,20 @@ with a real local stand-in for Wikidata and a listener that records every connec
 from __future__ import annotations
 
 import json
+import re
 import time
+from pathlib import Path
 
 import pytest
+from pyoxigraph import Store
 
+from conftest import LocalHTTP
 from kg import Config, KnowledgeGraph
 from kg.web.app import close_app, create_app
 from kg.config import WIKIDATA_SERVICES
 from kg.errors import ForbiddenFeatureError
 from kg.sparql.federation import ServicePolicy
+from kg.sparql.relay import Route, relay
 
 WIKIDATA = WIKIDATA_SERVICES[0]
 JOIN = f"""SELECT ?country ?iso WHERE {{
@@ -152,3 +157,105 @@ def test_wikidata_prefixes_are_predeclared(empty):
              "pq:P580 ?start . ?item wikibase:sitelinks ?n ; schema:name ?name . "
              "?x bd:serviceParam ?y ; wdt:P297 ?iso }")
     assert list(empty.query(query).solutions) == []
+
+
+# -- DNS rebinding: the call goes to the address that was checked ---------------------------
+
+ANSWER = json.dumps({"head": {"vars": ["x"]}, "results": {"bindings": [
+    {"x": {"type": "literal", "value": "from the checked address"}}]}}).encode()
+
+
+@pytest.fixture
+def sparql_standin():
+    """A local SPARQL endpoint that answers one solution and keeps the requests it got."""
+    server = LocalHTTP(lambda request: (200, "application/sparql-results+json", ANSWER))
+    yield server
+    server.close()
+
+
+def _service_url(rewritten: str) -> str:
+    return re.search(r"SERVICE <([^>]+)>", rewritten)[1]
+
+
+def test_an_allowlisted_name_is_resolved_once_and_pinned_to_what_was_checked(listener):
+    # a hostile DNS server: a public address to the first question, then the loopback
+    # address where the listener waits
+    port, connections = listener
+    target = f"http://rebind.invalid:{port}/sparql"
+    asked = []
+
+    def hostile(host: str) -> tuple[str, ...]:
+        asked.append(host)
+        return ("93.184.215.14",) if len(asked) == 1 else ("127.0.0.1",)
+
+    policy = ServicePolicy(allowlist=(target,), resolve=hostile)
+    rewritten = policy.rewrite(f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}")
+    assert asked == ["rebind.invalid"]
+    assert relay().route(_service_url(rewritten)) == Route(target, ("93.184.215.14",))
+    assert connections == []
+    # the same target checked again is refused as soon as its name resolves to loopback
+    with pytest.raises(ForbiddenFeatureError, match="resolves to 127.0.0.1"):
+        policy.rewrite(f"ASK {{ SERVICE <{target}> {{ }} }}")
+
+
+def test_the_relay_calls_the_pinned_address_with_the_original_host(sparql_standin):
+    # no resolver knows rebind.invalid: the call can only reach the stand-in if the relay
+    # connects to the address of the route, never looking the name up again
+    target = f"http://sparql.rebind.invalid:{sparql_standin.port}/sparql?key=1"
+    url = relay().url(target, ("127.0.0.1",))
+    app = create_app({"workers": 1, "service_map": {WIKIDATA: url}})  # a worker process
+    try:
+        response = app.test_client().get("/sparql", query_string={
+            "query": f"SELECT ?x {{ SERVICE <{WIKIDATA}> {{ ?x ?p ?o }} }}"},
+            headers={"Accept": "application/sparql-results+json"})
+    finally:
+        close_app(app)
+    assert response.status_code == 200, response.data
+    rows = json.loads(response.data)["results"]["bindings"]
+    assert [row["x"]["value"] for row in rows] == ["from the checked address"]
+    (request,) = sparql_standin.requests
+    assert request["headers"]["Host"] == f"sparql.rebind.invalid:{sparql_standin.port}"
+    assert request["path"] == "/sparql?key=1" and request["method"] == "POST"
+    assert b"?x ?p ?o" in request["body"]
+
+
+def test_a_name_that_does_not_resolve_fails_the_call_and_is_never_looked_up_again():
+    target = "http://nowhere.invalid/sparql"
+    policy = ServicePolicy(allowlist=(target,), resolve=lambda host: ())
+    store = Store()
+    failing = policy.rewrite(f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}")
+    with pytest.raises(OSError) as failure:
+        list(store.query(failing))
+    assert "nowhere.invalid does not resolve" in policy.redact(str(failure.value))
+    assert target in policy.redact(str(failure.value))
+    assert relay().base not in policy.redact(str(failure.value))
+    silent = policy.rewrite(f"SELECT * {{ SERVICE SILENT <{target}> {{ ?s ?p ?o }} }}")
+    assert [row["s"] for row in store.query(silent)] == [None]  # one empty solution
+
+
+TLS = Path(__file__).parent / "fixtures" / "tls"  # a certificate for sparql.rebind.invalid
+
+
+@pytest.mark.parametrize("name, verified", [("sparql.rebind.invalid", True),
+                                            ("other.rebind.invalid", False)])
+def test_over_https_the_relay_sends_the_name_and_verifies_it(monkeypatch, name, verified):
+    # the relay connects to the pinned address but asks for the name by SNI and checks
+    # the certificate against the name (trusted here through SSL_CERT_FILE)
+    monkeypatch.setenv("SSL_CERT_FILE", str(TLS / "cert.pem"))
+    server = LocalHTTP(lambda request: (200, "application/sparql-results+json", ANSWER),
+                       tls=(TLS / "cert.pem", TLS / "key.pem"))
+    try:
+        target = f"https://{name}:{server.port}/sparql"
+        url = relay().url(target, ("127.0.0.1",))
+        query = f"SELECT ?x {{ SERVICE <{url}> {{ ?x ?p ?o }} }}"
+        if verified:
+            assert [str(row["x"]) for row in Store().query(query)] == [
+                '"from the checked address"']
+            assert server.requests[0]["headers"]["Host"] == f"{name}:{server.port}"
+        else:
+            with pytest.raises(OSError, match="CERTIFICATE_VERIFY_FAILED"):
+                list(Store().query(query))
+            assert server.requests == []
+        assert server.server_names == [name]
+    finally:
+        server.close()

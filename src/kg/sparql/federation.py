@@ -10,7 +10,10 @@ elsewhere are never touched) and each one is checked:
    only way to reach a loopback or private address, because only the operator writes it;
 2. otherwise the target must be in the **allowlist** (``service_allowlist``; default:
    Wikidata's two query-service URLs), use http or https, and its host must not resolve
-   to a loopback, private, link-local or otherwise reserved address;
+   to a loopback, private, link-local or otherwise reserved address. The name is resolved
+   once: the call goes through this process's relay (:mod:`kg.sparql.relay`) to the
+   addresses that were checked, so that a DNS answer that changes between the check and
+   the connection (DNS rebinding) cannot lead it elsewhere;
 3. everything else is refused (400) before any request is made.
 
 A ``SERVICE`` nested inside an allowed one is part of the remote query (Wikidata's
@@ -22,12 +25,24 @@ from __future__ import annotations
 import ipaddress
 import socket
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from ..config import WIKIDATA_SERVICES
 from ..errors import ForbiddenFeatureError
 from .guard import tokens, unescape
+from .relay import redact as _relay_redact
+from .relay import relay
+
+
+def resolve_host(host: str) -> tuple[str, ...]:
+    """The addresses ``host`` resolves to, in the resolver's order; none when it does not
+    resolve."""
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError):
+        return ()
+    return tuple(dict.fromkeys(info[4][0].split("%", 1)[0] for info in infos))
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,9 @@ class ServicePolicy:
 
     allowlist: tuple[str, ...] = WIKIDATA_SERVICES
     mapping: Mapping[str, str] = field(default_factory=dict)
+    #: How host names are resolved (the system's resolver; tests put their own here).
+    resolve: Callable[[str], tuple[str, ...]] = field(default=resolve_host, repr=False,
+                                                      compare=False)
 
     @classmethod
     def from_config(cls, config) -> "ServicePolicy":
@@ -54,8 +72,10 @@ class ServicePolicy:
     def rewrite(self, text: str) -> str:
         """``text`` with every allowed SERVICE IRI replaced by the URL to call.
 
-        Raises ForbiddenFeatureError for a target that is not allowed, a variable or
-        prefixed-name target, or an allowed host that resolves to a non-public address.
+        An allowed target named by a host name is replaced by a URL of this process's
+        relay, which calls it at the addresses checked now. Raises ForbiddenFeatureError
+        for a target that is not allowed, a variable or prefixed-name target, or an
+        allowed host that resolves to a non-public address.
         """
         if unescape(text) != text:
             # SPARQL decodes \\u escapes before parsing; decode them first so that an
@@ -92,8 +112,8 @@ class ServicePolicy:
         return "".join(pieces) + text[start:]
 
     def redact(self, message: str) -> str:
-        """``message`` with every URL of the map replaced by the SERVICE IRI it stands for
-        (the map is the operator's configuration, not for clients).
+        """``message`` with every URL of the map or the relay replaced by the SERVICE IRI
+        it stands for (the map is the operator's configuration, not for clients).
 
         >>> ServicePolicy(mapping={"https://q.example/sparql": "http://10.0.0.7:9/q"}).redact(
         ...     "error while connecting to http://10.0.0.7:9/q")
@@ -101,7 +121,7 @@ class ServicePolicy:
         """
         for iri, url in sorted(self.mapping.items(), key=lambda item: -len(item[1])):
             message = message.replace(url, iri)
-        return message
+        return _relay_redact(message)
 
     def _target(self, iri: str) -> str:
         if iri in self.mapping:
@@ -115,12 +135,16 @@ class ServicePolicy:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ForbiddenFeatureError(f"SERVICE <{iri}>: only http and https URLs are "
                                         "called")
-        bad = non_public_address(parts.hostname)
+        literal = _address(parts.hostname)
+        addresses = (literal,) if literal else self.resolve(parts.hostname)
+        bad = first_non_public(addresses)
         if bad:
             raise ForbiddenFeatureError(
                 f"SERVICE <{iri}>: its host resolves to {bad}, a non-public address; "
                 "only the operator's --service-map may point a SERVICE there")
-        return iri
+        # an address is called as written; a name, at the addresses just checked (no
+        # second look-up: see the module's docstring)
+        return iri if literal else relay().url(iri, addresses)
 
 
 def _not_an_iri(token: str) -> str:
@@ -132,20 +156,32 @@ def _not_an_iri(token: str) -> str:
             "and prefixed names are not accepted as SERVICE targets)")
 
 
-def non_public_address(host: str) -> str | None:
-    """The first resolved address of ``host`` that is not public, or None.
+def first_non_public(addresses) -> str | None:
+    """The first of ``addresses`` that is not a public unicast address, or None.
 
-    A host that does not resolve is let through: the engine cannot reach it either.
+    >>> first_non_public(("8.8.8.8", "10.0.0.7", "::1"))
+    '10.0.0.7'
     """
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return None
-    for info in infos:
-        address = ipaddress.ip_address(info[4][0].split("%", 1)[0])
+    for text in addresses:
+        address = ipaddress.ip_address(text)
         if not address.is_global or address.is_multicast:
             return str(address)
     return None
+
+
+def non_public_address(host: str) -> str | None:
+    """The first resolved address of ``host`` that is not public, or None.
+
+    A host that does not resolve is let through: nothing can reach it either.
+    """
+    return first_non_public(resolve_host(host))
+
+
+def _address(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
 
 
 def parse_map(value: str) -> dict[str, str]:
