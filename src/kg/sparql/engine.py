@@ -44,6 +44,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import select
 import shutil
 import signal
 import tempfile
@@ -175,18 +176,6 @@ def rebuild_error(name: str, message: str, attributes: dict) -> errors.KGError:
     return exc
 
 
-def _cpu_seconds(pid: int) -> float | None:
-    """CPU time (user + system) used so far by the process ``pid``; None where /proc is not."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            fields = stat.read().rsplit(b")", 1)[1].split()
-    except OSError:
-        return None
-    if not _TICKS:
-        return None
-    return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14, 15
-
-
 def _lower_priority(pid: int) -> None:
     try:
         os.setpriority(os.PRIO_PROCESS, pid, 10)
@@ -225,6 +214,27 @@ class _Worker:
         # a forked worker is not this process's child: a pidfd names it even once its pid
         # is given to another process
         self._pidfd = os.pidfd_open(pid) if process is None else None
+        # set up once: waiting for each answer and reading the CPU time cost no more calls
+        self._answered = select.poll()
+        self._answered.register(conn.fileno(), select.POLLIN)
+        try:
+            self._stat: int | None = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+        except OSError:  # no /proc: elapsed time stands in for CPU time
+            self._stat = None
+
+    def answered(self, timeout: float) -> bool:
+        """Whether the worker has answered (or ended), waiting at most ``timeout`` seconds."""
+        return bool(self._answered.poll(max(0.0, timeout) * 1000))
+
+    def cpu_seconds(self) -> float | None:
+        """CPU time (user + system) the worker used so far; None where /proc is not."""
+        if self._stat is None or not _TICKS:
+            return None
+        try:
+            fields = os.pread(self._stat, 1024, 0).rsplit(b")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14, 15
 
     @classmethod
     def start(cls, context, spool_dir: str) -> "_Worker":
@@ -281,6 +291,9 @@ class _Worker:
                 signal.pidfd_send_signal(self._pidfd, signal.SIGKILL)
             os.close(self._pidfd)
             self._pidfd = None
+        if self._stat is not None:
+            os.close(self._stat)
+            self._stat = None
         self.conn.close()
 
 
@@ -602,9 +615,9 @@ class Engine:
         priority, so that short queries keep the processors; returns whether it turned
         heavy."""
         pid, heavy = process.pid, False
-        started, cpu_before = time.monotonic(), _cpu_seconds(pid)
+        started, cpu_before = time.monotonic(), process.cpu_seconds()
         try:
-            while not process.conn.poll(max(0.0, min(_CHECK, deadline - time.monotonic()))):
+            while not process.answered(min(_CHECK, deadline - time.monotonic())):
                 if time.monotonic() >= deadline:
                     self._replace(process)
                     raise errors.QueryTimeoutError(
@@ -612,7 +625,7 @@ class Engine:
                         "this endpoint); narrow it or add a LIMIT")
                 if heavy:
                     continue
-                cpu = _cpu_seconds(pid)
+                cpu = process.cpu_seconds()
                 used = (time.monotonic() - started if cpu is None or cpu_before is None
                         else cpu - cpu_before)
                 if used > self.heavy_after:
