@@ -140,6 +140,18 @@ def test_on_disk_store_is_read_by_the_workers(tmp_path):
         engine.close()
 
 
+def test_in_memory_workers_are_forked_and_no_snapshot_is_left_behind(bundled):
+    engine = Engine(bundled, workers=3, timeout=20).start()
+    try:
+        assert sum(w._process is not None for w in engine._workers) == 1  # one parsed it
+        assert not [n for n in os.listdir(engine._spool_dir) if n.startswith("snapshot")]
+        answers = {engine.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").read()
+                   for _ in range(6)}
+        assert len(answers) == 1  # every worker holds the same data
+    finally:
+        engine.close()
+
+
 def test_large_answers_are_spooled_to_a_file_and_removed(bundled):
     engine = Engine(bundled, workers=1, timeout=20, max_rows=10**6).start()
     try:

@@ -351,6 +351,12 @@ class Engine:
             first = first or process
             self._workers.add(process)
             self._idle.put(process)
+        with self._lock:
+            if self._snapshot is not None and "nquads_file" in self._snapshot[1]:
+                # every worker holds the data now: the snapshot (a file as large as the data,
+                # in memory where /tmp is a tmpfs) is dumped again if a worker ever needs it
+                os.unlink(self._snapshot[1]["nquads_file"])
+                self._snapshot = None
         return self
 
     def _new_worker(self, parent: _Worker | None = None) -> _Worker:
