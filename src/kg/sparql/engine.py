@@ -250,6 +250,8 @@ class _Worker:
         """A new worker forked by this one (idle), holding the same version of the data."""
         self.conn.send(("fork",))
         _, pid = self.conn.recv()
+        if pid is None:
+            raise OSError("the worker runs a thread: it is not forked")
         sibling = _Worker(Connection(recv_handle(self.conn)), pid)
         sibling.version = self.version
         return sibling

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import os
 import tempfile
+import threading
 from multiprocessing import Pipe
 from multiprocessing.reduction import send_handle
 from typing import Any
@@ -256,6 +257,9 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
 
 
 def _fork(conn, spool_dir: str, store: Store | None) -> None:
+    if _threads() > 1:  # a fork copies no other thread, but it may copy a lock one holds
+        conn.send(("forked", None))
+        return
     ours, theirs = Pipe()
     pid = os.fork()
     if pid == 0:  # the sibling: this worker's pipe and the engine's end are not its own
@@ -276,6 +280,13 @@ def _load(source: dict[str, Any], store: Store | None) -> Store:
     if "deltas" not in source:  # a whole snapshot was parsed: hand back the parser's memory
         release_memory()
     return store
+
+
+def _threads() -> int:
+    try:
+        return len(os.listdir("/proc/self/task"))  # native threads too
+    except OSError:
+        return threading.active_count()
 
 
 def _reap() -> None:
