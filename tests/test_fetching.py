@@ -1,7 +1,8 @@
-"""No server-side fetching on a client's behalf: SERVICE, JSON-LD ``@context``, XML external
-entities and ``owl:imports`` never reach ``file:``, loopback, link-local or private addresses,
-nor hosts off the allowlist — not through a redirect, not through a DNS name that resolves
-there. A loopback socket that records every connection is the witness."""
+"""No server-side fetching on a client's behalf: SERVICE, LOAD, JSON-LD ``@context``, XML
+external entities and ``owl:imports`` never reach ``file:``, loopback, link-local or private
+addresses, nor hosts off the allowlist — not through a redirect, not through a DNS name that
+resolves there, not through a name that resolves there only after it was checked. A loopback
+socket that records every connection is the witness."""
 
 from __future__ import annotations
 
@@ -11,7 +12,13 @@ import time
 
 import pytest
 
+from conftest import LocalHTTP
+from kg import Config, KnowledgeGraph
+from kg.errors import LoadRefusedError, QueryEvaluationError
+from kg.sparql import pinned
+from kg.sparql.pinned import resolve_host
 from kg.web.app import close_app, create_app
+from kg.writes.writer import Writer
 
 WIKIDATA = "https://query.wikidata.org/sparql"
 
@@ -206,4 +213,76 @@ def test_load_from_an_allowed_host_does_not_follow_its_redirect(recorded):
         redirector.shutdown()
         redirector.server_close()
     assert len(handler.hits) == 1
+    _no_connection(connections)
+
+
+# -- LOAD and DNS rebinding: the fetch goes to the address that was checked -----------------
+
+DOCUMENT = b'<http://example.org/a> <http://www.w3.org/2000/01/rdf-schema#comment> "loaded" .\n'
+
+
+def _writer(allowed: str, resolve=resolve_host) -> Writer:
+    kg = KnowledgeGraph.open(Config.load({"load_allowlist": (allowed,)}, environ={}),
+                             load_bundled=False)
+    return Writer(kg, resolve=resolve)
+
+
+@pytest.fixture
+def document():
+    """A local site serving one N-Triples document; keeps the requests it got."""
+    server = LocalHTTP(lambda request: (200, "application/n-triples", DOCUMENT))
+    yield server
+    server.close()
+
+
+def test_load_resolves_a_name_once_and_is_pinned_to_what_was_checked(recorded):
+    # a hostile DNS server: a public address to the first question, then the loopback
+    # address where the listener waits
+    port, connections, _ = recorded
+    source = f"http://data.rebind.invalid:{port}/data.nt"
+    asked = []
+
+    def hostile(host: str) -> tuple[str, ...]:
+        asked.append(host)
+        return ("93.184.215.14",) if len(asked) == 1 else ("127.0.0.1",)
+
+    writer = _writer(f"data.rebind.invalid:{port}", hostile)
+    assert writer.load_addresses(source) == ("93.184.215.14",)
+    assert asked == ["data.rebind.invalid"]
+    # asked again, the name now resolves to loopback: the LOAD is refused, nothing fetched
+    with pytest.raises(LoadRefusedError, match="resolves to 127.0.0.1"):
+        writer.update(f"LOAD <{source}>", agent="test")
+    _no_connection(connections)
+
+
+def test_the_fetch_connects_to_the_pinned_address_with_the_original_host(document):
+    # no resolver knows data.rebind.invalid: the fetch reaches the site only because it
+    # connects to the pinned address without looking the name up
+    source = f"http://data.rebind.invalid:{document.port}/data.nt"
+    with pinned.request(source, ("127.0.0.1",), timeout=10) as response:
+        assert response.status == 200 and response.read() == DOCUMENT
+    (request,) = document.requests
+    assert request["headers"]["Host"] == f"data.rebind.invalid:{document.port}"
+    assert request["path"] == "/data.nt"
+
+
+def test_a_load_from_a_local_site_still_works(document):
+    def resolver(host: str) -> tuple[str, ...]:
+        raise AssertionError(f"an address written in the URL is not looked up ({host})")
+
+    writer = _writer(f"127.0.0.1:{document.port}", resolver)
+    outcome = writer.update(f"LOAD <{document.url}data.nt>", agent="test")
+    assert outcome.status == "committed" and outcome.added == 1
+    assert writer.kg.query('ASK { ?s rdfs:comment "loaded" }').boolean
+    assert document.requests[0]["headers"]["Host"] == f"127.0.0.1:{document.port}"
+
+
+def test_a_load_from_a_name_that_does_not_resolve_fails(listener):
+    port, connections = listener
+    writer = _writer(f"nowhere.invalid:{port}", lambda host: ())
+    with pytest.raises(QueryEvaluationError, match="nowhere.invalid does not resolve"):
+        writer.update(f"LOAD <http://nowhere.invalid:{port}/data.nt>", agent="test")
+    outcome = writer.update(f"LOAD SILENT <http://nowhere.invalid:{port}/data.nt>",
+                            agent="test")
+    assert outcome.status == "unchanged"
     _no_connection(connections)

@@ -12,8 +12,8 @@ elsewhere are never touched) and each one is checked:
    Wikidata's two query-service URLs), use http or https, and its host must not resolve
    to a loopback, private, link-local or otherwise reserved address. The name is resolved
    once: the call goes through this process's relay (:mod:`kg.sparql.relay`) to the
-   addresses that were checked, so that a DNS answer that changes between the check and
-   the connection (DNS rebinding) cannot lead it elsewhere;
+   addresses that were checked (:mod:`kg.sparql.pinned`), so that a DNS answer that
+   changes between the check and the connection (DNS rebinding) cannot lead it elsewhere;
 3. everything else is refused (400) before any request is made.
 
 A ``SERVICE`` nested inside an allowed one is part of the remote query (Wikidata's
@@ -22,8 +22,6 @@ A ``SERVICE`` nested inside an allowed one is part of the remote query (Wikidata
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 from urllib.parse import urlsplit
@@ -31,18 +29,9 @@ from urllib.parse import urlsplit
 from ..config import WIKIDATA_SERVICES
 from ..errors import ForbiddenFeatureError
 from .guard import tokens, unescape
+from .pinned import first_non_public, literal_address, resolve_host
 from .relay import redact as _relay_redact
 from .relay import relay
-
-
-def resolve_host(host: str) -> tuple[str, ...]:
-    """The addresses ``host`` resolves to, in the resolver's order; none when it does not
-    resolve."""
-    try:
-        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
-    except (socket.gaierror, UnicodeError):
-        return ()
-    return tuple(dict.fromkeys(info[4][0].split("%", 1)[0] for info in infos))
 
 
 @dataclass(frozen=True)
@@ -135,7 +124,7 @@ class ServicePolicy:
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ForbiddenFeatureError(f"SERVICE <{iri}>: only http and https URLs are "
                                         "called")
-        literal = _address(parts.hostname)
+        literal = literal_address(parts.hostname)
         addresses = (literal,) if literal else self.resolve(parts.hostname)
         bad = first_non_public(addresses)
         if bad:
@@ -154,34 +143,6 @@ def _not_an_iri(token: str) -> str:
                 "rdfs:label")
     return (f"SERVICE {token}: write the endpoint as a full IRI <https://…> (variables "
             "and prefixed names are not accepted as SERVICE targets)")
-
-
-def first_non_public(addresses) -> str | None:
-    """The first of ``addresses`` that is not a public unicast address, or None.
-
-    >>> first_non_public(("8.8.8.8", "10.0.0.7", "::1"))
-    '10.0.0.7'
-    """
-    for text in addresses:
-        address = ipaddress.ip_address(text)
-        if not address.is_global or address.is_multicast:
-            return str(address)
-    return None
-
-
-def non_public_address(host: str) -> str | None:
-    """The first resolved address of ``host`` that is not public, or None.
-
-    A host that does not resolve is let through: nothing can reach it either.
-    """
-    return first_non_public(resolve_host(host))
-
-
-def _address(host: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return None
 
 
 def parse_map(value: str) -> dict[str, str]:

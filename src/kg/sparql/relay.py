@@ -8,7 +8,8 @@ private one to the connection (DNS rebinding). So the check resolves the name on
 registers the endpoint here with the addresses it checked; the query calls this relay
 (``http://127.0.0.1:<port>/<token>``) instead, and the relay connects to those addresses
 only, sending the original ``Host`` header and, for https, the original name for SNI and
-certificate verification. The relay never resolves a name.
+certificate verification (:func:`kg.sparql.pinned.request`, which LOAD uses too). The relay
+never resolves a name.
 
 One relay per process, started on first use; a route is only reachable by its random
 token, and leads only to an address that passed the check.
@@ -20,11 +21,11 @@ import http.client
 import http.server
 import os
 import secrets
-import socket
-import ssl
 import threading
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
+
+from . import pinned
 
 #: Seconds the relay waits for the remote endpoint to connect or send (per read).
 TIMEOUT = 60.0
@@ -105,21 +106,6 @@ def redact(message: str) -> str:
     return current[1].redact(message) if current and current[0] == os.getpid() else message
 
 
-class _PinnedConnection(http.client.HTTPSConnection):
-    """A connection to ``host`` (its Host header, SNI and certificate name) made to one
-    already checked ``address``; plain HTTP when ``tls`` is false."""
-
-    def __init__(self, host: str, port: int, address: str, *, tls: bool) -> None:
-        super().__init__(host, port, timeout=TIMEOUT, context=ssl.create_default_context())
-        self.address, self.tls = address, tls
-        self.default_port = 443 if tls else 80  # Host names a port unless it is this one
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self.address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host) \
-            if self.tls else sock
-
-
 class _Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # answers are chunked: Oxigraph reads no close-delimited body
 
@@ -137,28 +123,18 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if route is None:
             return self._fail(404, "no such route")
         parts = urlsplit(route.target)
-        path = (parts.path or "/") + "?" + "&".join(filter(None, (parts.query, query))) \
-            if parts.query or query else parts.path or "/"
+        url = urlunsplit(parts._replace(query="&".join(filter(None, (parts.query, query))),
+                                        fragment=""))
         headers = {name: self.headers[name] for name in _PASSED_ON if self.headers[name]}
-        problem = f"{parts.hostname} does not resolve"
-        for address in route.addresses:
-            connection = _PinnedConnection(parts.hostname, parts.port or (
-                443 if parts.scheme == "https" else 80), address, tls=parts.scheme == "https")
-            try:
-                connection.request(self.command, path, body, headers)
-                response = connection.getresponse()
-            except (OSError, http.client.HTTPException) as exc:
-                connection.close()
-                problem = f"{parts.hostname} ({address}): {exc}"
-                continue
-            try:
-                self._pass_back(response)
-            except (OSError, http.client.HTTPException):
-                self.close_connection = True  # the caller or the remote went away
-            finally:
-                connection.close()
-            return
-        self._fail(502, f"SERVICE <{route.target}> could not be reached: {problem}")
+        try:
+            with pinned.request(url, route.addresses, method=self.command, body=body,
+                                headers=headers, timeout=TIMEOUT) as response:
+                try:
+                    self._pass_back(response)
+                except (OSError, http.client.HTTPException):
+                    self.close_connection = True  # the caller or the remote went away
+        except pinned.UnreachableError as exc:
+            self._fail(502, f"SERVICE <{route.target}> could not be reached: {exc}")
 
     def _pass_back(self, response: http.client.HTTPResponse) -> None:
         # the status and body as they are; no Location (a redirect is not followed: it

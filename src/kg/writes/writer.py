@@ -20,11 +20,9 @@ A refused or failed write leaves the store exactly as it was.
 
 from __future__ import annotations
 
-import ipaddress
+import http.client
 import threading
-import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -37,7 +35,7 @@ from ..errors import (LoadRefusedError, NotFoundError, ProtectedGraphError, Quer
                      UsageError, ValidationFailedError)
 from ..sparql.formats import RDF_INPUT_FORMATS, for_path
 from ..validation.entail import Schema
-from ..sparql.federation import non_public_address
+from ..sparql import pinned
 from ..validation.incremental import Checker
 from ..namespaces import CHANGE_NS, CURATED_GRAPHS, GRAPHS, REVIEW_NS, SERVER_GRAPHS
 from ..validation.report import render
@@ -49,6 +47,7 @@ ON_INVALID = ("reject", "quarantine")
 USER = GRAPHS["user"]
 _EXCLUDE = frozenset(NamedNode(g) for g in SERVER_GRAPHS)
 _LOAD_LIMIT = 16 * 1024 * 1024  # bytes a LOAD may read
+_LOAD_TIMEOUT = 10.0  # seconds a LOAD waits to connect, and for each read
 
 
 @dataclass(frozen=True)
@@ -68,12 +67,16 @@ class Writer:
     """Validated, serialised writes to a knowledge graph (see the module docstring)."""
 
     def __init__(self, kg: KnowledgeGraph, *, config: Config | None = None,
-                 checker: Checker | None = None, engine=None) -> None:
+                 checker: Checker | None = None, engine=None,
+                 resolve: Callable[[str], tuple[str, ...]] = pinned.resolve_host) -> None:
+        """``resolve`` looks host names of LOAD URLs up (the system's resolver; tests put
+        their own here)."""
         config = config or kg.config
         self.kg, self.engine = kg, engine
         self._checker = checker
         self.allow_curated = config.allow_curated_writes
         self.allowlist = config.load_allowlist
+        self._resolve = resolve
         self._lock = threading.Lock()  # one write at a time
         self._checker_lock = threading.Lock()
         self._schema_cache: tuple[int, Schema] | None = None
@@ -281,8 +284,14 @@ class Writer:
 
     # -- LOAD ----------------------------------------------------------------------------------
 
-    def _load(self, iri: str, silent: bool) -> list[Quad]:
-        """Fetch a LOAD source from an allowed host (never file:, never redirected)."""
+    def load_addresses(self, iri: str) -> tuple[str, ...]:
+        """The addresses a ``LOAD <iri>`` fetches from: an http(s) URL of a host in
+        --load-allowlist, its name resolved once and every address public (an address
+        written in the URL is the operator's choice). Raises LoadRefusedError otherwise.
+
+        The fetch connects to these addresses only (:mod:`kg.sparql.pinned`): a DNS answer
+        that changes afterwards cannot lead it to a loopback or private address.
+        """
         parts = urllib.parse.urlsplit(iri)
         host = (parts.hostname or "").lower()
         hostport = f"{host}:{parts.port}" if parts.port else host
@@ -291,26 +300,23 @@ class Writer:
             raise LoadRefusedError(
                 f"LOAD <{iri}> is refused: only http(s) URLs of the hosts in --load-allowlist "
                 f"({', '.join(self.allowlist) or 'none'}) are fetched, never file: URLs")
-        bad = None if _is_address(host) else non_public_address(host)
-        if bad:  # an operator who means a private address writes the address itself
+        literal = pinned.literal_address(host)
+        if literal:  # an operator who means a private address writes the address itself
+            return (literal,)
+        addresses = self._resolve(host)
+        bad = pinned.first_non_public(addresses)
+        if bad:
             raise LoadRefusedError(
                 f"LOAD <{iri}> is refused: {host} resolves to {bad}, a non-public address")
-        opener = urllib.request.build_opener(_NoRedirect)
-        accept = ", ".join(f.media_type for f in RDF_INPUT_FORMATS)
+        return addresses
+
+    def _load(self, iri: str, silent: bool) -> list[Quad]:
+        """Fetch a LOAD source from an allowed host (never file:, never redirected)."""
+        addresses = self.load_addresses(iri)
         try:
-            with opener.open(urllib.request.Request(iri, headers={"Accept": accept}),
-                             timeout=10) as response:
-                data = response.read(_LOAD_LIMIT + 1)
-                media_type = response.headers.get_content_type()
-        except (urllib.error.URLError, OSError) as exc:
-            if silent:
-                return []
-            raise QueryEvaluationError(f"LOAD <{iri}> failed: {exc}") from None
-        if len(data) > _LOAD_LIMIT:
-            raise QueryEvaluationError(f"LOAD <{iri}>: the document is over {_LOAD_LIMIT} bytes")
-        fmt = next((f for f in RDF_INPUT_FORMATS if media_type in f.media_types), None)
-        name = parts.path or "document"
-        try:
+            data, media_type = _fetch(iri, addresses)
+            fmt = next((f for f in RDF_INPUT_FORMATS if media_type in f.media_types), None)
+            name = urllib.parse.urlsplit(iri).path or "document"
             staging = read_sources([Source(name, data)], graph=USER,
                                    format=fmt.name if fmt else for_path(name).name)
         except (UsageError, QueryEvaluationError):
@@ -320,18 +326,28 @@ class Writer:
         return list(staging)
 
 
-def _is_address(host: str) -> bool:
+def _fetch(iri: str, addresses: tuple[str, ...]) -> tuple[bytes, str]:
+    """The body and media type of ``iri`` fetched from ``addresses``; QueryEvaluationError
+    when it cannot be fetched, redirects (not followed: it could lead anywhere), answers
+    an error or is too large."""
+    accept = ", ".join(f.media_type for f in RDF_INPUT_FORMATS)
     try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    # a redirect could lead outside the allowlist: refuse it rather than follow it
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        raise urllib.error.URLError(f"redirected to {newurl} (redirects are not followed)")
+        with pinned.request(iri, addresses, headers={"Accept": accept},
+                            timeout=_LOAD_TIMEOUT) as response:
+            if 300 <= response.status < 400:
+                raise QueryEvaluationError(
+                    f"LOAD <{iri}> failed: redirected to {response.getheader('Location')} "
+                    "(redirects are not followed)")
+            if response.status >= 400:
+                raise QueryEvaluationError(f"LOAD <{iri}> failed: HTTP {response.status} "
+                                           f"{response.reason}")
+            data = response.read(_LOAD_LIMIT + 1)
+            media_type = response.headers.get_content_type()
+    except (OSError, http.client.HTTPException) as exc:
+        raise QueryEvaluationError(f"LOAD <{iri}> failed: {exc}") from None
+    if len(data) > _LOAD_LIMIT:
+        raise QueryEvaluationError(f"LOAD <{iri}>: the document is over {_LOAD_LIMIT} bytes")
+    return data, media_type
 
 
 def _turtle():
