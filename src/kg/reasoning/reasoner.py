@@ -56,7 +56,13 @@ AXIOM_PREDICATES = frozenset({SUBCLASS, SUBPROPERTY, DOMAIN, RANGE, INVERSE, EQU
 #: The kinds of property owlrl is told about (``?p rdf:type kind``).
 PROPERTY_KINDS = frozenset({TRANSITIVE, SYMMETRIC})
 
-_REFLEXIVE = {RDFS.subClassOf, RDFS.subPropertyOf, OWL.equivalentClass, OWL.equivalentProperty}
+# rdflib's namespace attributes are slow to look up (DefinedNamespace.__getattr__), and
+# is_left_out runs once per entailment: look them up once
+_REFLEXIVE = frozenset({RDFS.subClassOf, RDFS.subPropertyOf, OWL.equivalentClass,
+                        OWL.equivalentProperty})
+_SAME_AS, _TYPE, _ANNOTATION = OWL.sameAs, RDF.type, OWL.AnnotationProperty
+_THING = OWL.Thing
+_BOUNDS = frozenset({OWL.Thing, OWL.Nothing})
 
 
 class OWLRLRules(OWLRL_Semantics):
@@ -78,11 +84,11 @@ class OWLRLRules(OWLRL_Semantics):
 def is_left_out(s, p, o) -> bool:
     """Whether an entailment (rdflib terms) is left out on purpose: ``owl:sameAs``, and what
     is true of every class or property (noise in every answer)."""
-    if p == OWL.sameAs or isinstance(s, rdflib.Literal):
+    if p == _SAME_AS or isinstance(s, rdflib.Literal):
         return True
-    if p in _REFLEXIVE and s == o or o == OWL.Thing or s in (OWL.Thing, OWL.Nothing):
+    if p in _REFLEXIVE and s == o or o == _THING or s in _BOUNDS:
         return True
-    return p == RDF.type and o == OWL.AnnotationProperty and s in OWLRL_Annotation_properties
+    return p == _TYPE and o == _ANNOTATION and s in OWLRL_Annotation_properties
 
 
 def entail(triples: Iterable[Triple]) -> set[Triple]:
@@ -113,11 +119,12 @@ def entail_in_bulk(triples: set[Triple]) -> set[Triple]:
     already closed by owlrl.
     """
     axioms = {triple for triple in triples if is_axiom(triple)}
+    given = [_rdflib(triple) for triple in triples if triple.predicate != SAME_AS]
     reasoner = reasonable.PyReasoner()
-    reasoner.from_graph([_rdflib(triple) for triple in triples | entail(axioms)
-                         if triple.predicate != SAME_AS])
+    reasoner.from_graph(given + [_rdflib(triple) for triple in entail(axioms)])
+    known = set(given)  # reason() answers with what it was given too
     return {Triple(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in reasoner.reason()
-            if not is_left_out(s, p, o)} - triples
+            if (s, p, o) not in known and not is_left_out(s, p, o)} - triples
 
 
 def _rdflib(triple: Triple) -> tuple:
