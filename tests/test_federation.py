@@ -6,12 +6,13 @@ from __future__ import annotations
 import json
 import re
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
 from pyoxigraph import Store
 
-from conftest import LocalHTTP
+from conftest import KGServer, LocalHTTP, http_get
 from kg import Config, KnowledgeGraph
 from kg.web.app import close_app, create_app
 from kg.config import WIKIDATA_SERVICES
@@ -259,3 +260,51 @@ def test_over_https_the_relay_sends_the_name_and_verifies_it(monkeypatch, name, 
         assert server.server_names == [name]
     finally:
         server.close()
+
+
+# -- a SERVICE call that fails: one line naming the SERVICE IRI, at the edge ---------------
+
+@pytest.fixture
+def failing_standin():
+    """A local SPARQL endpoint that fails every call (500)."""
+    server = LocalHTTP(lambda request: (500, "text/plain", b"the remote is down"))
+    yield server
+    server.close()
+
+
+def test_kg_query_reports_a_failing_service_in_one_line(run_kg, failing_standin):
+    mapped = f"{failing_standin.url}secret-mirror"
+    env = {"KG_SERVICE_MAP": f"{WIKIDATA}={mapped}"}
+    query = f"SELECT ?x {{ SERVICE <{WIKIDATA}> {{ ?x ?p ?o }} }}"
+    done = run_kg("--quiet", "query", "--format", "json", query, env=env)
+    error = done.stderr.decode()
+    assert done.returncode == 3, error
+    assert error.splitlines() == [
+        f"kg: error: SERVICE <{WIKIDATA}> failed: Error 500 Internal Server Error returned by "
+        f"{WIKIDATA} with payload: the remote is down"]
+    assert done.stdout == b""  # no half-written answer
+    assert "secret-mirror" not in error and len(failing_standin.requests) == 1
+    debug = run_kg("--quiet", "--debug", "query", f"ASK {{ SERVICE <{WIKIDATA}> {{ }} }}",
+                   env=env)
+    assert debug.returncode == 3 and b"Traceback" in debug.stderr
+
+
+def test_the_endpoint_answers_502_naming_the_service_before_any_byte(tmp_path,
+                                                                      failing_standin):
+    # a real server process with a query worker: the answer is computed in full before its
+    # first byte, so a SERVICE that fails gives a 502 and one line, not a cut answer
+    mapped = f"{failing_standin.url}secret-mirror"
+    server = KGServer(tmp_path, env={"KG_SERVICE_MAP": f"{WIKIDATA}={mapped}",
+                                     "KG_WORKERS": "1"}).wait()
+    try:
+        query = urllib.parse.urlencode({"query": f"SELECT ?x {{ SERVICE <{WIKIDATA}> "
+                                                 "{ ?x ?p ?o } }"})
+        status, body = http_get(f"{server.url}sparql?{query}",
+                                Accept="application/sparql-results+json")
+    finally:
+        server.stop()
+    assert status == 502, body
+    assert json.loads(body)["message"] == (
+        f"SERVICE <{WIKIDATA}> failed: Error 500 Internal Server Error returned by "
+        f"{WIKIDATA} with payload: the remote is down")
+    assert b"secret-mirror" not in body and "Traceback" not in server.output()

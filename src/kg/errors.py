@@ -10,6 +10,7 @@ from __future__ import annotations
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a query or validation failure
 EXIT_USAGE = 2  # bad usage or unreadable input
+EXIT_REMOTE = 3  # a remote endpoint (SERVICE, Wikidata) could not be queried
 
 
 class KGError(Exception):
@@ -182,6 +183,7 @@ class RemoteServiceError(KGError):
     """A SERVICE endpoint that could not be queried (refused, redirected, bad answer)."""
 
     status = 502
+    exit_code = EXIT_REMOTE
 
 
 class BusyError(KGError):

@@ -1,13 +1,16 @@
 """The ``kg`` command: subcommands that mirror the HTTP operations and call the same core.
 
-Exit codes: 0 ok, 1 a query or validation failure, 2 bad usage or unreadable input.
+Exit codes: 0 ok, 1 a query or validation failure, 2 bad usage or unreadable input,
+3 a remote endpoint (a SERVICE call, Wikidata) could not be queried.
 Errors are one line on stderr; ``--debug`` shows the traceback.
 """
 
 from __future__ import annotations
 
 import logging
+import shutil
 import sys
+import tempfile
 import traceback
 from pathlib import Path
 
@@ -22,6 +25,7 @@ from ..store.graph import KnowledgeGraph, Source
 
 _SETTING = {setting.name: setting for setting in SETTINGS}
 _LARGE_INPUT = 8 * 1024 * 1024  # bytes; above this `kg load` shows a progress bar
+_SPOOL_MEMORY = 8 * 1024 * 1024  # bytes of a `kg query` answer kept in memory, then a file
 
 
 class _Group(click.Group):
@@ -114,7 +118,12 @@ def query(ctx, sparql, query_file, format_name, default_graphs, no_inference, da
         fmt = FORMATS[ResultKind.GRAPH][0]
     else:
         fmt = TABLE if sys.stdout.isatty() else FORMATS[ResultKind.SOLUTIONS][0]
-    result.serialize(fmt, sys.stdout.buffer)
+    # the whole answer first, then stdout: a query that fails while it is read (a SERVICE
+    # call, an evaluation error) leaves no half-written document behind its error
+    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY) as spool:
+        result.serialize(fmt, spool)
+        spool.seek(0)
+        shutil.copyfileobj(spool, sys.stdout.buffer)
     if sys.stdout.isatty() and fmt is not TABLE:
         sys.stdout.buffer.write(b"\n")  # JSON and XML end without one; keep the prompt apart
     sys.stdout.flush()

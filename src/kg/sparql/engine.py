@@ -540,7 +540,7 @@ class Engine:
             reply, version = self._run(request)
             answer = self._answer(reply)
         except errors.RemoteServiceError as exc:
-            raise self._redacted(exc) from None
+            raise self._service_failure(text, exc) from None
         answer.version = f"{self.epoch}.{version}"
         answer.tag = fingerprint(answer.version, request, answer.format.name)
         if self.cache is not None:
@@ -612,10 +612,11 @@ class Engine:
             self._idle.put(process)
         return reply, process.version
 
-    def _redacted(self, exc: errors.RemoteServiceError) -> errors.RemoteServiceError:
-        # the URLs of the operator's service map are configuration: name the SERVICE IRIs
-        return errors.RemoteServiceError(
-            self.services.redact(exc.message) if self.services else exc.message)
+    def _service_failure(self, text: str,
+                         exc: errors.RemoteServiceError) -> errors.RemoteServiceError:
+        # one line naming the SERVICE IRI: the URLs of the operator's service map are
+        # configuration, those of the relay an internal detail
+        return self.services.failure(text, exc.message) if self.services else exc
 
     def _wait(self, process: _Worker, deadline: float) -> bool:
         """Wait until ``process`` answers; stop it at the deadline, or as soon as it turns

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import IO, Sequence
+from typing import IO, Callable, Sequence
 
 from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions,
                         QueryTriples, Store, serialize)
 
-from ..errors import QueryEvaluationError, QuerySyntaxError, UsageError
+from ..errors import KGError, QueryEvaluationError, QuerySyntaxError, UsageError
 from .formats import FORMATS, TABLE, Format, ResultKind
 from .guard import uses_keyword
 from ..namespaces import PREFIXES, compact
@@ -38,6 +38,9 @@ class QueryResult:
     DESCRIBE). Solutions and triples are lazy: evaluation happens while they are read."""
 
     raw: QuerySolutions | QueryBoolean | QueryTriples
+    #: The error to raise when a SERVICE call fails (Oxigraph reports it as an OSError);
+    #: None: the OSError is the store's own and goes up as it is.
+    service_error: Callable[[OSError], KGError] | None = None
 
     @property
     def kind(self) -> ResultKind:
@@ -71,7 +74,8 @@ class QueryResult:
     def serialize(self, fmt: Format, output: IO[bytes] | None = None) -> bytes | None:
         """Write the result in ``fmt``; return bytes when no ``output`` is given.
 
-        Evaluation errors surfacing while the result is read raise QueryEvaluationError.
+        Evaluation errors surfacing while the result is read raise QueryEvaluationError;
+        a SERVICE call that fails meanwhile raises ``service_error`` (RemoteServiceError).
         """
         allowed = FORMATS[self.kind] + ((TABLE,) if self.kind is ResultKind.SOLUTIONS else ())
         if fmt not in allowed:
@@ -90,11 +94,16 @@ class QueryResult:
             return self.raw.serialize(output, fmt.engine)
         except RuntimeError as exc:
             raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
+        except OSError as exc:
+            if self.service_error is None:
+                raise
+            raise self.service_error(exc) from None
 
 
 def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = (),
                   named_graphs: Sequence[str] = (), base_iri: str | None = None,
-                  inference: bool = True) -> QueryResult:
+                  inference: bool = True,
+                  service_error: Callable[[OSError], KGError] | None = None) -> QueryResult:
     """Parse and run a SPARQL 1.1 query with the predeclared prefixes.
 
     The dataset, as the SPARQL protocol orders it: ``default_graphs`` and ``named_graphs``
@@ -103,7 +112,8 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
     default graph, with every named graph available to ``GRAPH``. ``inference=False``
     leaves the inferred graph out of that union and out of ``GRAPH``; a dataset named by
     the request or the query is used exactly as given either way. Raises QuerySyntaxError
-    with line and column when the query does not parse.
+    with line and column when the query does not parse; ``service_error`` makes the
+    error of a failed SERVICE call (see :class:`QueryResult`).
     """
     options: dict = {"prefixes": PREFIXES, "base_iri": base_iri}
     if default_graphs or named_graphs:
@@ -120,11 +130,15 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
             options["default_graph"] = graphs
             options["named_graphs"] = [graph for graph in graphs if isinstance(graph, NamedNode)]
     try:
-        return QueryResult(store.query(text, **options))
+        return QueryResult(store.query(text, **options), service_error)
     except SyntaxError as exc:
         raise query_syntax_error(exc) from None
     except (RuntimeError, ValueError) as exc:
         raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
+    except OSError as exc:  # an ASK evaluates at once
+        if service_error is None:
+            raise
+        raise service_error(exc) from None
 
 
 def _graph_iri(iri: str, parameter: str) -> NamedNode:

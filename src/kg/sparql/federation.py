@@ -27,7 +27,7 @@ from typing import Callable, Mapping
 from urllib.parse import urlsplit
 
 from ..config import WIKIDATA_SERVICES
-from ..errors import ForbiddenFeatureError
+from ..errors import ForbiddenFeatureError, RemoteServiceError
 from .guard import tokens, unescape
 from .pinned import first_non_public, literal_address, resolve_host
 from .relay import redact as _relay_redact
@@ -66,39 +66,30 @@ class ServicePolicy:
         for a target that is not allowed, a variable or prefixed-name target, or an
         allowed host that resolves to a non-public address.
         """
-        if unescape(text) != text:
-            # SPARQL decodes \\u escapes before parsing; decode them first so that an
-            # escaped SERVICE or IRI cannot slip past the check
-            text = unescape(text)
+        # SPARQL decodes \\u escapes before parsing; decode them first so that an escaped
+        # SERVICE or IRI cannot slip past the check
+        text = unescape(text)
         pieces, start = [], 0
-        depth, remote_until = 0, None  # remote_until: depth at which a remote body ends
-        expect_target = False
-        for match in tokens(text):
-            kind, token = match.lastgroup, match.group()
-            if kind == "bracket":
-                depth += token in "{(["
-                depth -= token in "})]"
-                if remote_until is not None and depth <= remote_until and token == "}":
-                    remote_until = None
-                continue
-            if kind == "comment" or remote_until is not None and not expect_target:
-                continue
-            if kind == "word" and token.upper() == "SERVICE":
-                expect_target = True
-                continue
-            if expect_target and kind == "word" and token.upper() == "SILENT":
-                continue
-            if expect_target:
-                expect_target = False
-                if remote_until is not None:
-                    continue  # a SERVICE inside a remote body is the remote's business
-                if kind != "iri":
-                    raise ForbiddenFeatureError(_not_an_iri(token))
-                target = self._target(token[1:-1])
-                pieces.append(text[start:match.start()] + f"<{target}>")
-                start = match.end()
-                remote_until = depth
+        for match in _service_iris(text):
+            target = self._target(match.group()[1:-1])
+            pieces.append(text[start:match.start()] + f"<{target}>")
+            start = match.end()
         return "".join(pieces) + text[start:]
+
+    def failure(self, text: str, detail: str) -> RemoteServiceError:
+        """The error of a query ``text`` (as the client wrote it) whose SERVICE call failed
+        with ``detail`` (Oxigraph's message): one line that names the SERVICE IRI, never
+        a URL of the map or the relay.
+
+        >>> ServicePolicy(mapping={"https://q.example/sparql": "http://10.0.0.7:9/q"}).failure(
+        ...     "ASK { SERVICE <https://q.example/sparql> { } }",
+        ...     "Error 500 returned by http://10.0.0.7:9/q with payload:\\nbusy").message
+        'SERVICE <https://q.example/sparql> failed: Error 500 returned by https://q.example/sparql with payload: busy'
+        """
+        iris = list(dict.fromkeys(match.group()[1:-1] for match in _service_iris(unescape(text))))
+        named = (f"SERVICE <{iris[0]}>" if len(iris) == 1 else "a SERVICE call" + (
+            " (one of " + ", ".join(f"<{iri}>" for iri in iris) + ")" if iris else ""))
+        return RemoteServiceError(f"{named} failed: {' '.join(self.redact(detail).split())}")
 
     def redact(self, message: str) -> str:
         """``message`` with every URL of the map or the relay replaced by the SERVICE IRI
@@ -134,6 +125,37 @@ class ServicePolicy:
         # an address is called as written; a name, at the addresses just checked (no
         # second look-up: see the module's docstring)
         return iri if literal else relay().url(iri, addresses)
+
+
+def _service_iris(text: str):
+    """The IRI tokens (matches) of the SERVICE targets of ``text`` that this endpoint calls
+    (not those nested in a remote body); ForbiddenFeatureError for a target that is not
+    an IRI."""
+    depth, remote_until = 0, None  # remote_until: depth at which a remote body ends
+    expect_target = False
+    for match in tokens(text):
+        kind, token = match.lastgroup, match.group()
+        if kind == "bracket":
+            depth += token in "{(["
+            depth -= token in "})]"
+            if remote_until is not None and depth <= remote_until and token == "}":
+                remote_until = None
+            continue
+        if kind == "comment" or remote_until is not None and not expect_target:
+            continue
+        if kind == "word" and token.upper() == "SERVICE":
+            expect_target = True
+            continue
+        if expect_target and kind == "word" and token.upper() == "SILENT":
+            continue
+        if expect_target:
+            expect_target = False
+            if remote_until is not None:
+                continue  # a SERVICE inside a remote body is the remote's business
+            if kind != "iri":
+                raise ForbiddenFeatureError(_not_an_iri(token))
+            yield match
+            remote_until = depth
 
 
 def _not_an_iri(token: str) -> str:

@@ -134,7 +134,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 except (OSError, http.client.HTTPException):
                     self.close_connection = True  # the caller or the remote went away
         except pinned.UnreachableError as exc:
-            self._fail(502, f"SERVICE <{route.target}> could not be reached: {exc}")
+            self._fail(502, str(exc))  # the query's error names the SERVICE IRI
 
     def _pass_back(self, response: http.client.HTTPResponse) -> None:
         # the status and body as they are; no Location (a redirect is not followed: it

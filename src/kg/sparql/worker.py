@@ -162,7 +162,9 @@ def answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, A
         # Oxigraph reports a SERVICE call that failed (refused, redirected, bad answer) as
         # an I/O error; without SERVICE, it is the store's own I/O: a fault
         if uses_keyword(request["query"], "SERVICE"):
-            raise RemoteServiceError(f"a SERVICE endpoint could not be queried: {exc}") from None
+            # its message names the URL called: the engine, which has the query as the
+            # client wrote it, names the SERVICE IRI instead (ServicePolicy.failure)
+            raise RemoteServiceError(str(exc)) from None
         raise
 
 

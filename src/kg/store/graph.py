@@ -22,6 +22,7 @@ from ..sparql import execute as sparql
 from .delta import effective
 from ..config import Config
 from ..sparql.federation import ServicePolicy
+from ..sparql.guard import uses_keyword
 from ..errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
 from ..sparql.formats import (FORMATS, QUAD_FORMATS, RDF_INPUT_FORMATS, Format, ResultKind,
                       by_name, for_path)
@@ -347,10 +348,14 @@ class KnowledgeGraph:
         (``inference=False`` answers from the asserted graphs only).
 
         SERVICE calls obey the allowlist and map of the configuration
-        (:mod:`kg.sparql.federation`), as on the endpoint.
+        (:mod:`kg.sparql.federation`), as on the endpoint; one that fails raises
+        RemoteServiceError, naming its SERVICE IRI.
         """
-        text = ServicePolicy.from_config(self.config).rewrite(text)
-        return sparql.execute_query(self.store, text, **options)
+        services = ServicePolicy.from_config(self.config)
+        rewritten = services.rewrite(text)
+        failed = ((lambda exc: services.failure(text, str(exc)))
+                  if uses_keyword(text, "SERVICE") else None)
+        return sparql.execute_query(self.store, rewritten, service_error=failed, **options)
 
     def update(self, text: str) -> reasoning.Outcome:
         """Run a SPARQL update in Oxigraph's engine (see :func:`kg.sparql.execute.execute_update`),

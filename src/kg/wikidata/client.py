@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Callable, Iterable, Sequence
 
-from ..errors import KGError
+from ..errors import EXIT_REMOTE, KGError
 
 log = logging.getLogger("kg")
 
@@ -48,7 +48,7 @@ class RemoteError(KGError):
     """The Wikidata endpoint could not be reached or gave no usable answer."""
 
     status = 502
-    exit_code = 3
+    exit_code = EXIT_REMOTE
 
 
 def qid(iri: str) -> str | None:
