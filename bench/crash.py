@@ -10,8 +10,9 @@ variant:
 Each round starts the server on the same data directory, lets two writers send updates (in
 turn, a new note of three triples under its own slug, and the replacement of the label of
 the writer's previous note: one triple out, one in; the change log records each), and kills
-the whole process group (the server, its query workers) with SIGKILL after a random delay,
-while writes are in flight. After the last round the server is started once more and every
+the whole process group (the server, its query workers) with SIGKILL after a random delay
+(counted from the round's first ``--writes-first`` acknowledged writes), while writes are in
+flight. After the last round the server is started once more and every
 change ever sent is looked for: an acknowledged change must be there whole, with its
 change-log record; a change that was not acknowledged must be there whole or not at all,
 never in part (a note of two or four triples, a label lost or doubled). Exit 1 if anything
@@ -38,19 +39,23 @@ from load import MARK, TOKEN, _connection, _request, change, report  # noqa: E40
 
 #: Three triples per change: a partial change shows as one or two of them.
 PARTS = 3
+#: Seconds a round waits for its first acknowledged writes (see :func:`run`).
+FIRST_WAIT = 120.0
 
 
-def _writer(url: str, name: str, stop: threading.Event, sent: list, acknowledged: dict) -> None:
+def _writer(url: str, name: str, stop: threading.Event, sent: list, acknowledged: dict,
+            progress: threading.Condition) -> None:
     connection = _connection(url)
     try:
-        _write(connection, name, stop, sent, acknowledged)
+        _write(connection, name, stop, sent, acknowledged, progress)
     except (OSError, http.client.HTTPException):
         pass  # the server is gone: the write in flight was never acknowledged
     finally:
         connection.close()
 
 
-def _write(connection, name: str, stop: threading.Event, sent: list, acknowledged: dict) -> None:
+def _write(connection, name: str, stop: threading.Event, sent: list, acknowledged: dict,
+           progress: threading.Condition) -> None:
     n = 0
     while not stop.is_set():
         slug = f"{name}-{n}"
@@ -63,7 +68,9 @@ def _write(connection, name: str, stop: threading.Event, sent: list, acknowledge
         status, body = _request(connection, "POST", "/sparql", update.encode(), {
             "Content-Type": "application/sparql-update", "Authorization": f"Bearer {TOKEN}"})
         if 200 <= status < 300:
-            acknowledged[slug] = json.loads(body)["change"]  # its change-log record
+            with progress:
+                acknowledged[slug] = json.loads(body)["change"]  # its change-log record
+                progress.notify_all()
 
 
 def relabel(note: str, slug: str) -> str:
@@ -118,20 +125,31 @@ def check(url: str, sent: list[tuple[str, str | None]], acknowledged: dict[str, 
     }
 
 
-def run(*, kills: int, seed: int, folder: Path) -> dict:
-    """``kills`` rounds of writes and SIGKILL on one data directory, then the check."""
+def run(*, kills: int, seed: int, folder: Path, writes_first: int = 0) -> dict:
+    """``kills`` rounds of writes and SIGKILL on one data directory, then the check.
+
+    Each round waits until ``writes_first`` of its writes are acknowledged (at most
+    :data:`FIRST_WAIT` seconds: a loaded machine may be slow to start) before the random
+    delay that ends in the kill, so that every round has acknowledged writes to lose.
+    """
     rng = random.Random(seed)
     sent: list[tuple[str, str | None]] = []
     acknowledged: dict[str, str] = {}
-    delays = []
+    progress = threading.Condition()
+    delays, first = [], []
     for round_ in range(kills):
         server = _server(folder).wait(120)
         stop = threading.Event()
         writers = [threading.Thread(target=_writer, args=(server.url, f"r{round_}w{i}", stop,
-                                                          sent, acknowledged))
+                                                          sent, acknowledged, progress))
                    for i in range(2)]
+        before = len(acknowledged)
         for thread in writers:
             thread.start()
+        with progress:
+            progress.wait_for(lambda: len(acknowledged) - before >= writes_first,
+                              timeout=FIRST_WAIT)
+            first.append(len(acknowledged) - before)
         delay = rng.uniform(0.2, 2.5)
         delays.append(round(delay, 2))
         time.sleep(delay)
@@ -144,12 +162,17 @@ def run(*, kills: int, seed: int, folder: Path) -> dict:
         figures = check(server.url, sent, acknowledged)
     finally:
         server.stop()
-    return {"kills": kills, "kill after (s)": delays, **figures}
+    return {"kills": kills, "writes first": writes_first,
+            "acknowledged before the delay": first, "kill after (s)": delays, **figures}
 
 
 def failures(figures: dict) -> list[str]:
     """What makes the run fail."""
     problems = []
+    short = [n for n in figures["acknowledged before the delay"] if n < figures["writes first"]]
+    if short:
+        problems.append(f"a round had fewer than {figures['writes first']} writes acknowledged "
+                        f"after {FIRST_WAIT:g} s: {figures['acknowledged before the delay']}")
     if figures["acknowledged and missing"]:
         problems.append(f"acknowledged writes missing: {figures['acknowledged and missing']}")
     if figures["partial"]:
@@ -163,9 +186,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--kills", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--writes-first", type=int, default=0,
+                        help="acknowledged writes each round waits for before its delay")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="kg-crash-") as folder:
-        figures = run(kills=args.kills, seed=args.seed, folder=Path(folder))
+        figures = run(kills=args.kills, seed=args.seed, folder=Path(folder),
+                      writes_first=args.writes_first)
     return report(figures, failures(figures))
 
 
