@@ -257,8 +257,9 @@ _hypothesis_settings.load_profile(os.environ.get("KG_HYPOTHESIS_PROFILE")
 
 class LocalHTTP:
     """A threaded HTTP server on a loopback port (a stand-in for another site) that answers
-    every GET and POST with ``respond(request)`` -> (status, content type, body) and keeps
-    each request it got as a dict: method, path, headers, body.
+    every GET and POST with ``respond(request)`` -> (status, content type, body), or with
+    a fourth item, a dict of more headers, and keeps each request it got as a dict: method,
+    path, headers, body.
 
     With ``tls`` (the PEM files of a certificate and its key) it speaks https and keeps
     the name each client asked for by SNI in ``server_names``.
@@ -278,8 +279,10 @@ class LocalHTTP:
                 request = {"method": self.command, "path": self.path,
                            "headers": self.headers, "body": self.rfile.read(length)}
                 stand_in.requests.append(request)
-                status, content_type, body = respond(request)
+                status, content_type, body, *more = respond(request)
                 self.send_response(status)
+                for name, value in (more[0] if more else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()

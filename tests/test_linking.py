@@ -3,10 +3,8 @@ check, suggest (SSSOM), apply, refresh; and the client's manners (User-Agent, Re
 
 from __future__ import annotations
 
-import http.server
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
@@ -19,7 +17,7 @@ from kg.wikidata.sssom import MANUAL, read, write
 from kg.wikidata.client import RemoteError, WikidataClient
 from kg.writes.writer import Writer
 
-from conftest import free_port
+from conftest import LocalHTTP, free_port
 
 WD = "http://www.wikidata.org/entity/"
 #: The bundled links, one documented row each (test_bundled_links_are_the_documented_ones).
@@ -172,46 +170,24 @@ def test_refresh_writes_a_dated_snapshot_and_loads_it(client, tmp_path):
     assert kg.query("ASK { GRAPH fipg:wikidata { wd:Q142 wdt:P31 ?c } }").boolean
 
 
-class _Flaky(http.server.BaseHTTPRequestHandler):
-    """Answers 429 with Retry-After once, then a SPARQL result; records User-Agents."""
-
-    seen: list = []
-
-    def do_POST(self):  # noqa: N802 - the name http.server calls
-        self.rfile.read(int(self.headers["Content-Length"]))
-        type(self).seen.append(self.headers["User-Agent"])
-        if len(type(self).seen) == 1:
-            self.send_response(429)
-            self.send_header("Retry-After", "7")
-            self.end_headers()
-            return
-        body = b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"literal","value":"1"}}]}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/sparql-results+json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args):
-        pass
-
-
 def test_the_client_honours_retry_after_and_names_itself():
-    server = http.server.HTTPServer(("127.0.0.1", 0), _Flaky)
-    thread = threading.Thread(target=server.serve_forever)
-    thread.start()
+    # 429 with Retry-After once, then a SPARQL result
+    body = b'{"head":{"vars":["x"]},"results":{"bindings":[{"x":{"type":"literal","value":"1"}}]}}'
+    server = LocalHTTP(lambda request: (429, "text/plain", b"", {"Retry-After": "7"})
+                       if len(server.requests) == 1 else
+                       (200, "application/sparql-results+json", body))
     waits: list[float] = []
     try:
-        client = WikidataClient(f"http://127.0.0.1:{server.server_port}/sparql",
+        client = WikidataClient(f"{server.url}sparql",
                                 user_agent="kg-tests/0 (mailto:test@example.org)",
                                 sleep=waits.append)
         assert client.select("SELECT ?x {}") == [{"x": {"type": "literal", "value": "1"}}]
     finally:
-        server.shutdown()
-        thread.join()
-        server.server_close()
+        server.close()
     assert waits == [7.0]
-    assert _Flaky.seen == ["kg-tests/0 (mailto:test@example.org)"] * 2
+    assert [request["headers"]["User-Agent"] for request in server.requests] == [
+        "kg-tests/0 (mailto:test@example.org)"] * 2
+    assert all(request["method"] == "POST" for request in server.requests)
 
 
 def test_an_unreachable_endpoint_is_retried_with_backoff_then_reported():

@@ -4,18 +4,16 @@ the review queue — and no token in the server's log."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import subprocess
 import sys
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 
-from conftest import free_port, kg_environment, wait_until_up
+from conftest import LocalHTTP, free_port, kg_environment, wait_until_up
 from kg.namespaces import GRAPHS
 
 ALICE, BOB = "alice-7f3c9e1d2b", "bob-0a9b8c7d6e"
@@ -29,38 +27,12 @@ BROKEN = 'INSERT DATA { fipid:h-broken a fip:CooperationLink ; rdfs:label "no pr
 DUMP = "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } } ORDER BY ?g ?s ?p ?o"
 
 
-class _Listener(http.server.ThreadingHTTPServer):
-    """A loopback server that records every request and serves one Turtle document."""
-
-    def __init__(self) -> None:
-        self.hits: list[str] = []
-        listener = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                listener.hits.append(self.path)
-                body = (b'<https://w3id.org/fr-indopacific/id/dcsd> '
-                        b'<http://www.w3.org/2004/02/skos/core#altLabel> "DCSD (loaded)" .\n')
-                self.send_response(200)
-                self.send_header("Content-Type", "application/n-triples")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}"
+LOADED = (b'<https://w3id.org/fr-indopacific/id/dcsd> '
+          b'<http://www.w3.org/2004/02/skos/core#altLabel> "DCSD (loaded)" .\n')
 
 
 class _Server:
-    def __init__(self, data_dir, listener: _Listener) -> None:
+    def __init__(self, data_dir, listener: LocalHTTP) -> None:
         self.data_dir, self.listener = data_dir, listener
         self.output = b""
         self.start()
@@ -68,7 +40,7 @@ class _Server:
     def start(self) -> None:
         self.port = free_port()
         env = kg_environment({"KG_UPDATE_TOKEN": f"alice:{ALICE},bob:{BOB}",
-                              "KG_LOAD_ALLOWLIST": f"127.0.0.1:{self.listener.server_address[1]}"})
+                              "KG_LOAD_ALLOWLIST": f"127.0.0.1:{self.listener.port}"})
         self.process = subprocess.Popen(
             [sys.executable, "-m", "kg", "--data-dir", str(self.data_dir), "serve", "--port",
              str(self.port), "--workers", "1"], env=env, stdout=subprocess.PIPE,
@@ -120,10 +92,10 @@ class _Server:
 
 @pytest.fixture(scope="module")
 def listener():
-    server = _Listener()
+    """A local site that serves one N-Triples document and keeps every request."""
+    server = LocalHTTP(lambda request: (200, "application/n-triples", LOADED))
     yield server
-    server.shutdown()
-    server.server_close()
+    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -232,32 +204,32 @@ def test_validate_answers_the_report_and_stores_nothing(server):
 
 
 def test_json_ld_remote_contexts_are_never_fetched(server, listener):
-    hits = len(listener.hits)
-    document = json.dumps({"@context": listener.base + "/context.jsonld",
+    hits = len(listener.requests)
+    document = json.dumps({"@context": listener.url + "context.jsonld",
                            "@id": "https://w3id.org/fr-indopacific/id/x", "name": "x"})
     for path, token in (("validate", None), ("data?default", ALICE)):
         status, _, body = server.request("POST" if path == "validate" else "PUT", path,
                                          body=document, content_type="application/ld+json",
                                          token=token)
         assert status == 400 and b"@context" in body
-    assert len(listener.hits) == hits
+    assert len(listener.requests) == hits
 
 
 # -- LOAD -----------------------------------------------------------------------------------
 
 def test_load_is_refused_for_files_and_other_hosts(server, listener):
-    hits = len(listener.hits)
-    other = f"http://localhost:{listener.server_address[1]}/data.nt"  # same listener, other name
+    hits = len(listener.requests)
+    other = f"http://localhost:{listener.port}/data.nt"  # same listener, other name
     for update in ("LOAD <file:///etc/passwd>", f"LOAD <{other}>", f"LOAD SILENT <{other}>"):
         status, _, body = server.update(update)
         assert status == 403 and b"refused" in body and b"root:" not in body
-    assert len(listener.hits) == hits
+    assert len(listener.requests) == hits
 
 
 def test_load_from_an_allowed_host_is_validated_and_written(server, listener):
-    status, _, body = server.update(f"LOAD <{listener.base}/data.nt>")
+    status, _, body = server.update(f"LOAD <{listener.url}data.nt>")
     assert status == 200, body
-    assert listener.hits[-1] == "/data.nt"
+    assert listener.requests[-1]["path"] == "/data.nt"
     assert server.ask('ASK { GRAPH fipg:user { fipid:dcsd skos:altLabel "DCSD (loaded)" } }')
 
 
