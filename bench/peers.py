@@ -375,6 +375,8 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true",
                         help="reuse the on-disk stores of the previous run")
     parser.add_argument("--output", type=Path, help="also write the Markdown report here")
+    parser.add_argument("--compare-src", type=Path, help="another checkout's src/: also run "
+                        "its kg serve in memory, as kg-compare (memory)")
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit("stopped"))  # servers stopped below
     args.load_at_start = " ".join(f"{x:.2f}" for x in os.getloadavg())
@@ -386,7 +388,7 @@ def main() -> None:
     work.mkdir(exist_ok=True)
     log_dir = Path(tempfile.mkdtemp(prefix="kg-bench-logs-"))
     which = set(args.servers.split(","))
-    running = servers(data, work, which=which)
+    running = servers(data, work, which=which, compare_src=args.compare_src)
     loads = {}
     if not args.no_load and any(s.mode == "disk" for s in running):
         print("bulk load…", file=sys.stderr)

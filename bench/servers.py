@@ -216,9 +216,12 @@ def kg_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "kg", *args]
 
 
-def servers(data: Path, work: Path, *, which: set[str]) -> list[Server]:
+def servers(data: Path, work: Path, *, which: set[str],
+            compare_src: Path | None = None) -> list[Server]:
     """The servers to compare on the dataset folder ``data`` (from bench/generate.py);
-    ``work`` holds their on-disk stores (prepared by :func:`prepare_disk`)."""
+    ``work`` holds their on-disk stores (prepared by :func:`prepare_disk`). With
+    ``compare_src`` (another checkout's ``src``), ``kg-compare (memory)`` runs that code too,
+    interleaved with the others: a before and after in the same run."""
     nquads = data / "dataset.nq"
     kg_env = {"PYTHONPATH": str(REPO / "src"), "KG_UPDATE_TOKEN": TOKEN,
               "KG_BUNDLE_DIR": str(data / "bundle")}
@@ -238,6 +241,10 @@ def servers(data: Path, work: Path, *, which: set[str]) -> list[Server]:
                [str(RDFLIB_ENDPOINT), "serve", str(nquads), "--host", "127.0.0.1",
                 "--port", "{port}"], "/"),
     ]
+    if compare_src is not None:
+        all_servers.insert(1, Server("kg-compare (memory)", "memory", kg_command(*kg_serve),
+                                     "/sparql", {**kg_env, "PYTHONPATH": str(compare_src)}))
+        which = which | {"kg-compare"}
     return [server for server in all_servers if server.name.split()[0] in which
             or server.name in which]
 
