@@ -152,6 +152,21 @@ def test_in_memory_workers_are_forked_and_no_snapshot_is_left_behind(bundled):
         engine.close()
 
 
+def test_a_worker_that_cannot_take_a_change_is_replaced():
+    kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
+    engine = Engine(kg, workers=1, timeout=20).start()
+    try:
+        with engine._lock:  # a change its worker cannot apply, as if the delta were corrupt
+            engine.version += 1
+            engine._deltas[engine.version] = (b"not N-Quads", b"")
+        with pytest.raises(EngineError, match="ended while loading"):
+            engine.query("ASK {}")
+        # the pool did not lose the worker: a new one (from a snapshot) answers
+        assert engine.query("ASK {}").read().endswith(b"true}")
+    finally:
+        engine.close()
+
+
 def test_large_answers_are_spooled_to_a_file_and_removed(bundled):
     engine = Engine(bundled, workers=1, timeout=20, max_rows=10**6).start()
     try:

@@ -593,7 +593,11 @@ class Engine:
                 "try again later") from None
         try:
             if process.version != self.version:
-                self._prepare(process)
+                try:
+                    self._prepare(process)
+                except errors.KGError:  # it could not load the new version: replace it
+                    self._replace(process)
+                    raise
             process.conn.send(("query", request))
             heavy = self._wait(process, deadline)
             reply = process.conn.recv()
