@@ -235,7 +235,8 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
 
     ``("fork",)`` (in memory, while idle) starts a sibling worker holding the same data:
     the pid goes back, then the engine's end of the sibling's pipe (a file descriptor).
-    The worker runs no thread (nor does pyoxigraph's in-memory store), so forking is safe.
+    A worker runs no thread of its own (nor does pyoxigraph's in-memory store), so the fork
+    is safe; should one ever run, it answers that it cannot fork.
     """
     while True:
         try:
