@@ -206,7 +206,7 @@ def _answer(store: Store, request: dict[str, Any], spool_dir: str) -> dict[str, 
 
 
 def error_message(exc: KGError) -> tuple:
-    """A KGError as a picklable message; :func:`kg.sparql.engine.rebuild_error` undoes it."""
+    """A KGError as a picklable message; :func:`kg.sparql.process.rebuild_error` undoes it."""
     attributes = {key: value for key, value in vars(exc).items()
                   if isinstance(value, (str, int, float, list, type(None)))}
     return ("error", type(exc).__name__, exc.message, attributes)
