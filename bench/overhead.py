@@ -16,14 +16,12 @@ machine than latency does. Every request carries a distinct comment (no cache an
 from __future__ import annotations
 
 import argparse
-import http.client
 import os
 import random
 import statistics
 import sys
 import tempfile
 import time
-import urllib.parse
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent

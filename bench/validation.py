@@ -31,10 +31,10 @@ import sys
 import time
 from pathlib import Path
 
-from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
+from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.store.delta import Delta, commit
+from kg.store.delta import Delta
 from kg.sparql.engine import Engine
 from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS, SERVER_GRAPHS

@@ -9,7 +9,6 @@ update endpoint (ours takes updates with a bearer token, which the harness sends
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from urllib.parse import quote
 
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse, serialize

@@ -25,7 +25,7 @@ def markdown(report: Report, other: str = "oxigraph") -> str:
     ours = report.ours
     lines = [f"Query tests passed, ours (`{ours}`) and Oxigraph's server (`oxigraph serve` "
              f"{_oxigraph_version()}); run took {report.seconds} s.", "",
-             f"| suite | ours | Oxigraph |", "|---|---:|---:|"]
+             "| suite | ours | Oxigraph |", "|---|---:|---:|"]
     mine, theirs = suite_counts(report, ours), suite_counts(report, other)
     for suite, (passed, total) in mine.items():
         lines.append(f"| {suite} | {passed} / {total} | {theirs[suite][0]} / {theirs[suite][1]} |")

@@ -27,9 +27,8 @@ from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Union
 
-from pyoxigraph import (BlankNode, CanonicalizationAlgorithm, Dataset, DefaultGraph, Literal,
-                        NamedNode, Quad, QueryBoolean, QueryResultsFormat, RdfFormat, parse,
-                        parse_query_results)
+from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QueryResultsFormat,
+                        RdfFormat, parse, parse_query_results)
 
 XSD = "http://www.w3.org/2001/XMLSchema#"
 RS = "http://www.w3.org/2001/sw/DataAccess/tests/result-set#"

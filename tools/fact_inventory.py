@@ -19,7 +19,7 @@ from pyoxigraph import NamedNode
 
 from kg import Config, KnowledgeGraph
 from kg.errors import KGError
-from kg.namespaces import ID_NS, PREFIXES, compact
+from kg.namespaces import ID_NS, compact
 
 REPO = Path(__file__).resolve().parents[1]
 INVENTORY = REPO / "docs" / "fact-inventory.md"

@@ -16,13 +16,12 @@ from multiprocessing import Pipe
 from multiprocessing.reduction import send_handle
 from typing import Any
 
-from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
-                        Store, Triple, parse_query_results, serialize)
+from pyoxigraph import Quad, QueryResultsFormat, RdfFormat, Store, parse_query_results, serialize
 
 from . import execute as sparql
 from ..store.delta import Delta, commit
 from ..errors import KGError, QueryEvaluationError, RemoteServiceError, ResultTooLargeError
-from .formats import JSON, QUAD_FORMATS, ResultKind, negotiate
+from .formats import QUAD_FORMATS, ResultKind, negotiate
 from .guard import uses_keyword
 from ..namespaces import PREFIXES
 from ..store.graph import release_memory
