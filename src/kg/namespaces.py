@@ -7,6 +7,8 @@ them.
 
 from __future__ import annotations
 
+from pyoxigraph import NamedNode
+
 BASE = "https://w3id.org/fr-indopacific/"
 ONTOLOGY_IRI = BASE + "ontology"
 ONTOLOGY_NS = ONTOLOGY_IRI + "#"
@@ -65,6 +67,12 @@ PREFIXES: dict[str, str] = {
     "fipg": GRAPH_NS,
 }
 
+
+_RDFS = PREFIXES["rdfs"]
+#: The RDF and RDFS terms the code matches triples on (validation, reasoning, descriptions).
+RDF_TYPE = NamedNode(PREFIXES["rdf"] + "type")
+SUBCLASS, SUBPROPERTY = NamedNode(_RDFS + "subClassOf"), NamedNode(_RDFS + "subPropertyOf")
+DOMAIN, RANGE = NamedNode(_RDFS + "domain"), NamedNode(_RDFS + "range")
 
 def compact(iri: str, prefixes: dict[str, str] = PREFIXES) -> str:
     """Write ``iri`` as a prefixed name when a prefix fits, else as ``<iri>``.

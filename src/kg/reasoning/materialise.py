@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING, Iterable, Iterator
 
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Triple
 
-from ..namespaces import GRAPHS
-from .reasoner import AXIOM_PREDICATES, PROPERTY_KINDS, RDF_TYPE, Schema, entail, entail_in_bulk, is_axiom
+from ..namespaces import GRAPHS, RDF_TYPE
+from .reasoner import AXIOM_PREDICATES, PROPERTY_KINDS, Schema, entail, entail_in_bulk, is_axiom
 
 if TYPE_CHECKING:
     from ..store import KnowledgeGraph
@@ -103,7 +103,7 @@ def _axioms(store: Store, keep=lambda graph: True) -> set[Triple]:
 
 def _premises(store: Store, schema: Schema) -> set[Triple]:
     """Every asserted triple a rule can use."""
-    found = {axiom for axiom in schema.axioms}
+    found = set(schema.axioms)
     patterns = [(None, prop, None) for prop in schema.properties if not isinstance(prop, Literal)]
     patterns += [(None, RDF_TYPE, cls) for cls in schema.classes if not isinstance(cls, Literal)]
     for subject, predicate, obj in patterns:

@@ -31,7 +31,7 @@ from owlrl.OWLRL import OWLRL_Annotation_properties, OWLRL_Semantics
 from pyoxigraph import Literal, NamedNode, Triple
 from rdflib import OWL, RDF, RDFS
 
-from ..namespaces import PREFIXES
+from ..namespaces import DOMAIN, PREFIXES, RANGE, RDF_TYPE, SUBCLASS, SUBPROPERTY
 from ..terms import to_ox, to_rdflib
 
 #: The OWL 2 RL rules that can fire on what owlrl is given (names as in the profile).
@@ -40,10 +40,7 @@ RULES = ("prp-dom", "prp-rng", "prp-symp", "prp-trp", "prp-spo1", "prp-eqp1", "p
          "scm-eqc2", "scm-spo", "scm-eqp1", "scm-eqp2", "scm-dom1", "scm-dom2", "scm-rng1",
          "scm-rng2")
 
-_RDFS, _OWL = PREFIXES["rdfs"], PREFIXES["owl"]
-RDF_TYPE = NamedNode(PREFIXES["rdf"] + "type")
-SUBCLASS, SUBPROPERTY = NamedNode(_RDFS + "subClassOf"), NamedNode(_RDFS + "subPropertyOf")
-DOMAIN, RANGE = NamedNode(_RDFS + "domain"), NamedNode(_RDFS + "range")
+_OWL = PREFIXES["owl"]
 INVERSE = NamedNode(_OWL + "inverseOf")
 EQUIVALENT_CLASS = NamedNode(_OWL + "equivalentClass")
 EQUIVALENT_PROPERTY = NamedNode(_OWL + "equivalentProperty")

@@ -13,11 +13,10 @@ from __future__ import annotations
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
 from ..config import Config
-from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES
+from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, RDF_TYPE
 from ..reasoning import INFERRED, RULES
 from ..store.graph import KnowledgeGraph
 
-_RDF_TYPE = NamedNode(PREFIXES["rdf"] + "type")
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
 _FORMATS_NS = "http://www.w3.org/ns/formats/"
@@ -90,7 +89,7 @@ def service_description(kg: KnowledgeGraph, config: Config, engine) -> list[Trip
 def _service_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
     endpoint = _node(config.public_url + "sparql")
     sd = lambda term: _node(SD + term)  # noqa: E731 - a local shorthand
-    triples = [Triple(endpoint, _RDF_TYPE, sd("Service")),
+    triples = [Triple(endpoint, RDF_TYPE, sd("Service")),
                Triple(endpoint, sd("endpoint"), endpoint),
                Triple(endpoint, sd("supportedLanguage"), sd("SPARQL11Query")),
                Triple(endpoint, sd("feature"), sd("UnionDefaultGraph")),
@@ -101,17 +100,17 @@ def _service_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
     dataset, default_graph = BlankNode(), BlankNode()
     stats = kg.stats()
     triples += [Triple(endpoint, sd("defaultDataset"), dataset),
-                Triple(dataset, _RDF_TYPE, sd("Dataset")),
+                Triple(dataset, RDF_TYPE, sd("Dataset")),
                 Triple(dataset, sd("defaultGraph"), default_graph),
-                Triple(default_graph, _RDF_TYPE, sd("Graph")),
+                Triple(default_graph, RDF_TYPE, sd("Graph")),
                 Triple(default_graph, _node(VOID + "triples"), Literal(stats.triples))]
     for graph, count in stats.graphs.items():
         named, description = BlankNode(), BlankNode()
         triples += [Triple(dataset, sd("namedGraph"), named),
-                    Triple(named, _RDF_TYPE, sd("NamedGraph")),
+                    Triple(named, RDF_TYPE, sd("NamedGraph")),
                     Triple(named, sd("name"), _node(graph)),
                     Triple(named, sd("graph"), description),
-                    Triple(description, _RDF_TYPE, sd("Graph")),
+                    Triple(description, RDF_TYPE, sd("Graph")),
                     Triple(description, _node(VOID + "triples"), Literal(count))]
     return triples
 
@@ -126,7 +125,7 @@ def void_description(kg: KnowledgeGraph, config: Config, engine) -> list[Triple]
 def _void_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
     void = lambda term: _node(VOID + term)  # noqa: E731 - a local shorthand
     stats = kg.stats()
-    triples = [Triple(DATASET, _RDF_TYPE, void("Dataset")),
+    triples = [Triple(DATASET, RDF_TYPE, void("Dataset")),
                Triple(DATASET, _node(_DCT + "title"), Literal(
                    "France's security and police cooperation in the Indo-Pacific", language="en")),
                Triple(DATASET, _node(_DCT + "license"), _node(_license(kg))),
@@ -139,7 +138,7 @@ def _void_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
                Triple(DATASET, void("entities"), Literal(stats.typed_entities))]
     for graph, count in stats.graphs.items():
         triples += [Triple(DATASET, void("subset"), _node(graph)),
-                    Triple(_node(graph), _RDF_TYPE, void("Dataset")),
+                    Triple(_node(graph), RDF_TYPE, void("Dataset")),
                     Triple(_node(graph), void("triples"), Literal(count))]
     if INFERRED in stats.graphs:
         triples += _inferred_subset(stats.graphs)
@@ -160,12 +159,12 @@ def _void_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
         "FILTER(STRSTARTS(STR(?o), 'http://www.wikidata.org/entity/')) }").solutions))
     linkset = _node(BASE + "dataset/wikidata-links")
     triples += [Triple(DATASET, void("subset"), linkset),
-                Triple(linkset, _RDF_TYPE, void("Linkset")),
+                Triple(linkset, RDF_TYPE, void("Linkset")),
                 Triple(linkset, void("linkPredicate"), _node(PREFIXES["owl"] + "sameAs")),
                 Triple(linkset, void("subjectsTarget"), DATASET),
                 Triple(linkset, void("objectsTarget"), WIKIDATA),
                 Triple(linkset, void("triples"), Literal(int(links["n"].value))),
-                Triple(WIKIDATA, _RDF_TYPE, void("Dataset")),
+                Triple(WIKIDATA, RDF_TYPE, void("Dataset")),
                 Triple(WIKIDATA, void("uriSpace"), Literal(WIKIDATA.value)),
                 Triple(WIKIDATA, void("sparqlEndpoint"),
                        _node("https://query.wikidata.org/sparql"))]

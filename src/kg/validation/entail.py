@@ -23,14 +23,11 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Iterable, Iterator
 
-from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Variable
+from pyoxigraph import DefaultGraph, Literal, Quad, Store, Variable
 
+from ..namespaces import DOMAIN, RANGE, RDF_TYPE, SUBCLASS, SUBPROPERTY
 from ..store.delta import Delta
 
-RDF_TYPE = NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
-_RDFS = "http://www.w3.org/2000/01/rdf-schema#"
-SUBCLASS, SUBPROPERTY = NamedNode(_RDFS + "subClassOf"), NamedNode(_RDFS + "subPropertyOf")
-DOMAIN, RANGE = NamedNode(_RDFS + "domain"), NamedNode(_RDFS + "range")
 #: Predicates whose triples make up the schema; a change to them changes every entailment.
 SCHEMA_PREDICATES = frozenset({SUBCLASS, SUBPROPERTY, DOMAIN, RANGE})
 

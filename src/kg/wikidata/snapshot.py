@@ -17,7 +17,7 @@ from pathlib import Path
 from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from .. import reasoning
-from ..namespaces import GRAPHS, PREFIXES
+from ..namespaces import GRAPHS, PREFIXES, RDF_TYPE
 from ..store.graph import KnowledgeGraph, Source
 from .client import (OWL_SAMEAS, RDFS_LABEL, SCHEMA_DESCRIPTION, WD, WDT, Item,
                        WikidataClient)
@@ -69,7 +69,7 @@ def snapshot_turtle(items, *, source: str, taken: datetime, description: str) ->
     """The snapshot as Turtle: a header comment, the self-description, then the items."""
     graph = NamedNode(GRAPHS["wikidata"])
     quads = [
-        Triple(graph, NamedNode(PREFIXES["rdf"] + "type"), NamedNode(_VOID + "Dataset")),
+        Triple(graph, RDF_TYPE, NamedNode(_VOID + "Dataset")),
         Triple(graph, NamedNode(_DCT + "created"), Literal(taken.isoformat(),
                                                          datatype=NamedNode(_XSD + "dateTime"))),
         Triple(graph, NamedNode(_DCT + "source"), NamedNode(source)),
