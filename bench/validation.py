@@ -25,6 +25,7 @@ bench/validation.md.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import re
 import statistics
 import sys
@@ -35,7 +36,7 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
 from kg.store.delta import Delta
-from kg.sparql.engine import Engine
+from kg.engine import Engine
 from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS, SERVER_GRAPHS
 from kg.writes.writer import Writer
@@ -137,7 +138,7 @@ def _full_after(kg: KnowledgeGraph, checker: Checker, delta: Delta) -> None:
 
 def write_and_workers(kg: KnowledgeGraph, checker: Checker, runs: int) -> dict:
     """A gated write end to end, and how long workers take to see it (delta vs snapshot)."""
-    engine = Engine(kg, workers=1, timeout=600).start()
+    engine = Engine.from_config(kg, dataclasses.replace(kg.config, workers=1, timeout=600)).start()
     writer = Writer(kg, checker=checker, engine=engine)
     ask = "ASK { fipid:bench-link a fip:CooperationLink }"
     times, delta_ms, snapshot_ms = [], [], []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import signal
@@ -18,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from kg import Config, KnowledgeGraph
+from kg.engine import Engine
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -28,6 +30,11 @@ def kg_environment(extra: dict | None = None) -> dict:
     would find nothing and an installed copy would be tested instead)."""
     path = os.pathsep.join(p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p)
     return {**os.environ, "PYTHONPATH": path, **(extra or {})}
+
+
+def engine_for(kg: KnowledgeGraph, **settings) -> Engine:
+    """An engine over ``kg`` with these settings over its own (``workers=0``: in process)."""
+    return Engine.from_config(kg, dataclasses.replace(kg.config, **settings))
 
 
 @pytest.fixture(scope="session")

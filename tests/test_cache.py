@@ -7,7 +7,7 @@ import pytest
 
 from kg import Config, KnowledgeGraph, Source
 from kg.web.app import close_app, create_app
-from kg.sparql.engine import Engine
+from conftest import engine_for
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 JSON = "application/sparql-results+json"
@@ -71,10 +71,10 @@ def test_a_write_bumps_the_version_and_the_old_tag_no_longer_matches(app):
 
 
 def test_repeated_queries_are_served_from_the_cache(bundled):
-    engine = Engine(bundled, workers=0, cache_bytes=1 << 20)
+    engine = engine_for(bundled, workers=0, cache_size=1)
     first = engine.query(COUNT)
     second = engine.query(COUNT)  # asked again: computed again, and now kept
-    assert second is not first and engine.cache.misses == 1
+    assert second is not first and engine.cache.misses == 2
     assert engine.query(COUNT) is second and engine.cache.hits == 1
     assert engine.query(COUNT, accept="text/csv") is not second  # another format
     assert engine.query(COUNT + " # another text") is not second  # another query
@@ -82,7 +82,7 @@ def test_repeated_queries_are_served_from_the_cache(bundled):
 
 
 def test_a_query_asked_once_costs_the_cache_nothing(bundled):
-    engine = Engine(bundled, workers=0, cache_bytes=1 << 20)
+    engine = engine_for(bundled, workers=0, cache_size=1)
     for i in range(20):
         engine.query(f"{COUNT} # distinct text {i}")
     assert engine.cache._size == 0 and not engine.cache._entries
@@ -91,8 +91,9 @@ def test_a_query_asked_once_costs_the_cache_nothing(bundled):
 
 def test_no_cache_still_tags_answers():
     kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
-    engine = Engine(kg, workers=0)
+    engine = engine_for(kg, workers=0, cache_size=0)
     assert engine.cache is None
     assert engine.query(COUNT).tag == engine.query(COUNT).tag
-    assert engine.tag(COUNT) is None  # cannot tell before running it
+    # told before running it, from the request alone
+    assert engine.tag(engine.request(COUNT)) == engine.query(COUNT).tag
     engine.close()

@@ -56,7 +56,7 @@ def test_debug_shows_the_traceback(run_kg):
 
 def test_wrong_format_for_the_result_kind_is_usage(run_kg):
     done = run_kg("query", "--format", "turtle", COUNT)
-    assert done.returncode == 2 and b"cannot be written as turtle" in done.stderr
+    assert done.returncode == 2 and b"cannot hold a solutions result" in done.stderr
 
 
 def test_bad_usage_exits_2(run_kg):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import time
@@ -9,7 +10,7 @@ import time
 import pytest
 
 from kg import Config, KnowledgeGraph, Source
-from kg.sparql.engine import Engine
+from conftest import engine_for
 from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
                        QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
                        QueryTooComplexError, ResultTooLargeError, TooLargeError)
@@ -21,7 +22,7 @@ RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }
 @pytest.fixture(scope="module")
 def pool(bundled):
     """Two worker processes over the bundled graph, 2 s timeout, 50 rows at most."""
-    engine = Engine(bundled, workers=2, timeout=2.0, max_rows=50).start()
+    engine = engine_for(bundled, workers=2, timeout=2.0, max_rows=50).start()
     yield engine
     engine.close()
 
@@ -29,7 +30,7 @@ def pool(bundled):
 @pytest.fixture(scope="module")
 def inline(bundled):
     """The same engine without worker processes."""
-    engine = Engine(bundled, workers=0, max_rows=50)
+    engine = engine_for(bundled, workers=0, max_rows=50)
     yield engine
     engine.close()
 
@@ -104,19 +105,19 @@ def test_runaway_query_is_stopped_and_others_are_answered(pool):
 
 def test_a_crashing_query_only_ends_its_worker(pool):
     deep = "SELECT * {" + "{" * 20_000 + "}" * 20_000 + "}"
-    saved = pool.max_nesting, pool.max_query_length
-    pool.max_nesting = pool.max_query_length = 10**9  # let it through the guard
-    try:
+    saved = pool.limits
+    pool.limits = dataclasses.replace(saved, max_nesting=10**9, max_query_length=10**9)
+    try:  # let it through the guard
         with pytest.raises(EngineError, match="ended unexpectedly"):
             pool.query(deep)
     finally:
-        pool.max_nesting, pool.max_query_length = saved
+        pool.limits = saved
     assert pool.query("ASK { ?s ?p ?o }").read().endswith(b"true}")
 
 
 def test_workers_see_writes_after_dataset_changed():
     kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
-    engine = Engine(kg, workers=1, timeout=20).start()
+    engine = engine_for(kg, workers=1, timeout=20).start()
     try:
         assert engine.query("ASK { <http://e/a> ?p ?o }").read().endswith(b"false}")
         kg.load([Source("a.ttl", b"<http://e/a> <http://e/p> 1 .")])
@@ -130,7 +131,7 @@ def test_on_disk_store_is_read_by_the_workers(tmp_path):
     config = Config.load({"data_dir": str(tmp_path / "store")}, environ={})
     kg = KnowledgeGraph.open(config, load_bundled=False)
     kg.load([Source("a.ttl", b"<http://e/a> <http://e/p> 1 .")])
-    engine = Engine(kg, workers=1, timeout=20).start()
+    engine = engine_for(kg, workers=1, timeout=20).start()
     try:
         assert engine.query("SELECT * { ?s ?p ?o }").rows == 1
         kg.load([Source("b.ttl", b"<http://e/b> <http://e/p> 2 .")])
@@ -141,10 +142,10 @@ def test_on_disk_store_is_read_by_the_workers(tmp_path):
 
 
 def test_in_memory_workers_are_forked_and_no_snapshot_is_left_behind(bundled):
-    engine = Engine(bundled, workers=3, timeout=20).start()
+    engine = engine_for(bundled, workers=3, timeout=20).start()
     try:
-        assert sum(w._process is not None for w in engine._workers) == 1  # one parsed it
-        assert not [n for n in os.listdir(engine._spool_dir) if n.startswith("snapshot")]
+        assert sum(w._process is not None for w in engine.executor.pool._workers) == 1  # one parsed it
+        assert not [n for n in os.listdir(engine.executor.pool.spool_dir) if n.startswith("snapshot")]
         answers = {engine.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").read()
                    for _ in range(6)}
         assert len(answers) == 1  # every worker holds the same data
@@ -154,11 +155,12 @@ def test_in_memory_workers_are_forked_and_no_snapshot_is_left_behind(bundled):
 
 def test_a_worker_that_cannot_take_a_change_is_replaced():
     kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
-    engine = Engine(kg, workers=1, timeout=20).start()
+    engine = engine_for(kg, workers=1, timeout=20).start()
     try:
-        with engine._lock:  # a change its worker cannot apply, as if the delta were corrupt
-            engine.version += 1
-            engine._deltas[engine.version] = (b"not N-Quads", b"")
+        pool = engine.executor.pool
+        with pool._lock:  # a change its worker cannot apply, as if the delta were corrupt
+            pool.version += 1
+            pool._deltas[pool.version] = (b"not N-Quads", b"")
         with pytest.raises(EngineError, match="ended while loading"):
             engine.query("ASK {}")
         # the pool did not lose the worker: a new one (from a snapshot) answers
@@ -168,7 +170,7 @@ def test_a_worker_that_cannot_take_a_change_is_replaced():
 
 
 def test_large_answers_are_spooled_to_a_file_and_removed(bundled):
-    engine = Engine(bundled, workers=1, timeout=20, max_rows=10**6).start()
+    engine = engine_for(bundled, workers=1, timeout=20, max_rows=10**6).start()
     try:
         answer = engine.query("SELECT * { ?s ?p ?o ?s ?p ?o }".replace(" ?s ?p ?o }", " }"))
         assert answer.path is not None and answer.size > 1024 * 1024
@@ -218,16 +220,16 @@ def test_a_heavy_query_keeps_its_spooled_answer():
     kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
     kg.load([Source("many.nt", b"".join(b"<http://e/s%d> <http://e/p> <http://e/o%d> .\n" % (i, i)
                                          for i in range(2000)))])
-    engine = Engine(kg, workers=1, timeout=30, max_rows=10**6, heavy_after=0.0).start()
-    pid = engine._idle.queue[0].pid
+    engine = engine_for(kg, workers=1, timeout=30, max_rows=10**6, heavy_after=0.0).start()
+    pid = engine.executor.pool.idle.queue[0].pid
     try:
         answer = engine.query("SELECT ?a ?b WHERE { ?a <http://e/p> ?x . ?b <http://e/p> ?y } "
                               "LIMIT 600000", accept="text/tab-separated-values")
         assert answer.path is not None  # spooled: over 1 MB
         assert answer.read().count(b"\n") == 600001
         if os.geteuid() == 0:  # allowed to raise the priority again: the worker is kept
-            worker = engine._idle.get(timeout=10)
+            worker = engine.executor.pool.idle.get(timeout=10)
             assert worker.pid == pid and os.getpriority(os.PRIO_PROCESS, pid) == 0
-            engine._idle.put(worker)
+            engine.executor.pool.idle.put(worker)
     finally:
         engine.close()

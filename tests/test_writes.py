@@ -8,7 +8,7 @@ import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.sparql.engine import Engine
+from conftest import engine_for
 from kg.errors import (LoadRefusedError, ProtectedGraphError, QueryTimeoutError,
                        ValidationFailedError)
 from kg.validation.incremental import Checker
@@ -155,7 +155,7 @@ def test_load_is_refused_for_files_and_hosts_not_allowed(writer):
 
 def test_query_workers_see_a_write_through_its_delta(checker):
     kg = KnowledgeGraph.open(Config.load({}, environ={}))
-    engine = Engine(kg, workers=1, timeout=60).start()
+    engine = engine_for(kg, workers=1, timeout=60).start()
     try:
         writer = Writer(kg, checker=checker, engine=engine)
         ask = "ASK { fipid:w-link a fip:CooperationLink }"
@@ -173,9 +173,9 @@ def test_workers_forked_after_a_write_see_it_and_keep_the_deadline(checker):
     starts with its parent's data and still sees every write; its queries still stop at the
     deadline."""
     kg = KnowledgeGraph.open(Config.load({}, environ={}))
-    engine = Engine(kg, workers=2, timeout=2).start()
+    engine = engine_for(kg, workers=2, timeout=2).start()
     try:
-        assert any(w._process is None for w in engine._workers)  # the second was forked
+        assert any(w._process is None for w in engine.executor.pool._workers)  # the second was forked
         Writer(kg, checker=checker, engine=engine).update(LINK, agent="alice")
         ask = "ASK { fipid:w-link a fip:CooperationLink }"
         stopped = []
@@ -201,7 +201,7 @@ def test_workers_forked_after_a_write_see_it_and_keep_the_deadline(checker):
 def test_query_workers_on_disk_read_a_checkpoint_of_each_version(checker, tmp_path):
     config = Config.load({"data_dir": str(tmp_path / "disk")}, environ={})
     kg = KnowledgeGraph.open(config)
-    engine = Engine(kg, workers=1, timeout=60).start()
+    engine = engine_for(kg, workers=1, timeout=60).start()
     try:
         writer = Writer(kg, config=config, checker=checker, engine=engine)
         writer.update(LINK, agent="alice")

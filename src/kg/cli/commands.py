@@ -7,10 +7,9 @@ Errors are one line on stderr; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-import shutil
 import sys
-import tempfile
 import traceback
 from pathlib import Path
 
@@ -19,13 +18,15 @@ import click
 from .. import __version__, reasoning
 from ..config import SETTINGS, Config
 from ..errors import KGError
-from ..sparql.formats import FORMATS, RDF_INPUT_FORMATS, TABLE, ResultKind, by_name, for_path
+from ..engine import Engine
+from ..sparql.federation import ServicePolicy
+from ..sparql.request import QueryLimits, make_request
+from ..sparql.formats import RDF_INPUT_FORMATS, TABLE, ResultKind, by_name, for_path
 from ..namespaces import GRAPHS, PREFIXES
 from ..store.graph import KnowledgeGraph, Source
 
 _SETTING = {setting.name: setting for setting in SETTINGS}
 _LARGE_INPUT = 8 * 1024 * 1024  # bytes; above this `kg load` shows a progress bar
-_SPOOL_MEMORY = 8 * 1024 * 1024  # bytes of a `kg query` answer kept in memory, then a file
 
 
 class _Group(click.Group):
@@ -109,22 +110,26 @@ def query(ctx, sparql, query_file, format_name, default_graphs, no_inference, da
     if (sparql is None) == (query_file is None):
         raise click.UsageError("give the query as an argument or with -f FILE (not both)")
     text = sparql if sparql is not None else query_file.read()
-    result = _open(ctx, data_dir).query(text, default_graphs=default_graphs,
-                                        inference=not no_inference)
-    if format_name:
-        fmt = TABLE if format_name == "table" else by_name(
-            format_name, FORMATS[ResultKind.SOLUTIONS] + FORMATS[ResultKind.GRAPH])
-    elif result.kind is ResultKind.GRAPH:
-        fmt = FORMATS[ResultKind.GRAPH][0]
-    else:
-        fmt = TABLE if sys.stdout.isatty() else FORMATS[ResultKind.SOLUTIONS][0]
+    config = Config.load({"data_dir": data_dir or ctx.obj.get("data_dir")})
+    # the endpoint's request, guard and serialiser; checked before the store is opened,
+    # run in this process
+    request = make_request(text, limits=QueryLimits.from_config(config),
+                           services=ServicePolicy.from_config(config), format=format_name,
+                           default_graphs=default_graphs, inference=not no_inference,
+                           table=True)
+    kg = KnowledgeGraph.open(config)
+    engine = Engine.from_config(kg, dataclasses.replace(config, workers=0, cache_size=0))
+    if format_name is None and request.kind is ResultKind.SOLUTIONS and sys.stdout.isatty():
+        request = dataclasses.replace(request, format=TABLE)
     # the whole answer first, then stdout: a query that fails while it is read (a SERVICE
     # call, an evaluation error) leaves no half-written document behind its error
-    with tempfile.SpooledTemporaryFile(max_size=_SPOOL_MEMORY) as spool:
-        result.serialize(fmt, spool)
-        spool.seek(0)
-        shutil.copyfileobj(spool, sys.stdout.buffer)
-    if sys.stdout.isatty() and fmt is not TABLE:
+    answer = engine.query(request)
+    try:
+        for chunk in answer.chunks():
+            sys.stdout.buffer.write(chunk)
+    finally:
+        engine.close()
+    if sys.stdout.isatty() and answer.format is not TABLE:
         sys.stdout.buffer.write(b"\n")  # JSON and XML end without one; keep the prompt apart
     sys.stdout.flush()
 

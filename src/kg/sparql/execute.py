@@ -7,16 +7,20 @@ pyoxigraph objects and are serialised by pyoxigraph; only the text table is ours
 
 from __future__ import annotations
 
+import io
 import re
+import sys
 from dataclasses import dataclass
 from typing import IO, Callable, Sequence
 
-from pyoxigraph import (BlankNode, Literal, NamedNode, QueryBoolean, QuerySolutions,
+from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryBoolean, QuerySolutions,
                         QueryTriples, Store, serialize)
 
-from ..errors import KGError, QueryEvaluationError, QuerySyntaxError, UsageError
+from ..errors import (KGError, QueryEvaluationError, QuerySyntaxError, ResultTooLargeError,
+                      UsageError)
 from .formats import FORMATS, TABLE, Format, ResultKind
 from .guard import uses_keyword
+from .request import QueryRequest
 from ..namespaces import PREFIXES, compact
 from ..reasoning import asserted_graphs
 
@@ -71,38 +75,77 @@ class QueryResult:
         """The projected variables of a SELECT query, in order."""
         return [variable.value for variable in self.solutions.variables]
 
-    def serialize(self, fmt: Format, output: IO[bytes] | None = None) -> bytes | None:
-        """Write the result in ``fmt``; return bytes when no ``output`` is given.
-
-        Evaluation errors surfacing while the result is read raise QueryEvaluationError;
-        a SERVICE call that fails meanwhile raises ``service_error`` (RemoteServiceError).
-        """
+    def serialize(self, fmt: Format, output: IO[bytes] | None = None, *,
+                  max_rows: int | None = None) -> bytes | None:
+        """Write the result in ``fmt`` (see :func:`write_result`); return bytes when no
+        ``output`` is given."""
         allowed = FORMATS[self.kind] + ((TABLE,) if self.kind is ResultKind.SOLUTIONS else ())
         if fmt not in allowed:
             names = ", ".join(f.name for f in allowed)
             raise UsageError(f"a {self.kind.value} result cannot be written as {fmt.name}; "
                              f"choose one of: {names}")
-        try:
-            if fmt is TABLE:
-                text = _table(self).encode()
-                if output is None:
-                    return text
-                output.write(text)
-                return None
-            if self.kind is ResultKind.GRAPH:
-                return serialize(self.raw, output, fmt.engine, prefixes=PREFIXES)
-            return self.raw.serialize(output, fmt.engine)
-        except RuntimeError as exc:
-            raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
-        except OSError as exc:
-            if self.service_error is None:
-                raise
-            raise self.service_error(exc) from None
+        if output is not None:
+            write_result(self, fmt, output, max_rows=max_rows)
+            return None
+        buffer = io.BytesIO()
+        write_result(self, fmt, buffer, max_rows=max_rows)
+        return buffer.getvalue()
+
+
+def write_result(result: QueryResult, fmt: Format, output: IO[bytes], *,
+                 max_rows: int | None = None, as_quads: bool = False) -> int:
+    """Write ``result`` in ``fmt`` to ``output``: the one serialiser of results.
+
+    Returns the triples written (graphs), the rows (the text table), or -1 (solutions,
+    which :func:`kg.sparql.answer.write_answer` counts on the bytes). Past ``max_rows``
+    triples, ResultTooLargeError; evaluation errors surfacing while the result is read
+    raise QueryEvaluationError, a failed SERVICE call ``result.service_error``.
+    ``as_quads``: the result is a SELECT of ?s ?p ?o ?g, written as quads.
+    """
+    limit = max_rows if max_rows is not None else sys.maxsize
+    try:
+        if fmt is TABLE:
+            text = table(result).encode()
+            output.write(text)
+            return text.count(b"\n") - 3
+        if as_quads:
+            counter = _Counted((Quad(row["s"], row["p"], row["o"], row["g"])
+                                for row in result.solutions), limit)
+            serialize(counter, output, fmt.engine, prefixes=PREFIXES)
+            return counter.count
+        if result.kind is ResultKind.GRAPH:
+            counter = _Counted(result.raw, limit)
+            serialize(counter, output, fmt.engine, prefixes=PREFIXES)
+            return counter.count
+        result.raw.serialize(output, fmt.engine)
+        return -1
+    except RuntimeError as exc:  # pyoxigraph's evaluation errors surface while reading
+        raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
+    except OSError as exc:
+        if result.service_error is None:
+            raise
+        raise result.service_error(exc) from None
+
+
+class _Counted:
+    """Passes triples through, counting them, and stops beyond ``max_rows``."""
+
+    def __init__(self, triples, max_rows: int) -> None:
+        self._triples, self._max_rows = triples, max_rows
+        self.count = 0
+
+    def __iter__(self):
+        for triple in self._triples:
+            self.count += 1
+            if self.count > self._max_rows:
+                raise ResultTooLargeError(f"the result has more than {self._max_rows} "
+                                          "triples; add a LIMIT or narrow the pattern")
+            yield triple
 
 
 def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = (),
                   named_graphs: Sequence[str] = (), base_iri: str | None = None,
-                  inference: bool = True,
+                  inference: bool = True, dataset_in_query: bool | None = None,
                   service_error: Callable[[OSError], KGError] | None = None) -> QueryResult:
     """Parse and run a SPARQL 1.1 query with the predeclared prefixes.
 
@@ -111,7 +154,8 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
     otherwise the query's own ``FROM``/``FROM NAMED``; otherwise the union of all graphs as
     default graph, with every named graph available to ``GRAPH``. ``inference=False``
     leaves the inferred graph out of that union and out of ``GRAPH``; a dataset named by
-    the request or the query is used exactly as given either way. Raises QuerySyntaxError
+    the request or the query is used exactly as given either way (``dataset_in_query``:
+    whether the query has FROM, when the caller's lex of it told). Raises QuerySyntaxError
     with line and column when the query does not parse; ``service_error`` makes the
     error of a failed SERVICE call (see :class:`QueryResult`).
     """
@@ -120,7 +164,7 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
         options["default_graph"] = [_graph_iri(iri, "default-graph-uri")
                                     for iri in default_graphs]
         options["named_graphs"] = [_graph_iri(iri, "named-graph-uri") for iri in named_graphs]
-    elif not uses_keyword(text, "FROM"):
+    elif not (uses_keyword(text, "FROM") if dataset_in_query is None else dataset_in_query):
         # any dataset option makes Oxigraph ignore FROM, so the union is asked for only
         # when the query names no dataset of its own
         if inference:
@@ -139,6 +183,17 @@ def execute_query(store: Store, text: str, *, default_graphs: Sequence[str] = ()
         if service_error is None:
             raise
         raise service_error(exc) from None
+
+
+def execute_request(store: Store, request: QueryRequest, *,
+                    service_error: Callable[[OSError], KGError] | None = None) -> QueryResult:
+    """Run a checked request (its quads query when the client chose a quad format)."""
+    return execute_query(store, request.quads_query if request.as_quads else request.run_text,
+                         default_graphs=request.default_graphs,
+                         named_graphs=request.named_graphs, base_iri=request.base_iri,
+                         inference=request.inference,
+                         dataset_in_query="FROM" in request.shape.keywords,
+                         service_error=service_error)
 
 
 def _graph_iri(iri: str, parameter: str) -> NamedNode:
@@ -187,7 +242,8 @@ def _is_plain_number(term: Literal) -> bool:
     return term.datatype.value.rsplit("#", 1)[-1] in {"integer", "decimal", "boolean"}
 
 
-def _table(result: QueryResult) -> str:
+def table(result: QueryResult) -> str:
+    """The result as a text table for people (``kg query --format table``)."""
     if result.is_boolean:
         return ("true" if result.boolean else "false") + "\n"
     variables = result.variables

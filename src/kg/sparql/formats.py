@@ -38,6 +38,11 @@ class Format:
         """The canonical media type followed by the other names clients use for it."""
         return (self.media_type, *self.aliases)
 
+    def __reduce__(self):
+        # pyoxigraph's format objects do not pickle: a format crosses to a query worker
+        # as its name and media type and is looked up there
+        return (_known, (self.name, self.media_type))
+
 
 JSON = Format("json", "application/sparql-results+json", QueryResultsFormat.JSON,
               ("application/json",), (".srj", ".json"))
@@ -76,6 +81,12 @@ QUAD_FORMATS: tuple[Format, ...] = (NQUADS, TRIG)
 
 #: Every RDF format the loader reads.
 RDF_INPUT_FORMATS: tuple[Format, ...] = (TURTLE, NTRIPLES, NQUADS, TRIG, RDFXML, JSONLD)
+
+
+def _known(name: str, media_type: str) -> Format:
+    return next(fmt for fmt in (*FORMATS[ResultKind.SOLUTIONS], *FORMATS[ResultKind.GRAPH],
+                                *FORMATS[ResultKind.REPORT], TABLE, HTML)
+                if fmt.name == name and fmt.media_type == media_type)
 
 
 def by_name(name: str, choices: tuple[Format, ...]) -> Format:

@@ -89,38 +89,60 @@ def lex(text: str) -> list[Token]:
             if m.lastgroup != "comment"]
 
 
+#: The words a query's shape records: its form, and the keywords that change how it runs.
+FORMS = ("SELECT", "ASK", "CONSTRUCT", "DESCRIBE")
+_NOTED = frozenset(FORMS) | {"SERVICE", "LOAD", "FROM"}
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What one lex of a query tells before any parser sees it."""
+
+    depth: int  #: the deepest nesting of ``{`` ``(`` ``[``
+    keywords: frozenset[str]  #: of SERVICE, LOAD and FROM, those it uses as keywords
+    form: str | None  #: SELECT, ASK, CONSTRUCT or DESCRIBE; None when none was found
+
+    @property
+    def forbidden(self) -> set[str]:
+        """The keywords of :data:`FORBIDDEN` it uses."""
+        return {word for word in self.keywords if word in FORBIDDEN}
+
+
+def read(text: str) -> Shape:
+    """The shape of ``text``: nesting depth, the keywords it uses, its form.
+
+    Both the text as written and with its ``\\u`` escapes decoded are read, and the worse
+    answer counts, so an escape cannot hide a keyword or a bracket.
+
+    >>> read('SELECT * { ?s ?p "{{{" . FILTER(?s < <http://e/x>) } # {{')
+    Shape(depth=2, keywords=frozenset(), form='SELECT')
+    >>> read('PREFIX ask: <http://e/> select * { service <http://x/> { ?s ?p ?o } }').keywords
+    frozenset({'SERVICE'})
+    >>> read('SELECT ?service { ?service ex:load ?o }').keywords
+    frozenset()
+    """
+    shape = _read(text)
+    if "\\" not in text:  # no escape: the decoded text is the same
+        return shape
+    decoded = _read(unescape(text))
+    return Shape(max(shape.depth, decoded.depth), shape.keywords | decoded.keywords,
+                 shape.form or decoded.form)
+
+
 def scan(text: str) -> tuple[int, set[str]]:
     """The deepest bracket nesting of ``text`` and the forbidden keywords it uses.
 
-    Both the text as written and with its ``\\u`` escapes decoded are scanned, and the
-    worse answer counts, so an escape cannot hide a keyword or a bracket.
-
-    >>> scan('SELECT * { ?s ?p "{{{" . FILTER(?s < <http://e/x>) } # {{')
-    (2, set())
     >>> scan('select * { service <http://x/> { ?s ?p ?o } }')
     (2, {'SERVICE'})
-    >>> scan('SELECT ?service { ?service ex:load ?o }')
-    (1, set())
     """
-    raw_depth, raw_found = _scan(text)
-    if "\\" not in text:  # no escape: the decoded text is the same
-        return raw_depth, raw_found
-    depth, found = _scan(unescape(text))
-    return max(raw_depth, depth), raw_found | found
+    shape = read(text)
+    return shape.depth, shape.forbidden
 
 
-def _plainly_safe(text: str, max_nesting: int) -> bool:
-    # most queries have no escape, fewer brackets than the nesting limit and no forbidden
-    # word anywhere (not even in a string): nothing for the scanner to find, so skip it
-    if "\\" in text or sum(text.count(char) for char in _OPEN) > max_nesting:
-        return False
-    lowered = text.lower()
-    return not any(word.lower() in lowered for word in FORBIDDEN)
-
-
-def _scan(text: str) -> tuple[int, set[str]]:
+def _read(text: str) -> Shape:
     depth = deepest = 0
     found: set[str] = set()
+    form = None
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup
         token = match.group()
@@ -134,21 +156,25 @@ def _scan(text: str) -> tuple[int, set[str]]:
                 elif char in _CLOSE:
                     depth = max(0, depth - 1)
         elif kind == "word" and token[0] not in "?$:" and ":" not in token:
-            if token.upper() in FORBIDDEN:
-                found.add(token.upper())
-    return deepest, found
+            word = token.upper()
+            if word in _NOTED:
+                if word in FORMS:
+                    form = form or word
+                else:
+                    found.add(word)
+    return Shape(deepest, frozenset(found), form)
 
 
-def check_query(text: str, *, max_length: int, max_nesting: int,
-                services: "ServicePolicy | None" = None,
-                allow: frozenset[str] = frozenset()) -> str:
+def inspect_query(text: str, *, max_length: int, max_nesting: int,
+                  services: "ServicePolicy | None" = None,
+                  allow: frozenset[str] = frozenset()) -> tuple[str, Shape]:
     """Refuse a query that is too long, nested too deep, or uses LOAD (unless ``allow``
     has it) or a SERVICE that ``services`` does not allow (every SERVICE when it is None);
-    return the query to run, its SERVICE IRIs rewritten by ``services``.
+    return the query to run (its SERVICE IRIs rewritten by ``services``) and its shape.
 
-    >>> check_query("ASK {}", max_length=10, max_nesting=5)
-    'ASK {}'
-    >>> check_query("ASK " + "{" * 9 + "}" * 9, max_length=100, max_nesting=5)
+    >>> inspect_query("ASK {}", max_length=10, max_nesting=5)
+    ('ASK {}', Shape(depth=1, keywords=frozenset(), form='ASK'))
+    >>> inspect_query("ASK " + "{" * 9 + "}" * 9, max_length=100, max_nesting=5)
     Traceback (most recent call last):
     ...
     kg.errors.QueryTooComplexError: the query nests { ( [ 9 levels deep; at most 5 are accepted
@@ -156,20 +182,32 @@ def check_query(text: str, *, max_length: int, max_nesting: int,
     if len(text) > max_length:
         raise TooLargeError(f"the query is {len(text)} characters long; at most "
                             f"{max_length} are accepted")
-    if _plainly_safe(text, max_nesting):
-        return text
-    depth, forbidden = scan(text)
-    if depth > max_nesting:
-        raise QueryTooComplexError(f"the query nests {{ ( [ {depth} levels deep; at most "
-                                   f"{max_nesting} are accepted")
-    forbidden -= allow
+    shape = read(text)
+    if shape.depth > max_nesting:
+        raise QueryTooComplexError(f"the query nests {{ ( [ {shape.depth} levels deep; at "
+                                   f"most {max_nesting} are accepted")
+    forbidden = shape.forbidden - allow
     if "SERVICE" in forbidden and services is not None:
         forbidden.discard("SERVICE")
         if not forbidden:
-            return services.rewrite(text)
+            return services.rewrite(text), shape
     if forbidden:
         raise ForbiddenFeatureError("; ".join(FORBIDDEN[word] for word in sorted(forbidden)))
-    return text
+    return text, shape
+
+
+def check_query(text: str, *, max_length: int, max_nesting: int,
+                services: "ServicePolicy | None" = None,
+                allow: frozenset[str] = frozenset()) -> str:
+    """:func:`inspect_query` without the shape: the text to run (for updates).
+
+    >>> check_query("LOAD <http://e/x>", max_length=100, max_nesting=5)
+    Traceback (most recent call last):
+    ...
+    kg.errors.ForbiddenFeatureError: LOAD is disabled in queries: it is an update operation (and the server fetches only from the hosts of --load-allowlist)
+    """
+    return inspect_query(text, max_length=max_length, max_nesting=max_nesting,
+                         services=services, allow=allow)[0]
 
 
 def uses_keyword(text: str, keyword: str) -> bool:

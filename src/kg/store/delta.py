@@ -3,7 +3,7 @@
 Every write (SPARQL Update, Graph Store request, reviewed change) is first computed as a
 :class:`Delta` against the store as it is, then validated, then committed with
 :func:`commit` — so what is validated is exactly what is written, and a delta can be sent
-as is to the query workers (:meth:`kg.sparql.engine.Engine.dataset_changed`).
+as is to the query workers (:meth:`kg.engine.engine.Engine.dataset_changed`).
 
 >>> from pyoxigraph import NamedNode, Quad, Store
 >>> store = Store()

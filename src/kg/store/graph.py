@@ -22,7 +22,7 @@ from ..sparql import execute as sparql
 from .delta import effective
 from ..config import Config
 from ..sparql.federation import ServicePolicy
-from ..sparql.guard import uses_keyword
+from ..sparql.request import QueryLimits, make_request
 from ..errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
 from ..sparql.formats import (FORMATS, QUAD_FORMATS, RDF_INPUT_FORMATS, Format, ResultKind,
                       by_name, for_path)
@@ -343,19 +343,25 @@ class KnowledgeGraph:
 
     # -- SPARQL ----------------------------------------------------------------------------
 
-    def query(self, text: str, **options) -> sparql.QueryResult:
+    def query(self, text: str, *, default_graphs: Sequence[str] = (),
+              named_graphs: Sequence[str] = (), base_iri: str | None = None,
+              inference: bool = True) -> sparql.QueryResult:
         """Run a SPARQL query in Oxigraph's engine; see :func:`kg.sparql.execute.execute_query`
         (``inference=False`` answers from the asserted graphs only).
 
-        SERVICE calls obey the allowlist and map of the configuration
-        (:mod:`kg.sparql.federation`), as on the endpoint; one that fails raises
+        The query passes the endpoint's checks first (:func:`kg.sparql.request.make_request`
+        with the configuration's limits): SERVICE calls obey the allowlist and map of the
+        configuration (:mod:`kg.sparql.federation`); one that fails raises
         RemoteServiceError, naming its SERVICE IRI.
         """
         services = ServicePolicy.from_config(self.config)
-        rewritten = services.rewrite(text)
+        request = make_request(text, limits=QueryLimits.from_config(self.config),
+                               services=services, default_graphs=default_graphs,
+                               named_graphs=named_graphs, base_iri=base_iri,
+                               inference=inference)
         failed = ((lambda exc: services.failure(text, str(exc)))
-                  if uses_keyword(text, "SERVICE") else None)
-        return sparql.execute_query(self.store, rewritten, service_error=failed, **options)
+                  if "SERVICE" in request.shape.keywords else None)
+        return sparql.execute_request(self.store, request, service_error=failed)
 
     def update(self, text: str) -> reasoning.Outcome:
         """Run a SPARQL update in Oxigraph's engine (see :func:`kg.sparql.execute.execute_update`),
@@ -387,7 +393,7 @@ class KnowledgeGraph:
 
         The hook for a write path that computes and validates its delta first (SPARQL
         Update, Graph Store Protocol): call it under the write lock, then tell the query
-        engine (:meth:`kg.sparql.engine.Engine.dataset_changed`). Quads of the inferred graph are
+        engine (:meth:`kg.engine.engine.Engine.dataset_changed`). Quads of the inferred graph are
         refused: the reasoner computes it.
         """
         if not all(reasoning.is_asserted_graph(quad.graph_name) for quad in (*added, *removed)):

@@ -6,7 +6,7 @@ knowledge graph, its statistics, descriptions and pages run unchanged over QLeve
 Virtuoso, GraphDB, Fuseki or Oxigraph's own server. Internal queries are small: their
 answers are parsed into pyoxigraph objects. The endpoint does not parse: :meth:`send`
 passes a client's query through and its answer back as bytes (see
-:class:`kg.store.remote.RemoteEngine`). Every write is one update request, which SPARQL 1.1
+:class:`kg.engine.remote.RemoteExecutor`). Every write is one update request, which SPARQL 1.1
 servers apply atomically. The server should use the union of its named graphs as its
 default graph, as the embedded store does (Oxigraph: ``--union-default-graph``).
 """
@@ -14,7 +14,6 @@ default graph, as the embedded store does (Oxigraph: ``--union-default-graph``).
 from __future__ import annotations
 
 import http.client
-import shutil
 import socket
 import urllib.error
 import urllib.parse
@@ -25,18 +24,12 @@ from typing import IO, Iterable, Iterator, Sequence
 from pyoxigraph import (DefaultGraph, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
                         Store, parse, parse_query_results, serialize)
 
-from ..sparql.engine import Engine
 from ..errors import KGError, QuerySyntaxError, QueryTimeoutError
-from ..sparql.formats import QUAD_FORMATS, Format, ResultKind, negotiate
-from ..sparql.guard import tokens
-from ..namespaces import PREFIXES
-from ..reasoning import is_asserted_graph
-from ..sparql.worker import SPOOL_MEMORY
+from ..sparql.guard import read
 
 _JSON = "application/sparql-results+json"
 _NQUADS = "application/n-quads"
 _NTRIPLES = "application/n-triples"
-_FORMS = {"SELECT", "ASK", "CONSTRUCT", "DESCRIBE"}
 
 
 class RemoteStoreError(KGError):
@@ -61,18 +54,6 @@ class Reply:
                 yield chunk
         finally:
             self.response.close()
-
-
-def query_form(text: str) -> str:
-    """SELECT, ASK, CONSTRUCT or DESCRIBE: the first of those keywords in ``text``.
-
-    >>> query_form('PREFIX ex: <http://e/select#> # SELECT\\nCONSTRUCT { ?s ?p "ASK" } WHERE {}')
-    'CONSTRUCT'
-    """
-    for match in tokens(text):
-        if match.lastgroup == "word" and match.group().upper() in _FORMS:
-            return match.group().upper()
-    raise QuerySyntaxError("not a SPARQL query: no SELECT, ASK, CONSTRUCT or DESCRIBE")
 
 
 def prologue(prefixes: dict[str, str] | None, base_iri: str | None) -> str:
@@ -145,7 +126,7 @@ class RemoteStore:
         full = prologue(prefixes, base_iri) + text
         options = {"default_graphs": [g.value for g in default_graph if isinstance(g, NamedNode)],
                    "named_graphs": [g.value for g in named_graphs]}
-        if query_form(text) in ("CONSTRUCT", "DESCRIBE"):
+        if read(text).form in ("CONSTRUCT", "DESCRIBE"):
             scratch = Store()  # the triples again as pyoxigraph's own query answer
             scratch.load(self._read(full, _NTRIPLES, **options), RdfFormat.N_TRIPLES)
             return scratch.query("CONSTRUCT { ?s ?p ?o } WHERE { ?s ?p ?o }")
@@ -315,89 +296,3 @@ class Mirror:
 
     def __len__(self) -> int:
         return len(self.remote)
-
-
-class RemoteEngine(Engine):
-    """The endpoint's engine over a remote store: each query is passed through to the
-    server in the format the client negotiated, and its answer streamed back unparsed.
-
-    There are no worker processes: the remote server does the work (and stops it at its own
-    timeout); ``timeout`` bounds how long the endpoint waits for each piece of the answer.
-    Answers up to 1 MB are read whole (counted, cached, sent with their length); larger
-    ones are streamed as they come. The row limit is the remote server's to enforce.
-    """
-
-    def start(self) -> "RemoteEngine":
-        """Nothing to start."""
-        return self
-
-    def close(self) -> None:
-        """Nothing to stop but the spool folder."""
-        self._closed = True
-        shutil.rmtree(self._spool_dir, ignore_errors=True)
-
-    def _run(self, request: dict) -> tuple[tuple, int]:
-        version = self.version
-        store: RemoteStore = self.kg.store
-        kind = ResultKind.GRAPH if query_form(request["query"]) in ("CONSTRUCT", "DESCRIBE") \
-            else ResultKind.SOLUTIONS
-        fmt = negotiate(request["accept"], kind, override=request["format"])
-        graphs = {"default_graphs": request["default_graphs"],
-                  "named_graphs": request["named_graphs"]}
-        if not request["inference"] and not (graphs["default_graphs"] or graphs["named_graphs"]):
-            asserted = [g.value for g in store.named_graphs() if is_asserted_graph(g)]
-            graphs = {"default_graphs": asserted, "named_graphs": asserted}
-        text = prologue(PREFIXES, request["base_iri"]) + request["query"]
-        if request.get("quads_query") and fmt in QUAD_FORMATS:  # small: descriptions
-            solutions = store.query(request["quads_query"], prefixes=PREFIXES, **{
-                "default_graph": [NamedNode(g) for g in graphs["default_graphs"]],
-                "named_graphs": [NamedNode(g) for g in graphs["named_graphs"]]})
-            quads = [Quad(row["s"], row["p"], row["o"], row["g"]) for row in solutions]
-            body = serialize(quads, None, fmt.engine, prefixes=PREFIXES)
-            return ("ok", _body(kind, fmt, len(quads), body)), version
-        reply = store.send(text, fmt.media_type, timeout=self.timeout, **graphs)
-        head = reply.response.read(SPOOL_MEMORY + 1)
-        if len(head) > SPOOL_MEMORY:  # large: pass the rest through as it comes
-            return ("ok", {**_body(kind, fmt, -1, None), "stream": _Rest(head, reply)}), version
-        reply.response.close()
-        if reply.media_type not in fmt.media_types:  # the server chose another format
-            head = _convert(head, reply.media_type, kind, fmt)
-        return ("ok", _body(kind, fmt, _count(head, kind, fmt), head)), version
-
-
-class _Rest:
-    """The first megabyte of an answer and the rest as it arrives; closing it (also unread,
-    when the client left) closes the connection to the server."""
-
-    def __init__(self, head: bytes, reply: Reply) -> None:
-        self.head, self.reply = head, reply
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield self.head
-        yield from self.reply.chunks()
-
-    def close(self) -> None:
-        self.reply.response.close()
-
-
-def _body(kind: ResultKind, fmt: Format, rows: int, data: bytes | None) -> dict:
-    return {"kind": kind.value, "format": fmt.name, "rows": rows, "data": data, "path": None}
-
-
-def _count(data: bytes, kind: ResultKind, fmt: Format) -> int:
-    """Triples in a small graph answer (the linked-data routes answer 404 to none); -1
-    for solutions, which nothing here needs counted."""
-    return sum(1 for _ in parse(data, fmt.engine)) if kind is ResultKind.GRAPH else -1
-
-
-def _convert(data: bytes, media_type: str, kind: ResultKind, fmt: Format) -> bytes:
-    """An answer in ``media_type`` rewritten in ``fmt`` (by pyoxigraph)."""
-    try:
-        if kind is ResultKind.GRAPH:
-            triples = list(parse(data, RdfFormat.from_media_type(media_type)))
-            return serialize(triples, None, fmt.engine, prefixes=PREFIXES)
-        parsed = parse_query_results(data, QueryResultsFormat.from_media_type(media_type))
-        return parsed.serialize(None, fmt.engine)
-    except (SyntaxError, ValueError, TypeError) as exc:
-        raise RemoteStoreError(f"the store answered {media_type}, which cannot be turned "
-                               f"into {fmt.media_type}: {exc}") from None

@@ -1,7 +1,7 @@
 """The Flask application: ``create_app(config)`` builds it, blueprints do the routes.
 
 The app owns the store (:class:`kg.KnowledgeGraph`) and the query engine
-(:class:`kg.sparql.engine.Engine`), both kept in ``app.extensions`` by :func:`init_app` and
+(:class:`kg.engine.engine.Engine`), both kept in ``app.extensions`` by :func:`init_app` and
 reached from views with :func:`get_store` and :func:`get_engine`. One error handler turns
 every error (core KGError, Werkzeug's 404/405, faults) into a JSON or text answer.
 """
@@ -20,7 +20,7 @@ from flask import Flask, Response, current_app, g, json, render_template, reques
 from werkzeug.exceptions import HTTPException
 
 from ..config import Config
-from ..sparql.engine import Engine
+from ..engine import Engine
 from ..writes.auth import Credential, load_credentials
 from ..errors import KGError, NotAcceptableError, NotFoundError, ValidationFailedError
 from ..sparql.formats import REPORT_JSON, ResultKind, negotiate
@@ -85,12 +85,7 @@ def init_app(app: Flask, config: Config) -> None:
     """Open the store and start the query engine for ``app``."""
     credentials = load_credentials(config)  # a malformed setting fails at start
     kg = KnowledgeGraph.open(config)
-    if config.store:  # a remote SPARQL server: queries are passed through to it
-        from ..store.remote import RemoteEngine
-
-        engine = RemoteEngine.from_config(kg, config).start()
-    else:
-        engine = Engine.from_config(kg, config).start()
+    engine = Engine.from_config(kg, config).start()
     atexit.register(engine.close)
     writer = Writer(kg, config=config, engine=engine)
     app.extensions["kg"] = _State(kg, engine, config, writer, credentials)

@@ -8,7 +8,7 @@
 * ``GET /reconcile/suggest/entity|type|property?prefix=…``: auto-completion.
 
 Spec: https://reconciliation-api.github.io/specs/0.2/ . The index is built from the store
-on first use and rebuilt after the data changes (:meth:`kg.sparql.engine.Engine.dataset_changed`).
+on first use and rebuilt after the data changes (:meth:`kg.engine.engine.Engine.dataset_changed`).
 """
 
 from __future__ import annotations

@@ -13,7 +13,9 @@ from pyoxigraph import Triple, serialize
 from .app import get_config, get_credentials, get_writer
 from ..writes.auth import authenticate, refuse_url_credentials
 from ..store.delta import Delta
-from ..sparql.engine import Answer
+from ..engine import Engine
+from ..sparql.answer import Answer
+from ..sparql.request import QueryRequest
 from ..errors import TooLargeError, UnsupportedMediaTypeError, UsageError
 from ..sparql.formats import RDF_INPUT_FORMATS, Format, ResultKind, negotiate
 from ..validation.validate import ValidationResult
@@ -44,17 +46,14 @@ def stream_answer(answer: Answer) -> Response:
     return response
 
 
-def query_response(engine, text: str, **options) -> Response:
+def query_response(engine: Engine, query: QueryRequest) -> Response:
     """The answer to a query, or 304 Not Modified when the client's ``If-None-Match``
-    names the answer the query would give now (the query is not run again)."""
-    tag = engine.tag(text, **options) if request.if_none_match else None
-    if tag and request.if_none_match.contains(tag):
-        return _not_modified(tag, engine.dataset_version)
-    answer = engine.query(text, **options)
-    if request.if_none_match.contains(answer.tag):  # computed again, and still the same
-        answer.close()
-        return _not_modified(answer.tag, answer.version)
-    return stream_answer(answer)
+    names the answer the query would give now (the query is not run)."""
+    if request.if_none_match:
+        tag = engine.tag(query)
+        if tag and request.if_none_match.contains(tag):
+            return _not_modified(tag, engine.dataset_version)
+    return stream_answer(engine.query(query))
 
 
 def _not_modified(tag: str, version: str) -> Response:

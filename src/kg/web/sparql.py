@@ -24,7 +24,6 @@ from .app import get_config, get_engine, get_store, get_writer
 from ..sparql.describe import service_description
 from ..errors import UnsupportedMediaTypeError, UsageError
 from ..sparql.formats import ResultKind
-from ..sparql.guard import check_query
 from . import pages
 from .shared import (inference_parameter, outcome_response, query_response, rdf_response,
                      read_body, writer_agent)
@@ -58,11 +57,12 @@ def endpoint() -> Response:
             raise UsageError("no query in the request: send `query` in the form or the body")
         return rdf_response(service_description(get_store(), get_config(), get_engine()),
                             request.headers.get("Accept"), params.get("format"))
-    return query_response(
-        get_engine(), queries[0], accept=request.headers.get("Accept"),
-        format=params.get("format"), default_graphs=params.getlist("default-graph-uri"),
+    engine = get_engine()
+    return query_response(engine, engine.request(
+        queries[0], accept=request.headers.get("Accept"), format=params.get("format"),
+        default_graphs=params.getlist("default-graph-uri"),
         named_graphs=params.getlist("named-graph-uri"), base_iri=request.base_url,
-        inference=inference_parameter(params.get("inference")))
+        inference=inference_parameter(params.get("inference"))))
 
 
 def _browser(override: str | None) -> bool:
@@ -74,10 +74,6 @@ def _browser(override: str | None) -> bool:
 
 def _update(text: str, params: MultiDict) -> Response:
     agent = writer_agent()
-    engine = get_engine()
-    # SERVICE is refused as in queries; LOAD is the writer's to allow (--load-allowlist)
-    check_query(text, max_length=engine.max_query_length, max_nesting=engine.max_nesting,
-                allow=frozenset({"LOAD"}))
     outcome = get_writer().update(
         text, agent=agent, base_iri=request.base_url,
         using_graphs=params.getlist("using-graph-uri"),

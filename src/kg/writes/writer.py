@@ -13,7 +13,7 @@ committed to, a write:
    ``on_invalid="quarantine"``, keep it in the review graph instead;
 4. is committed together with its change-log record (one transaction decides it, see
    :meth:`kg.store.KnowledgeGraph.apply`) and sent to the query workers
-   (:meth:`kg.sparql.engine.Engine.dataset_changed`).
+   (:meth:`kg.engine.engine.Engine.dataset_changed`).
 
 A refused or failed write leaves the store exactly as it was.
 """
@@ -33,7 +33,10 @@ from ..config import Config
 from ..store.delta import Delta, effective
 from ..errors import (LoadRefusedError, NotFoundError, ProtectedGraphError, QueryEvaluationError,
                      UsageError, ValidationFailedError)
+from ..engine import Engine
 from ..sparql.formats import RDF_INPUT_FORMATS, for_path
+from ..sparql.guard import check_query
+from ..sparql.request import QueryLimits
 from ..validation.entail import Schema
 from ..sparql import pinned
 from ..validation.incremental import Checker
@@ -67,12 +70,14 @@ class Writer:
     """Validated, serialised writes to a knowledge graph (see the module docstring)."""
 
     def __init__(self, kg: KnowledgeGraph, *, config: Config | None = None,
-                 checker: Checker | None = None, engine=None,
+                 checker: Checker | None = None, engine: Engine | None = None,
                  resolve: Callable[[str], tuple[str, ...]] = pinned.resolve_host) -> None:
-        """``resolve`` looks host names of LOAD URLs up (the system's resolver; tests put
-        their own here)."""
+        """``engine`` answers the queries of the same store (one in this process when not
+        given); ``resolve`` looks host names of LOAD URLs up (the system's resolver; tests
+        put their own here)."""
         config = config or kg.config
-        self.kg, self.engine = kg, engine
+        self.kg = kg
+        self.engine = engine or Engine(kg, limits=QueryLimits.from_config(config))
         self._checker = checker
         self.allow_curated = config.allow_curated_writes
         self.allowlist = config.load_allowlist
@@ -119,13 +124,10 @@ class Writer:
 
     def _schema(self, store) -> Schema:
         # the schema changes only with the store: kept while the engine's version stays
-        # (every write and every reload bumps it); without an engine, read each time
-        version = self.engine.version if self.engine is not None else None
-        if version is None or self._schema_cache is None or self._schema_cache[0] != version:
-            schema = Schema.from_store(store, exclude=_EXCLUDE)
-            if version is None:
-                return schema
-            self._schema_cache = (version, schema)
+        # (every write through this writer bumps it)
+        version = self.engine.version
+        if self._schema_cache is None or self._schema_cache[0] != version:
+            self._schema_cache = (version, Schema.from_store(store, exclude=_EXCLUDE))
         return self._schema_cache[1]
 
     def labels(self, result: ValidationResult, delta: Delta | None = None) -> dict:
@@ -150,7 +152,14 @@ class Writer:
     def update(self, text: str, *, agent: str, base_iri: str | None = None,
                using_graphs: Iterable[str] = (), using_named_graphs: Iterable[str] = (),
                on_invalid: str = "reject") -> Outcome:
-        """Run a SPARQL 1.1 update (see :mod:`kg.sparql.update` for its dataset)."""
+        """Run a SPARQL 1.1 update (see :mod:`kg.sparql.update` for its dataset).
+
+        It passes the guard queries pass (length, nesting, SERVICE refused); LOAD is this
+        writer's to allow (``--load-allowlist``)."""
+        limits = self.engine.limits
+        check_query(text, max_length=limits.max_query_length, max_nesting=limits.max_nesting,
+                    allow=frozenset({"LOAD"}))
+
         def compute(store: Store) -> Delta:
             return update_delta(store, text, write_default=USER, base_iri=base_iri,
                                 using_graphs=list(using_graphs),
@@ -260,9 +269,6 @@ class Writer:
 
     def _commit(self, delta: Delta) -> None:
         """Write ``delta`` and the inferred triples it changes; tell the query workers."""
-        if self.engine is None:
-            self.kg.apply(delta.added, delta.removed)
-            return
         with self.engine.store_lock.writing():  # in-process readers wait for the whole change
             outcome = self.kg.apply(delta.added, delta.removed)
         self.engine.dataset_changed(Delta(delta.added | frozenset(outcome.added_quads),

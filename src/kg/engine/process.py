@@ -1,11 +1,11 @@
 """One query worker process, seen from the engine: its handle and the pipe protocol.
 
 :class:`WorkerProcess` is the engine's end of one worker (the other end is
-:func:`kg.sparql.worker.main`): start it, have an idle one fork a sibling, send it its data
+:func:`kg.engine.worker.main`): start it, have an idle one fork a sibling, send it its data
 and wait until it holds it, watch its CPU time, kill it and tell how it ended. Messages
 on the pipe are tuples: ``("load", source)`` -> ``("ready", pid)``; ``("fork",)`` ->
-``("forked", pid)`` then the sibling's pipe as a file descriptor; ``("query", request)``
--> ``("ok", body)``, ``("error", …)`` (a KGError, rebuilt here by :func:`rebuild_error`)
+``("forked", pid)`` then the sibling's pipe as a file descriptor; ``("query",
+QueryRequest)`` -> ``("ok", Answer)``, ``("error", …)`` (a KGError, rebuilt here by :func:`rebuild_error`)
 or ``("fault", text)``. Kept apart from the pool so that what a process is and how it is
 spoken to reads on its own, without the pool's bookkeeping.
 """
@@ -48,7 +48,7 @@ def start_context():
     # fresh interpreter; preloading the worker module makes each fork start in milliseconds
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["kg.sparql.worker"])
+        context.set_forkserver_preload(["kg.engine.worker"])
         return context
     return multiprocessing.get_context("spawn")
 

@@ -2,13 +2,13 @@
 
 An answer is keyed by the dataset version, the query (with everything that changes its
 answer: the dataset parameters, the base IRI, inference) and the negotiated format. Any
-write bumps the version (:meth:`kg.sparql.engine.Engine.dataset_changed`), so an answer is never
+write bumps the version (:meth:`kg.engine.engine.Engine.dataset_changed`), so an answer is never
 served for data it was not computed on, and the entries of older versions are dropped.
 
 The same key names the answer outside: :func:`fingerprint` is its tag (the HTTP ETag), and
 the version is sent beside it, so that a result can be cited with the state of the data it
 came from. A client holding a tag for the current version needs no new answer (HTTP 304),
-which the engine can tell without running the query once it knows the query's kind.
+which the engine tells without running the query.
 Nothing here knows about HTTP.
 """
 
@@ -19,12 +19,9 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Mapping
+from typing import Any
 
-#: Request fields that change an answer (besides the version and the format).
-KEY_FIELDS = ("query", "default_graphs", "named_graphs", "base_iri", "inference",
-              "quads_query", "max_rows")
-_KINDS_KEPT = 10_000  # query kinds remembered (a few bytes each)
+_WANTED_KEPT = 10_000  # tags looked for in vain, remembered (a few bytes each)
 
 
 def new_epoch() -> str:
@@ -36,33 +33,33 @@ def new_epoch() -> str:
     return time.strftime("%Y%m%dT%H%M%S", time.gmtime()) + "-" + secrets.token_hex(3)
 
 
-def fingerprint(version: str, request: Mapping[str, Any], format_name: str) -> str:
-    """The tag of the answer to ``request`` in ``format_name`` at ``version``.
+def fingerprint(version: str, key: tuple) -> str:
+    """The tag of the answer to a request with ``key`` (:attr:`QueryRequest.key`, which
+    includes the format) at ``version``.
 
-    >>> a = fingerprint("e-1", {"query": "ASK {}"}, "json")
-    >>> a == fingerprint("e-1", {"query": "ASK {}"}, "json"), a == fingerprint("e-2", {"query": "ASK {}"}, "json")
+    >>> a = fingerprint("e-1", ("ASK {}", "json"))
+    >>> a == fingerprint("e-1", ("ASK {}", "json")), a == fingerprint("e-2", ("ASK {}", "json"))
     (True, False)
     """
-    digest = hashlib.blake2b(digest_size=12)
-    for part in (version, format_name, *(repr(request.get(name)) for name in KEY_FIELDS)):
-        digest.update(part.encode("utf-8", "surrogatepass") + b"\x00")
+    digest = hashlib.blake2b(repr(key).encode("utf-8", "surrogatepass"), digest_size=12)
     return f"{version}-{digest.hexdigest()}"
 
 
 class ResultCache:
     """A size-bounded LRU of complete answers, each under its :func:`fingerprint`.
 
-    An answer is kept only once it was looked for in vain (:meth:`get`): a query asked
-    once, as most are, costs no memory; asked again, it is kept. Without this, distinct
-    queries filled the bound with answers never asked for again.
+    An answer is kept only the second time it is looked for in vain (:meth:`get`): a
+    query asked once, as most are, costs no memory; asked again, it is kept. Without this,
+    distinct queries filled the bound with answers never asked for again.
 
     >>> cache = ResultCache(max_bytes=80)
     >>> for i in range(9):
-    ...     cache.get(f"v1-{i}")
-    ...     cache.put(f"v1-{i}", f"answer {i}", 10)
+    ...     for _ in range(2):
+    ...         cache.get(f"v1-{i}")
+    ...         cache.put(f"v1-{i}", f"answer {i}", 10)
     >>> cache.get("v1-0") is None, cache.get("v1-8")
     (True, 'answer 8')
-    >>> cache.put("v1-once", "not asked for before", 10)
+    >>> _ = cache.get("v1-once"); cache.put("v1-once", "asked for once", 10)
     >>> cache.get("v1-once") is None
     True
     """
@@ -70,8 +67,8 @@ class ResultCache:
     def __init__(self, max_bytes: int) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[str, tuple[Any, int]] = OrderedDict()
-        self._wanted: dict[str, None] = {}  # tags looked for in vain: their answer is kept
-        self._kinds: dict[bytes, Any] = {}
+        # tags looked for in vain: True once asked for twice (that answer is kept)
+        self._wanted: dict[str, bool] = {}
         self._size = 0
         self._lock = threading.Lock()
         self.hits = self.misses = 0
@@ -82,9 +79,10 @@ class ResultCache:
             entry = self._entries.get(tag)
             if entry is None:
                 self.misses += 1
-                if len(self._wanted) >= _KINDS_KEPT:
+                if len(self._wanted) >= _WANTED_KEPT:
                     self._wanted.clear()
-                self._wanted[tag] = None
+                # asked before and not kept: its answer is wanted this time
+                self._wanted[tag] = tag in self._wanted
                 return None
             self._entries.move_to_end(tag)
             self.hits += 1
@@ -97,7 +95,7 @@ class ResultCache:
         if size > self.max_bytes // 8 and size > 0:
             return
         with self._lock:
-            if tag in self._entries or tag not in self._wanted:
+            if tag in self._entries or not self._wanted.get(tag):
                 return
             del self._wanted[tag]
             self._entries[tag] = (answer, size)
@@ -113,17 +111,3 @@ class ResultCache:
             self._wanted.clear()
             for tag in [tag for tag in self._entries if not tag.startswith(prefix)]:
                 self._size -= self._entries.pop(tag)[1]
-
-    def kind(self, query: str):
-        """The result kind of ``query`` if it ran before (it does not depend on the data)."""
-        return self._kinds.get(_digest(query))
-
-    def remember_kind(self, query: str, kind) -> None:
-        """Note the result kind of ``query`` (under a digest: queries may be 100 KB long)."""
-        if len(self._kinds) >= _KINDS_KEPT:
-            self._kinds.clear()
-        self._kinds[_digest(query)] = kind
-
-
-def _digest(text: str) -> bytes:
-    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()

@@ -4,7 +4,7 @@ pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped,
 query runs in a persistent worker process holding a view of the data (in memory: the first
 worker parses an N-Quads snapshot of the store and forks the others, which start with its
 data; on disk: the store opened read-only). This module keeps those processes: the engine
-(:mod:`kg.sparql.engine`, which adds the queries, deadlines and the heavy-query cap) takes
+(:mod:`kg.engine.isolated`, which adds the queries, deadlines and the heavy-query cap) takes
 an idle worker from the pool and gives it back, or has it replaced when it was killed.
 
 A killed worker is replaced at once, in the background: forked by an idle worker (in
@@ -39,6 +39,7 @@ from pyoxigraph import RdfFormat
 from .. import errors
 from ..store.delta import Delta
 from ..store.graph import KnowledgeGraph
+from ..store.lock import ReadWriteLock
 from .process import CAN_FORK, WorkerProcess, start_context
 
 log = logging.getLogger("kg")
@@ -48,64 +49,26 @@ _FORK_WAIT = 2.0  # seconds a replacement waits for an idle worker to fork it
 _DELTA_LOG = 256  # changes kept for workers that are behind; further back: a snapshot
 
 
-class ReadWriteLock:
-    """Many readers or one writer (for code that reads the store in this process)."""
-
-    def __init__(self) -> None:
-        self._cond = threading.Condition()
-        self._readers = 0
-        self._writing = False
-
-    @contextlib.contextmanager
-    def reading(self):
-        """Hold the lock as one of the readers."""
-        with self._cond:
-            while self._writing:
-                self._cond.wait()
-            self._readers += 1
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._readers -= 1
-                self._cond.notify_all()
-
-    @contextlib.contextmanager
-    def writing(self):
-        """Hold the lock alone."""
-        with self._cond:
-            while self._writing or self._readers:
-                self._cond.wait()
-            self._writing = True
-        try:
-            yield
-        finally:
-            with self._cond:
-                self._writing = False
-                self._cond.notify_all()
-
-
 class WorkerPool:
     """``workers`` query worker processes, each holding a version of ``kg``'s data.
 
-    The base of :class:`kg.sparql.engine.Engine`, whose object is the pool (one per
-    endpoint): the engine takes a worker from ``_idle``, brings it to ``version`` with
-    :meth:`_prepare`, and puts it back or has it replaced (:meth:`_replace`).
+    Kept by :class:`kg.engine.isolated.IsolatedExecutor` (one per endpoint), which takes
+    a worker from ``_idle``, brings it to ``version`` with :meth:`_prepare`, and puts it
+    back or has it replaced (:meth:`_replace`).
     """
 
-    def __init__(self, kg: KnowledgeGraph, *, workers: int) -> None:
+    def __init__(self, kg: KnowledgeGraph, *, workers: int, store_lock: ReadWriteLock) -> None:
         self.kg = kg
         self.workers = workers
         self.version = 0
-        self._spool_dir = tempfile.mkdtemp(prefix="kg-spool-")
-        self._idle: queue.Queue[WorkerProcess] = queue.Queue()
+        self.spool_dir = tempfile.mkdtemp(prefix="kg-spool-")
+        self.idle: queue.Queue[WorkerProcess] = queue.Queue()
         self._lock = threading.Lock()
         self._snapshot: tuple[int, dict] | None = None
         self._deltas: dict[int, tuple[bytes, bytes]] = {}  # version -> the change that made it
         self._checkpoints: dict[int, str] = {}  # on disk: version -> checkpoint folder
         self._checkpoint_dir: str | None = None
-        #: Held by writers while they commit and by queries run in this process (workers=0).
-        self.store_lock = ReadWriteLock()
+        self.store_lock = store_lock  # held while the live store is copied for the workers
         self._workers: set[WorkerProcess] = set()
         self._context = start_context()
         self._closed = False
@@ -117,7 +80,7 @@ class WorkerPool:
             process = self._new_worker(first)
             first = first or process
             self._workers.add(process)
-            self._idle.put(process)
+            self.idle.put(process)
         with self._lock:
             if self._snapshot is not None and "nquads_file" in self._snapshot[1]:
                 # every worker holds the data now: the snapshot (a file as large as the data,
@@ -138,10 +101,10 @@ class WorkerPool:
             except (EOFError, OSError):
                 log.warning("a query worker could not be forked; starting one afresh")
         if process is None:
-            process = WorkerProcess.start(self._context, self._spool_dir)
+            process = WorkerProcess.start(self._context, self.spool_dir)
         if process.version != self.version:
             try:
-                self._prepare(process)
+                self.prepare(process)
             except errors.KGError:
                 process.kill()
                 raise
@@ -164,7 +127,7 @@ class WorkerPool:
     def _dump(self, version: int) -> str:
         # the snapshot goes through a file that each worker parses itself: neither this
         # process nor the workers hold it in memory (at 1M triples, 200 MB each)
-        path = os.path.join(self._spool_dir, f"snapshot-{version}.nq")
+        path = os.path.join(self.spool_dir, f"snapshot-{version}.nq")
         with open(path + ".part", "wb") as output:
             self.kg.store.dump(output, RdfFormat.N_QUADS)
         os.replace(path + ".part", path)
@@ -184,7 +147,7 @@ class WorkerPool:
             self._checkpoints[version] = path
         return self._checkpoints[version]
 
-    def _prepare(self, process: WorkerProcess) -> None:
+    def prepare(self, process: WorkerProcess) -> None:
         """Bring ``process`` to the current version: the changes since its own (in memory,
         when they are all kept), else a snapshot or a checkpoint."""
         with self._lock:
@@ -212,14 +175,14 @@ class WorkerPool:
             for version in [v for v in self._checkpoints if v not in busy]:
                 shutil.rmtree(self._checkpoints.pop(version), ignore_errors=True)
 
-    def _replace(self, process: WorkerProcess, *, keep: str | None = None) -> None:
+    def replace(self, process: WorkerProcess, *, keep: str | None = None) -> None:
         """Kill a worker and start another in the background; ``keep`` names the spool
         file of an answer it finished (every other file of it is a partial answer)."""
         pid = process.pid
         process.kill()
         self._workers.discard(process)
-        for name in os.listdir(self._spool_dir):  # what it was writing when killed
-            path = os.path.join(self._spool_dir, name)
+        for name in os.listdir(self.spool_dir):  # what it was writing when killed
+            path = os.path.join(self.spool_dir, name)
             if name.startswith(f"kg-{pid}-") and path != keep:
                 os.unlink(path)
 
@@ -230,7 +193,7 @@ class WorkerPool:
             if self.kg.config.data_dir is None and CAN_FORK and self._workers:
                 # an idle worker forks it; if none is free soon, it starts on its own
                 with contextlib.suppress(queue.Empty):
-                    parent = self._idle.get(timeout=_FORK_WAIT)
+                    parent = self.idle.get(timeout=_FORK_WAIT)
             try:
                 fresh = self._new_worker(parent)
             except errors.KGError:
@@ -239,17 +202,17 @@ class WorkerPool:
                 return
             finally:
                 if parent is not None:
-                    self._idle.put(parent)
+                    self.idle.put(parent)
                     if self._closed:
                         parent.kill()
             self._workers.add(fresh)
-            self._idle.put(fresh)
+            self.idle.put(fresh)
             if self._closed:  # closed while it started
                 fresh.kill()
 
         threading.Thread(target=spawn, name="kg-worker-replace", daemon=True).start()
 
-    def _new_version(self, delta: Delta | None) -> None:
+    def new_version(self, delta: Delta | None) -> None:
         """Count a change of the data; its ``delta``, if given, is kept for the workers
         that are behind (the last ``_DELTA_LOG`` of them)."""
         with self._lock:
@@ -264,9 +227,9 @@ class WorkerPool:
         self._closed = True
         while True:
             try:
-                self._idle.get_nowait().kill()
+                self.idle.get_nowait().kill()
             except queue.Empty:
                 break
-        shutil.rmtree(self._spool_dir, ignore_errors=True)
+        shutil.rmtree(self.spool_dir, ignore_errors=True)
         if self._checkpoint_dir is not None:
             shutil.rmtree(self._checkpoint_dir, ignore_errors=True)

@@ -1,0 +1,147 @@
+"""Queries in worker processes, each under a deadline: the executor ``kg serve`` uses.
+
+pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so each
+query runs in a worker process of a :class:`~kg.engine.pool.WorkerPool`. The caller waits
+with a deadline; past it the worker is killed (SIGKILL frees the CPU at once), replaced in
+the background, and the caller gets QueryTimeoutError (503) while the other workers keep
+answering. A worker writes the complete answer before the caller sees a byte. A crash in
+the parser (deep nesting overflows its stack) only ends a worker.
+
+**Heavy queries do not starve quick ones.** A query that has used more than ``heavy_after``
+seconds of CPU is *heavy*; at most ``heavy_queries`` run at once, and one that turns heavy
+beyond that is stopped at once (503, "busy") instead of at its deadline. A heavy query goes
+on at a lower CPU priority (afterwards its worker gets its priority back, or, where the
+server may not raise it, is replaced), so short queries keep the processors. CPU time, not
+elapsed time, decides: a query slowed down by a busy machine is never taken for a runaway.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+
+from .. import errors
+from ..sparql.answer import Answer
+from ..sparql.request import QueryRequest
+from ..store.delta import Delta
+from ..store.graph import KnowledgeGraph
+from ..store.lock import ReadWriteLock
+from .pool import WorkerPool
+from .process import WorkerProcess, rebuild_error
+
+_CHECK = 0.1  # seconds between two looks at a running query's CPU time
+
+
+class IsolatedExecutor:
+    """Runs each query in one of ``workers`` worker processes, stopped at ``timeout``."""
+
+    def __init__(self, kg: KnowledgeGraph, store_lock: ReadWriteLock, *, workers: int = 6,
+                 timeout: float = 30.0, heavy_queries: int = 3,
+                 heavy_after: float = 1.0) -> None:
+        self.pool = WorkerPool(kg, workers=workers, store_lock=store_lock)
+        self.timeout = timeout
+        self.heavy_queries, self.heavy_after = heavy_queries, heavy_after
+        self._heavy = threading.Semaphore(max(0, heavy_queries))
+
+    def start(self) -> "IsolatedExecutor":
+        """Start the workers and wait until each holds the data."""
+        self.pool.start()
+        return self
+
+    def close(self) -> None:
+        """Stop the workers."""
+        self.pool.close()
+
+    def dataset_changed(self, delta: Delta | None) -> None:
+        """Each worker brings its data up to date before its next query."""
+        self.pool.new_version(delta)
+
+    def run(self, request: QueryRequest) -> tuple[Answer, int]:
+        """The complete answer to ``request`` and the data version it was computed on."""
+        pool = self.pool
+        deadline = time.monotonic() + self.timeout
+        try:
+            process = pool.idle.get(timeout=self.timeout)
+        except queue.Empty:
+            raise errors.QueryTimeoutError(
+                f"all {pool.workers} query workers stayed busy for {self.timeout:g} s; "
+                "try again later") from None
+        try:
+            if process.version != pool.version:
+                try:
+                    pool.prepare(process)
+                except errors.KGError:  # it could not load the new version: replace it
+                    pool.replace(process)
+                    raise
+            process.conn.send(("query", request))
+            heavy = self._wait(process, deadline)
+            reply = process.conn.recv()
+        except (EOFError, OSError) as exc:
+            process.kill()  # if it is not quite gone yet (its exit code is kept meanwhile)
+            code = process.exit_code()
+            pool.replace(process)
+            raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
+                                     f"code {code}); the query may be too complex") from exc
+        if heavy and not _restore_priority(process.pid):
+            # it runs at a lower priority now: a fresh worker takes its place (in memory,
+            # at the cost of loading the data again, which is why the priority is restored
+            # where the server may)
+            pool.replace(process, keep=reply[1].path if reply[0] == "ok" else None)
+        else:
+            pool.idle.put(process)
+        if reply[0] == "error":
+            raise rebuild_error(*reply[1:])
+        if reply[0] == "fault":
+            raise errors.EngineError(f"the query engine failed: {reply[1]}")
+        return reply[1], process.version
+
+    def _wait(self, process: WorkerProcess, deadline: float) -> bool:
+        """Wait until ``process`` answers; stop it at the deadline, or as soon as it turns
+        heavy while every heavy slot is taken. Returns whether it turned heavy."""
+        pid, heavy = process.pid, False
+        started, cpu_before = time.monotonic(), process.cpu_seconds()
+        try:
+            while not process.answered(min(_CHECK, deadline - time.monotonic())):
+                if time.monotonic() >= deadline:
+                    self.pool.replace(process)
+                    raise errors.QueryTimeoutError(
+                        f"the query was stopped after {self.timeout:g} s (the timeout of "
+                        "this endpoint); narrow it or add a LIMIT")
+                if heavy:
+                    continue
+                cpu = process.cpu_seconds()
+                used = (time.monotonic() - started if cpu is None or cpu_before is None
+                        else cpu - cpu_before)
+                if used > self.heavy_after:
+                    if not self._heavy.acquire(blocking=False):
+                        self.pool.replace(process)
+                        raise errors.BusyError(
+                            f"the query was stopped after {self.heavy_after:g} s of CPU: "
+                            f"{self.heavy_queries} long queries are running already (the "
+                            "most this endpoint runs at once, so that short queries keep "
+                            "being answered); retry later, or narrow it")
+                    heavy = True
+                    _lower_priority(pid)
+        finally:
+            if heavy:
+                self._heavy.release()
+        return heavy
+
+
+def _lower_priority(pid: int) -> None:
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 10)
+    except (AttributeError, OSError):  # not POSIX, or the process has ended
+        pass
+
+
+def _restore_priority(pid: int) -> bool:
+    """Give a worker its normal priority back; False where that is not allowed (raising a
+    priority needs privileges, e.g. CAP_SYS_NICE)."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, pid, 0)
+        return os.getpriority(os.PRIO_PROCESS, pid) == 0
+    except (AttributeError, OSError):
+        return False
