@@ -141,17 +141,19 @@ def listener():
     sock.close()
 
 
-def web_bundle(folder: Path, *, hostile: bool = True) -> Path:
-    """A bundle folder (for KG_BUNDLE_DIR) with the bundled files, Wikidata-shaped ISO codes
-    and coordinates of every place of the map, and, if ``hostile``, labels that would run
-    script if a page did not escape them (tests/fixtures/web/)."""
+def web_bundle(folder: Path, *, hostile: bool = True, test_snapshot: bool = True) -> Path:
+    """A bundle folder (for KG_BUNDLE_DIR) with the bundled files, if ``test_snapshot``
+    Wikidata-shaped ISO codes and coordinates of every country of the map, and, if ``hostile``,
+    labels that would run script if a page did not escape them (tests/fixtures/web/)."""
     fixtures = REPO / "tests" / "fixtures" / "web"
     for name in ("ontology", "shapes", "queries"):
         (folder / name).symlink_to(REPO / name)
     (folder / "data" / "wikidata").mkdir(parents=True)
     for path in [*(REPO / "data").glob("*.ttl"), *(REPO / "data" / "wikidata").glob("*.ttl")]:
         (folder / path.relative_to(REPO)).symlink_to(path)
-    (folder / "data" / "wikidata" / "zz-test.ttl").symlink_to(fixtures / "wikidata-snapshot.ttl")
+    if test_snapshot:
+        (folder / "data" / "wikidata" / "zz-test.ttl").symlink_to(
+            fixtures / "wikidata-snapshot.ttl")
     if hostile:
         (folder / "data" / "99-hostile.ttl").symlink_to(fixtures / "hostile.ttl")
     return folder

@@ -265,6 +265,30 @@ def test_map_draws_and_a_click_navigates(page):
     page.assert_clean()
 
 
+def test_papeete_and_fort_dauphin_are_on_the_map(page):
+    """Their points come from the bundled snapshot (Natural Earth's, on their Wikidata
+    items), not from the test fixture: the map draws them with no network."""
+    page.goto("/map")
+    page.page.wait_for_selector("#map circle.place")
+    for slug, label in (("papeete", "Papeete"), ("fort-dauphin", "Fort-Dauphin")):
+        circle = page.page.locator(f"#map circle.place[data-iri$='/id/{slug}']")
+        assert circle.count() == 1, slug
+        assert page.page.locator(f"#map a:has(circle[data-iri$='/id/{slug}'])").get_attribute(
+            "aria-label").startswith(label + ": ")
+        box = circle.bounding_box()
+        assert box is not None and box["width"] > 0
+    # Fort-Dauphin lies at the south-eastern tip of Madagascar: south of the island's centre
+    fort, island = (page.page.locator(f"#map [data-iri$='/id/{slug}']").bounding_box()
+                    for slug in ("fort-dauphin", "madagascar"))
+    assert fort["y"] > island["y"] + island["height"] / 2
+    assert page.page.locator("#unplaced-h").count() == 0  # the fixture places Tahiti too
+    # (Papeete's mark lies under the fixture's Tahiti, 0.6 px away: Fort-Dauphin is clicked)
+    page.page.locator("#map circle[data-iri$='/id/fort-dauphin']").click()
+    page.page.wait_for_url("**/id/fort-dauphin")
+    assert page.page.locator("h1").inner_text() == "Fort-Dauphin"
+    page.assert_clean()
+
+
 @pytest.mark.parametrize("path", ["/id/hostile-place", "/id/coop-hostile", "/id/mongolia", "/map",
                                   "/?query=SELECT+%3Fl+%3Fc+%7B+fipid%3Ahostile-place+rdfs%3Alabel"
                                   "%7Crdfs%3Acomment+%3Fl+OPTIONAL+%7B+%3Fc+%3Fp+%3Fl+%7D+%7D",

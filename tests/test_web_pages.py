@@ -16,6 +16,7 @@ from kg.web.content import geo
 from kg.web.app import close_app, create_app
 from kg.web.content.examples import examples
 from kg.config import Config
+from kg import Source
 
 from conftest import web_bundle
 
@@ -189,6 +190,55 @@ def test_map_json_places_countries_and_points(client):
     shapes = json.loads((REPO / "src/kg/web/static/vendor/countries.json").read_text())
     missing = {p["iso"] for p in places.values() if p["iso"]} - set(shapes["countries"])
     assert not missing  # every code of the snapshot has a shape
+
+
+def test_the_cities_the_sheet_names_are_on_the_map_from_the_bundled_snapshot(bundled):
+    """Every city the sheet names is a place of the map; Papeete and Fort-Dauphin are drawn
+    at Natural Earth's points, which the bundled snapshot carries on their Wikidata items."""
+    named = {row["c"].value for row in bundled.query(
+        "SELECT DISTINCT ?c { ?c a schema:City ; fip:mentionedIn ?s }").solutions}
+    places = {p.iri: p for p in geo.places(bundled)}
+    assert len(named) >= 9 and named <= set(places)
+    for city in named:
+        assert places[city].unplaced is None and places[city].x is not None, city
+    assert (places[ID + "papeete"].x, places[ID + "papeete"].y) == geo.project(-149.566669,
+                                                                              -17.533363)
+    assert (places[ID + "fort-dauphin"].x, places[ID + "fort-dauphin"].y) == geo.project(
+        46.990041, -25.026807)
+    # a city without a link it hosts or receives takes the headings of what happens there
+    assert places[ID + "papeete"].heading == "environmental-crime"
+    assert "not linked to Wikidata" in places[ID + "tahiti"].unplaced
+
+
+@pytest.mark.parametrize("facts, reason", [
+    ("", "not linked to Wikidata"),
+    ("fipid:x owl:sameAs wd:Q900000123 .", "linked to Q900000123, but the offline snapshot"),
+    ("fipid:x owl:sameAs wd:Q900000123 . wd:Q900000123 wdt:P625 'Point(-30 0)'^^geo:wktLiteral .",
+     "outside the frame of the map"),
+    ("fipid:x wdt:P297 'ZZ' .", "no country with the code ZZ"),
+])
+def test_a_place_the_map_cannot_draw_says_why(empty, facts, reason):
+    empty.load([Source("city.ttl", (
+        "@prefix fipid: <https://w3id.org/fr-indopacific/id/> . @prefix fip: "
+        "<https://w3id.org/fr-indopacific/ontology#> . @prefix schema: <http://schema.org/> . "
+        "@prefix owl: <http://www.w3.org/2002/07/owl#> . @prefix wd: "
+        "<http://www.wikidata.org/entity/> . @prefix wdt: <http://www.wikidata.org/prop/direct/> . "
+        "@prefix geo: <http://www.opengis.net/ont/geosparql#> . "
+        "fipid:x a schema:City ; fip:mentionedIn fipid:s1 . " + facts).encode())])
+    [place] = geo.places(empty)
+    assert reason in place.unplaced and place.heading == "none"
+
+
+def test_the_map_page_lists_the_places_it_cannot_draw(tmp_path):
+    app = create_app({"workers": 0, "bundle_dir": str(web_bundle(
+        tmp_path, hostile=False, test_snapshot=False))})
+    try:
+        page = _text(app.test_client().get("/map", headers={"Accept": BROWSER}))
+    finally:
+        close_app(app)
+    unplaced = page.split('id="unplaced-h"', 1)[1]
+    assert 'href="/id/tahiti">Tahiti</a>' in unplaced and "not linked to Wikidata" in unplaced
+    assert "Papeete" not in unplaced and "Fort-Dauphin" not in unplaced
 
 
 def test_projection_agrees_with_d3():

@@ -376,6 +376,14 @@ def link(ctx, action, apply_file, endpoint, search, wikidata_api, user_agent, ou
     elif action == "check":
         findings, checked = linking.check(kg, client)
         _print_findings(findings)
+        # the links the mapping table holds with less than full confidence wait for this check
+        table = bundle_root(config) / "mappings" / "wikidata.sssom.tsv"
+        if table.is_file():
+            for subject, obj, confidence, passed in linking.tentative(sssom.read(table),
+                                                                     findings):
+                click.echo(f"{subject} {obj} (confidence {confidence} in {table.name}): "
+                           + ("passes the check" if passed else "SUSPICIOUS, see above"),
+                           err=True)
         click.echo(f"{checked} link(s) checked against {config.wikidata_endpoint}; "
                    f"{len({(f.entity, f.qid) for f in findings})} suspicious", err=True)
         ctx.exit(1 if findings else 0)

@@ -122,6 +122,31 @@ def check(kg: KnowledgeGraph, client: WikidataClient) -> tuple[list[Finding], in
     return findings, len(pairs)
 
 
+def tentative(mapping_set: MappingSet,
+              findings: list[Finding]) -> list[tuple[str, str, float, bool]]:
+    """The links a mapping table records with a confidence below 1 (one source, a name that
+    differs), each with whether a check found nothing wrong with it:
+    ``(subject CURIE, object CURIE, confidence, passed)``.
+
+    >>> rows = [{"subject_id": "fipid:meae", "object_id": "wd:Q789848", "confidence": "0.8"},
+    ...         {"subject_id": "fipid:france", "object_id": "wd:Q142", "confidence": "1.0"}]
+    >>> tentative(MappingSet(dict(CURIE_MAP), {}, rows), [])
+    [('fipid:meae', 'wd:Q789848', 0.8, True)]
+    """
+    suspicious = {(f.entity, f.qid) for f in findings}
+    found = []
+    for row in mapping_set.mappings:
+        try:
+            confidence = float(row.get("confidence") or 1)
+        except ValueError:  # not a number: nothing to confirm
+            continue
+        if confidence < 1:
+            link = (mapping_set.expand(row["subject_id"]), qid(mapping_set.expand(row["object_id"])))
+            found.append((row["subject_id"], row["object_id"], confidence,
+                          link not in suspicious))
+    return found
+
+
 def suggest(kg: KnowledgeGraph, client: WikidataClient, *, search: str = "sparql",
             api_url: str = "", limit: int = 3) -> MappingSet:
     """Candidates for every entity with an aligned type and no link, as an SSSOM set.

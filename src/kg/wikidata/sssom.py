@@ -25,7 +25,8 @@ from ..errors import InputSyntaxError, UnreadableInputError
 
 #: Column order of the tables this project writes (a subset of SSSOM's slots).
 COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "object_label",
-           "mapping_justification", "confidence", "mapping_date", "mapping_tool", "comment")
+           "mapping_justification", "confidence", "mapping_date", "mapping_tool", "see_also",
+           "comment")
 SEMAPV = "https://w3id.org/semapv/vocab/"
 LEXICAL = "semapv:LexicalMatching"
 MANUAL = "semapv:ManualMappingCuration"

@@ -5,7 +5,10 @@ domestic security, civil security, maritime security, environmental crime), whic
 the sections of its text. A place here takes the headings of the cooperation links it hosts
 or benefits from, counted through the section of the sentence each link is derived from;
 links it provides (France's own) do not colour it. Places inside a country colour the
-country too.
+country too. Every city the sheet names is on the map as well: one that neither hosts nor
+benefits from a link takes the headings of the activities (links and missions) located at
+it, whoever carries them out (so Papeete and Saint-Denis show the mission of the OCLAESP
+detachments there, which the sheet's own legend lists under Environmental crime).
 
 Geometry comes from the graph and a static file, never from a tile server:
 
@@ -14,6 +17,8 @@ Geometry comes from the graph and a static file, never from a tile server:
   (``static/vendor/countries.json``, built by ``web-assets/``);
 * a point: its coordinates (``wdt:P625``, a WKT ``Point(lon lat)``), projected here with the
   same Natural Earth I projection as the shapes.
+
+A place with neither says why (:attr:`Place.unplaced`), and the page lists it under the map.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from pathlib import Path
 
 from pyoxigraph import NamedNode
 
+from ...namespaces import PREFIXES
 from ...store.graph import KnowledgeGraph
 
 #: The shapes file built by web-assets/build.mjs.
@@ -50,26 +56,40 @@ class Place:
     iso: str | None
     x: float | None
     y: float | None
-    headings: dict[str, int]  #: heading -> number of cooperation links
+    headings: dict[str, int]  #: heading -> number of cooperation links (of activities, for a
+    #: city that hosts and receives none)
+    unplaced: str | None = None  #: why the map cannot draw it (None: it is drawn)
 
     @property
     def heading(self) -> str:
-        """The heading with the most links (ties: the fact sheet's order)."""
+        """The heading with the most links (ties: the fact sheet's order); "none" without links."""
+        if not any(self.headings.values()):
+            return "none"
         return max(HEADINGS, key=lambda h: (self.headings.get(h, 0), -HEADINGS.index(h)))
 
     def as_json(self) -> dict:
         """The place as the map's script reads it."""
         return {"iri": self.iri, "label": self.label, "kind": self.kind, "iso": self.iso,
-                "x": self.x, "y": self.y, "headings": self.headings, "heading": self.heading}
+                "x": self.x, "y": self.y, "headings": self.headings, "heading": self.heading,
+                "unplaced": self.unplaced}
 
 
 @lru_cache(maxsize=1)
+def _shapes() -> dict:
+    with SHAPES.open(encoding="utf-8") as stream:
+        return json.load(stream)
+
+
 def projection() -> dict:
     """The projection parameters the shapes were drawn with (from the shapes file)."""
-    with SHAPES.open(encoding="utf-8") as stream:
-        data = json.load(stream)
+    data = _shapes()
     return {**data["projection"], "width": data["width"], "height": data["height"],
             "checks": data["checks"]}
+
+
+def has_shape(iso: str | None) -> bool:
+    """Whether the shapes file draws the country of this ISO 3166-1 alpha-2 code."""
+    return iso is not None and iso in _shapes()["countries"]
 
 
 def project(lon: float, lat: float) -> tuple[float, float] | None:
@@ -118,24 +138,33 @@ _PLACES = """SELECT ?place ?section (COUNT(DISTINCT ?link) AS ?links) WHERE {
   FILTER NOT EXISTS { ?link fip:provider/fip:basedIn? ?place }
 } GROUP BY ?place ?section"""
 
+# every city the sheet names, with the activities (links, missions) located at it, whoever
+# carries them out
+_CITIES = """SELECT ?place ?section (COUNT(DISTINCT ?link) AS ?links) WHERE {
+  ?place a schema:City ; fip:mentionedIn ?sentence .
+  OPTIONAL { ?link a prov:Activity ;
+                   prov:wasDerivedFrom/fip:inSection ?section ;
+                   (prov:atLocation|fip:provider/fip:basedIn) ?place }
+} GROUP BY ?place ?section"""
+
 _WHERE = """SELECT ?place (SAMPLE(?name) AS ?label) (SAMPLE(?type) AS ?class)
-       (SAMPLE(?code) AS ?iso) (SAMPLE(?point) AS ?coordinates) WHERE {
+       (SAMPLE(?code) AS ?iso) (SAMPLE(?point) AS ?coordinates) (SAMPLE(?same) AS ?item) WHERE {
   VALUES ?place { %s }
   OPTIONAL { ?place rdfs:label ?name FILTER(LANG(?name) = "en") }
   OPTIONAL { ?place a ?type FILTER(?type IN (schema:Country, fip:OverseasTerritory,
              schema:City, fip:Island, fip:Facility)) }
   OPTIONAL { ?place (owl:sameAs?)/wdt:P297 ?code }
   OPTIONAL { ?place (owl:sameAs?)/wdt:P625 ?point }
+  OPTIONAL { ?place owl:sameAs ?same FILTER(STRSTARTS(STR(?same), STR(wd:))) }
 } GROUP BY ?place"""
 
 
 def places(kg: KnowledgeGraph) -> list[Place]:
-    """Every place that hosts or benefits from a cooperation link, with its headings."""
-    counts: dict[str, dict[str, int]] = {}
-    for row in kg.query(_PLACES).solutions:
-        heading = row["section"].value.rsplit("fs5-section-", 1)[-1]
-        if heading in HEADINGS:
-            counts.setdefault(row["place"].value, {})[heading] = int(row["links"].value)
+    """Every place that hosts or benefits from a cooperation link, and every city the sheet
+    names, with its headings and, for a place the map cannot draw, the reason."""
+    counts = _headings(kg, _PLACES)
+    for city, found in _headings(kg, _CITIES, every_place=True).items():
+        counts.setdefault(city, found)
     if not counts:
         return []
     values = " ".join(f"<{iri}>" for iri in sorted(counts))
@@ -146,12 +175,42 @@ def places(kg: KnowledgeGraph) -> list[Place]:
         xy = project(*point) if point else None
         kind = row["class"].value.rsplit("#", 1)[-1].rsplit("/", 1)[-1] \
             if isinstance(row["class"], NamedNode) else "Place"
+        iso = row["iso"].value.upper() if row["iso"] is not None else None
+        item = row["item"].value[len(PREFIXES["wd"]):] if row["item"] is not None else None
         found.append(Place(
             iri, row["label"].value if row["label"] is not None else iri.rsplit("/", 1)[-1],
-            kind, row["iso"].value.upper() if row["iso"] is not None else None,
-            xy[0] if xy else None, xy[1] if xy else None, counts[iri]))
+            kind, iso, xy[0] if xy else None, xy[1] if xy else None, counts[iri],
+            None if xy or has_shape(iso) else _unplaced(item, point, iso)))
     found.sort(key=lambda place: place.label.lower())
     return found
+
+
+def _headings(kg: KnowledgeGraph, query: str, *,
+              every_place: bool = False) -> dict[str, dict[str, int]]:
+    # place -> heading -> links, from a query of (?place ?section ?links) rows; a place none
+    # of whose links is under a heading is kept (with no heading) only if ``every_place``
+    counts: dict[str, dict[str, int]] = {}
+    for row in kg.query(query).solutions:
+        found = counts.setdefault(row["place"].value, {})
+        if row["section"] is None:
+            continue
+        heading = row["section"].value.rsplit("fs5-section-", 1)[-1]
+        if heading in HEADINGS:
+            found[heading] = int(row["links"].value)
+    return {place: found for place, found in counts.items() if found or every_place}
+
+
+def _unplaced(item: str | None, point, iso: str | None) -> str:
+    # why a place has neither a drawable point nor a country shape, in the page's words
+    if point:
+        return "its coordinates lie outside the frame of the map"
+    if iso:
+        return f"the shapes file has no country with the code {iso}"
+    if item is None:
+        return ("not linked to Wikidata: no stored source pairs it with an item yet "
+                "(docs/wikidata-evidence.md), so the offline snapshot has no coordinates for it")
+    return (f"linked to {item}, but the offline snapshot has no coordinates for that item "
+            "yet (`kg link --refresh` fetches them)")
 
 
 def headings(kg: KnowledgeGraph) -> list[tuple[str, str]]:
