@@ -181,8 +181,14 @@ def missing_writes(url: str, slugs: list[str]) -> list[str]:
 
 
 def run(*, seconds: float, readers: int, writers: int, runaways: int = 0,
-        folder: Path, timeout: float = 30) -> dict:
-    """One load run against a fresh server in ``folder``; returns the figures."""
+        folder: Path, timeout: float = 30, until_writes: int = 0, until_reads: int = 0,
+        max_seconds: float = 300) -> dict:
+    """One load run against a fresh server in ``folder``; returns the figures.
+
+    It lasts ``seconds``, and then goes on until ``until_writes`` writes were acknowledged
+    and ``until_reads`` reads answered, for ``max_seconds`` at the most: a test waits for
+    what it needs to see instead of counting what a fixed window on a busy machine holds.
+    """
     queries = [path.read_text(encoding="utf-8")
                for path in sorted((REPO / "queries").glob("*.rq"))]
     server = KGServer(folder, "--data-dir", str(folder / "store"), env={
@@ -203,6 +209,9 @@ def run(*, seconds: float, readers: int, writers: int, runaways: int = 0,
         for thread in threads:
             thread.start()
         time.sleep(seconds)
+        while (len(writes.acknowledged) < until_writes or len(reads.latencies) < until_reads) \
+                and time.monotonic() - started < max_seconds:
+            time.sleep(0.1)
         stop.set()
         for thread in threads:
             thread.join(timeout + 60)

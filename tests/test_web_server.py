@@ -162,10 +162,9 @@ def test_timeout_is_503_and_a_concurrent_ask_is_answered(server):
     thread = threading.Thread(target=runaway)
     thread.start()
     time.sleep(0.5)
-    started = time.monotonic()
     status, body = _get(_query_url(server, "ASK { ?s ?p ?o }"))
     assert status == 200 and body.endswith(b"true}")
-    assert time.monotonic() - started < TIMEOUT  # answered while the runaway one runs
+    assert "status" not in outcome  # answered while the runaway one runs
     thread.join(120)
     assert outcome["status"] == 503 and b"stopped after 3 s" in outcome["body"]
     assert outcome["after"] < 60
