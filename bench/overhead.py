@@ -4,6 +4,7 @@ Run by hand from the repository root (never in CI); figures go to docs/benchmark
 
     PYTHONPATH=src python bench/overhead.py 100k                      # this tree
     PYTHONPATH=src python bench/overhead.py 100k --other /tmp/old/src # against another
+    PYTHONPATH=src python bench/overhead.py 100k --other /tmp/old/src --tiny 5  # tiny only
 
 It starts `kg serve` (in memory, on bench/data/<size>/, the write gate on, as bench/peers.py
 does) once per source tree, then, in rounds that alternate between the servers, sends the
@@ -21,6 +22,7 @@ import random
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -76,6 +78,61 @@ def measure(server: Server, mix, repeat: int) -> tuple[float, float, float]:
             1000 * statistics.median(latencies))
 
 
+#: The tiny requests of the acceptance figure: an ASK and a label look-up.
+TINY = ("ASK { fipid:dcsd ?p ?o }",
+        "SELECT ?label WHERE { fipid:dcsd rdfs:label ?label }")
+
+
+def tiny_window(server: Server, clients: int, seconds: float) -> tuple[float, float]:
+    """(tree CPU per request in ms, requests per second) over a window of ``seconds`` in
+    which ``clients`` clients send the tiny requests back to back, each on its connection."""
+    root = server.process.pid
+    stop = threading.Event()
+    counts = [0] * clients
+
+    def client(index: int) -> None:
+        connection = server.connect(60)
+        n = 0
+        while not stop.is_set():
+            text = f"{TINY[n % 2]}\n# {index}-{n}\n"  # distinct: never from the cache
+            status, _ = server.query(text, "application/sparql-results+json", 60, connection)
+            if status != 200:
+                raise RuntimeError(f"{server.name}: a tiny query answered {status}")
+            n += 1
+            counts[index] = n
+        connection.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    time.sleep(1)  # connections up, workers warm
+    before, started = {pid: cpu_seconds(pid) for pid in tree(root)}, sum(counts)
+    window = time.monotonic()
+    time.sleep(seconds)
+    after, done = {pid: cpu_seconds(pid) for pid in tree(root)}, sum(counts)
+    elapsed = time.monotonic() - window
+    stop.set()
+    for thread in threads:
+        thread.join(60)
+    spent = sum(after[pid] - before.get(pid, 0.0) for pid in after)
+    return 1000 * spent / max(1, done - started), (done - started) / elapsed
+
+
+def tiny(running: list[Server], rounds: int, seconds: float) -> None:
+    """The tree's CPU per tiny request at 1 and 8 clients, servers alternating per round."""
+    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start")
+    for clients in (1, 8):
+        rows: dict[str, list[tuple[float, float]]] = {s.name: [] for s in running}
+        for round_number in range(rounds):
+            for server in (running if round_number % 2 == 0 else running[::-1]):
+                rows[server.name].append(tiny_window(server, clients, seconds))
+        print(f"\n{clients} client(s), {rounds} windows of {seconds:g} s each:\n")
+        print("| source | tree CPU / tiny request (ms) | requests / s |\n|---|---:|---:|")
+        for name, figures in rows.items():
+            print(f"| {name} | {statistics.median(f[0] for f in figures):.2f} | "
+                  f"{statistics.median(f[1] for f in figures):.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("size", help="a folder of bench/data (10k, 100k, 1M)")
@@ -83,12 +140,18 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--repeat", type=int, default=5, help="each heavy query per round "
                         "(competency questions four times as often)")
+    parser.add_argument("--tiny", type=float, metavar="SECONDS", help="instead of the mix: "
+                        "the tree's CPU per tiny request (ASK, label) over windows of SECONDS "
+                        "at 1 and 8 clients")
+    parser.add_argument("--cache-size", default="0", help="kg's --cache-size (0: every "
+                        "request computed)")
     args = parser.parse_args()
     data = HERE / "data" / args.size.lower()
     sources = {"this tree": HERE.parent / "src"}
     if args.other:
         sources[f"{args.other}"] = args.other.resolve()
-    env = {"KG_UPDATE_TOKEN": TOKEN, "KG_BUNDLE_DIR": str(data / "bundle")}
+    env = {"KG_UPDATE_TOKEN": TOKEN, "KG_BUNDLE_DIR": str(data / "bundle"),
+           "KG_CACHE_SIZE": args.cache_size}
     running = [Server(name, "memory", kg_command("serve", "--port", "{port}"), "/sparql",
                       {**env, "PYTHONPATH": str(src)}) for name, src in sources.items()]
     log_dir = Path(tempfile.mkdtemp(prefix="kg-overhead-"))
@@ -97,6 +160,9 @@ def main() -> None:
     try:
         for server in running:
             server.start(log_dir)
+        if args.tiny:
+            tiny(running, args.rounds, args.tiny)
+            return
         mix = queries()
         for round_number in range(args.rounds):
             order = running if round_number % 2 == 0 else running[::-1]

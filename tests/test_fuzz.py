@@ -278,7 +278,13 @@ def test_malformed_http_is_a_4xx_and_the_server_answers_the_next_request(server,
 @settings(max_examples=25, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(garbage=st.binary(min_size=1, max_size=300))
 def test_garbage_instead_of_http_never_takes_the_server_down(server, garbage):
-    status, body = raw_exchange(server.url, garbage + b"\r\n\r\n", timeout=20)
+    try:
+        status, body = raw_exchange(server.url, garbage + b"\r\n\r\n", timeout=10)
+    except TimeoutError:
+        # empty lines before a request line are to be ignored (RFC 9112, 2.2): the server
+        # rightly waits for the request that never comes
+        assert not garbage.strip(b"\r\n"), garbage
+        status, body = 0, b""
     assert status == 0 or 400 <= status < 600 and status != 500, (status, body)
     assert not LEAKS.search(body)
     _answered(server)

@@ -61,10 +61,13 @@ def test_a_chunked_body_is_refused_as_soon_as_it_passes_the_limit(server, path,
         sock.sendall(f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n"
                      "Transfer-Encoding: chunked\r\n\r\n".encode())
         body = prefix + b"+" * 6000
-        for start in range(0, len(body), 1000):
-            piece = body[start:start + 1000]
-            sock.sendall(b"%x\r\n%s\r\n" % (len(piece), piece))
-        # no last chunk: the answer must come anyway, and the prefix must not be used
+        chunks = b"".join(b"%x\r\n%s\r\n" % (len(body[start:start + 1000]),
+                                                body[start:start + 1000])
+                          for start in range(0, len(body), 1000))
+        try:  # no last chunk: the answer must come anyway, and the prefix must not be used
+            sock.sendall(chunks)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # answered and closed before the last chunk came (RFC 9112, 9.6)
         status, answer = read_answer(sock)
     assert status == 413 and b"over 4096 bytes" in answer
     assert _ask(server.url) == 200

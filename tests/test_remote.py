@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from pyoxigraph import BlankNode, NamedNode
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from conftest import free_port, wait_until_up
@@ -19,6 +20,7 @@ from test_web_writes import BROKEN, LINK  # a valid cooperation link, and one wi
 from kg import Config, KnowledgeGraph, Source
 from kg.web.app import close_app, create_app
 from kg.errors import InputSyntaxError, QuerySyntaxError
+from kg.namespaces import GRAPHS
 from kg.store.remote import RemoteStore, RemoteStoreError
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
@@ -59,6 +61,21 @@ def test_bundled_files_are_loaded_there_once(kg, remote, bundled, caplog):
     with caplog.at_level("INFO", logger="kg"):
         again = KnowledgeGraph.open(Config.load(remote, environ={}))
     assert "bundled files not reloaded" in caplog.text and len(again) == len(bundled)
+
+
+def test_the_inferred_graph_there_is_the_embedded_ones(kg, bundled):
+    """Computed here from the server's triples (which are asserted is asked in batches, not
+    one request per triple): the same entailments as on the embedded store."""
+    def inferred(store) -> set:
+        return {quad.triple for quad in store.quads_for_pattern(
+            None, None, None, NamedNode(GRAPHS["inferred"]))}
+
+    there, here = inferred(kg.store), inferred(bundled.store)
+    assert len(there) == len(here) > 1000
+    def named(triples: set) -> set:
+        return {t for t in triples if not any(isinstance(term, BlankNode) for term in t)}
+
+    assert named(there) == named(here)
 
 
 def test_queries_answer_as_the_embedded_store_does(kg, bundled):

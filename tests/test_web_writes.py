@@ -67,10 +67,10 @@ class _Server:
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=headers)
         try:
             with urllib.request.urlopen(request, timeout=60) as response:
-                return response.status, dict(response.headers), response.read()
+                return response.status, response.headers, response.read()
         except urllib.error.HTTPError as error:
             with error:
-                return error.code, dict(error.headers), error.read()
+                return error.code, error.headers, error.read()
 
     def update(self, text: str, *, query: str = "", **options):
         form = urllib.parse.urlencode({"update": text})

@@ -207,6 +207,12 @@ class HeadersTooLargeError(KGError):
     status = 431
 
 
+class URITooLongError(KGError):
+    """A request line (URL) longer than the server reads."""
+
+    status = 414
+
+
 class EngineError(KGError):
     """The query engine failed (a worker process crashed or answered nonsense)."""
 

@@ -283,7 +283,7 @@ def _shown(default) -> str:
 @_serve_options
 @click.pass_context
 def serve(ctx, data_dir, **settings):
-    """Serve the SPARQL 1.1 endpoint and the linked-data routes (gunicorn).
+    """Serve the SPARQL 1.1 endpoint and the linked-data routes (granian).
 
     With no options: the bundled graph, in memory, at http://127.0.0.1:7878/sparql.
 
@@ -294,7 +294,7 @@ def serve(ctx, data_dir, **settings):
       kg --data-dir ./store serve --host 0.0.0.0 --base-url https://kg.example.org/
       KG_UPDATE_TOKEN=alice:$(openssl rand -hex 16) kg --data-dir ./store serve
     """
-    from ..web.server import serve as run_server  # gunicorn only when serving
+    from ..web.server import serve as run_server  # the HTTP server only when serving
 
     run_server(Config.load({"data_dir": data_dir or ctx.obj.get("data_dir"), **settings}))
 

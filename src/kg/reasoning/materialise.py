@@ -159,8 +159,8 @@ def closure(store: Store) -> set[Triple]:
     """The entailments of the asserted graphs of ``store`` that are not asserted, computed
     from scratch without changing it (``kg reason``, start-up, checks)."""
     schema = Schema.of(_axioms(store, is_asserted_graph))
-    return {triple for triple in entail_in_bulk(_premises(store, schema))
-            if not _asserted(store, triple)}
+    entailed = entail_in_bulk(_premises(store, schema))
+    return set(entailed) - _asserted_among(store, entailed)
 
 
 def recompute(kg: "KnowledgeGraph") -> Outcome:
@@ -172,8 +172,12 @@ def recompute(kg: "KnowledgeGraph") -> Outcome:
     started = time.perf_counter()
     derived = closure(store)
     old = _inferred(store)
-    for triple in old - derived:
-        store.remove(Quad(triple.subject, triple.predicate, triple.object, _INFERRED))
+    stale = list(_quads(old - derived, _INFERRED))
+    if hasattr(store, "write"):  # a remote store: one request, not one per quad
+        store.write(removed=stale)
+    else:
+        for quad in stale:
+            store.remove(quad)
     store.extend(_quads(derived - old, _INFERRED))
     outcome = Outcome(added_quads=list(_quads(derived - old, _INFERRED)),
                       removed_quads=list(_quads(old - derived, _INFERRED)), rounds=1,
@@ -193,7 +197,8 @@ def update(kg: "KnowledgeGraph", added: Iterable[Quad | Triple] = (),
     asserted in another graph counts as kept.
     """
     store = kg.store
-    gone = {triple for triple in _as_triples(removed) if not _asserted(store, triple)}
+    removed_triples = set(_as_triples(removed))
+    gone = removed_triples - _asserted_among(store, removed_triples)
     new = set(_as_triples(added))
     if not is_small(store, len(gone) + len(new)):
         return recompute(kg)
@@ -291,6 +296,12 @@ def _as_triples(items: Iterable[Quad | Triple]) -> Iterator[Triple]:
             yield item
 
 
-def _asserted(store: Store, triple: Triple) -> bool:
-    return any(is_asserted_graph(quad.graph_name) for quad in store.quads_for_pattern(
-        triple.subject, triple.predicate, triple.object, None))
+def _asserted_among(store: Store, triples: Iterable[Triple]) -> set[Triple]:
+    """Those of ``triples`` that an asserted graph of ``store`` holds (a remote store is
+    asked in batches, the embedded one triple by triple)."""
+    if hasattr(store, "quads_of"):
+        quads = store.quads_of(triples)
+    else:
+        quads = [quad for triple in triples for quad in store.quads_for_pattern(
+            triple.subject, triple.predicate, triple.object, None)]
+    return {quad.triple for quad in quads if is_asserted_graph(quad.graph_name)}

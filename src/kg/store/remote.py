@@ -21,8 +21,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import IO, Iterable, Iterator, Sequence
 
-from pyoxigraph import (DefaultGraph, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
-                        Store, parse, parse_query_results, serialize)
+from pyoxigraph import (BlankNode, DefaultGraph, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
+                        Store, Triple, parse, parse_query_results, serialize)
 
 from ..errors import KGError, QuerySyntaxError, QueryTimeoutError
 from ..sparql.guard import read
@@ -176,6 +176,23 @@ class RemoteStore:
         rows = self.query(f"SELECT * WHERE {{ GRAPH {graph} {{ {pattern} }} }}")
         return [Quad(subject or row["s"], predicate or row["p"], object or row["o"],
                      graph_name or row["g"]) for row in rows]
+
+    def quads_of(self, triples: Iterable[Triple], batch: int = 500) -> list[Quad]:
+        """The quads there whose triple is one of ``triples``, in any graph: one query per
+        ``batch`` triples instead of one per triple (what a look-up per triple costs over
+        HTTP made the inferred graph of 100k triples take 84 s)."""
+        named, found = [], []
+        for triple in triples:  # a blank node cannot stand in VALUES: asked on its own
+            if any(isinstance(term, BlankNode) for term in triple):
+                found += self.quads_for_pattern(*triple)
+            else:
+                named.append(triple)
+        for start in range(0, len(named), batch):
+            rows = " ".join(f"({t.subject} {t.predicate} {t.object})"
+                            for t in named[start:start + batch])
+            found += [Quad(row["s"], row["p"], row["o"], row["g"]) for row in self.query(
+                f"SELECT * WHERE {{ VALUES (?s ?p ?o) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }}")]
+        return found
 
     def named_graphs(self) -> list[NamedNode]:
         """The named graphs there."""

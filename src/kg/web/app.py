@@ -204,16 +204,21 @@ def frameable(view):
     return view
 
 
+_UNFRAMED_CSP = CSP.format(nonce="", frame_ancestors="'none'")  # most answers: made once
+
+
 def _security_headers(response: Response) -> Response:
     nonce = g.get("csp_nonce")
     view = current_app.view_functions.get(request.endpoint or "")
     framed = getattr(view, "kg_frameable", False)
-    response.headers["Content-Security-Policy"] = CSP.format(
+    headers = response.headers
+    headers.add("Content-Security-Policy", CSP.format(
         nonce=f" 'nonce-{nonce}'" if nonce else "", frame_ancestors="*" if framed else "'none'")
+        if nonce or framed else _UNFRAMED_CSP)
     if not framed:  # for browsers that predate frame-ancestors
-        response.headers["X-Frame-Options"] = "DENY"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+        headers.add("X-Frame-Options", "DENY")
+    headers.add("X-Content-Type-Options", "nosniff")
+    headers.add("Referrer-Policy", "same-origin")
     return response
 
 

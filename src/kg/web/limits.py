@@ -1,11 +1,12 @@
 """Limits every request meets before a view runs: body and header sizes, requests in progress
 per client (a WSGI middleware; the refusals are KGErrors answered by the app's one handler).
 
-* A body whose declared ``Content-Length`` is over ``max_body_size`` is refused (413) before a
-  byte of it is read; a chunked body (no length) is counted as it is read and refused the
+* A body whose declared ``Content-Length`` is over ``max_body_size`` is refused (413) without
+  being used (read and dropped when at most 16 MB, so that the client sees the answer; else
+  answered before it is sent); a chunked body (no length) is counted as it is read and refused the
   moment it passes the limit, never cut short and used.
-* Headers larger than ``max_header_size`` in total are refused (431). (gunicorn bounds the
-  request line at 8190 bytes itself, with 414, and each header field at ``max_header_size``.)
+* A request line over 8190 bytes is refused (414: long queries are POSTed), headers larger
+  than ``max_header_size`` in total (431).
 * A client with ``client_requests`` requests in progress gets 429 for the next one (a
   request is in progress until its complete answer is ready to send). The client is the
   connecting address, or, behind ``proxy_hops`` trusted reverse proxies, the
@@ -19,12 +20,18 @@ from __future__ import annotations
 
 import io
 import threading
+from urllib.parse import quote
 from typing import Callable
 
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ..config import Config
-from ..errors import HeadersTooLargeError, KGError, TooLargeError, TooManyRequestsError
+from ..errors import (HeadersTooLargeError, KGError, TooLargeError, TooManyRequestsError,
+                      URITooLongError)
+
+#: The longest request line (method, URL, version) read: longer URLs get 414 (send long
+#: queries with POST).
+MAX_REQUEST_LINE = 8190
 
 #: The environ key holding the refusal of a request, if any.
 REFUSAL = "kg.refusal"
@@ -104,6 +111,7 @@ class Limits:
                     counted = True
         if refusal is not None:
             environ[REFUSAL] = refusal
+            _drain(environ, refusal)
         else:
             environ["wsgi.input"] = LimitedInput(environ["wsgi.input"],
                                                  self.config.max_body_size)
@@ -128,6 +136,11 @@ class Limits:
         if declared > limit:
             return TooLargeError(f"the request body is {declared} bytes; at most {limit} "
                                  "are accepted")
+        line = (len(environ.get("REQUEST_METHOD", "")) + len(quote(environ.get("PATH_INFO", "")))
+                + len(environ.get("QUERY_STRING", "")) + len(" ? HTTP/1.1"))
+        if line > MAX_REQUEST_LINE:
+            return URITooLongError(f"the request line is {line} bytes; at most "
+                                   f"{MAX_REQUEST_LINE} are read: send long queries with POST")
         size = sum(len(key) - 5 + len(value) + 4 for key, value in environ.items()
                    if key.startswith("HTTP_") and isinstance(value, str))
         if size > self.config.max_header_size:
@@ -135,6 +148,26 @@ class Limits:
                 f"the request headers are {size} bytes; at most "
                 f"{self.config.max_header_size} are accepted")
         return None
+
+
+#: A body refused for its declared length is read and dropped first when it is at most this
+#: long: clients that send the whole body before they read (most do) then get the 413
+#: instead of a connection closed under them. A longer one is answered at once.
+DRAIN_AT_MOST = 16 * 1024 * 1024
+
+
+def _drain(environ, refusal: KGError) -> None:
+    if not isinstance(refusal, TooLargeError):
+        return
+    try:
+        declared = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if declared > DRAIN_AT_MOST:
+        return
+    stream, left = environ["wsgi.input"], declared
+    while left > 0 and (chunk := stream.read(min(65536, left))):
+        left -= len(chunk)
 
 
 def refuse_if_limited(environ) -> None:

@@ -51,8 +51,11 @@ def wants_page(kind: ResultKind, override: str | None = None) -> bool:
     """True when content negotiation picks the HTML page over the ``kind``'s formats."""
     if override:
         return override.strip().lower() in HTML.media_types + (HTML.name,)
+    accept = request.headers.get("Accept")
+    if not accept or "html" not in accept.lower():
+        return False  # the page is never a wildcard's first choice (it is offered last)
     try:
-        return negotiate(request.headers.get("Accept"), kind, extra=(HTML,)) is HTML
+        return negotiate(accept, kind, extra=(HTML,)) is HTML
     except NotAcceptableError:  # the route's own negotiation answers 406 with its formats
         return False
 

@@ -1,22 +1,31 @@
-"""``kg serve``: the endpoint under gunicorn, a production WSGI server, run in-process.
+"""``kg serve``: the endpoint under granian, a production HTTP server written in Rust.
 
-One gunicorn worker process (it owns the store; the query workers are its children) with
-the ``gthread`` worker class, so that requests are answered by a pool of threads while
-queries run in the query workers.
+One server process (it owns the store; the query workers are its children) answers
+requests with ``--threads`` Python threads, while granian reads and writes HTTP in Rust: a
+tiny query costs a third less CPU than under gunicorn's threaded worker
+(docs/benchmarks.md). granian hands a request to the app as soon as its headers are in, so
+the body limits (``kg.web.limits``) refuse an oversized body before it is sent.
+The access log is written here, never showing a credential.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
+import time
+from typing import Callable, Iterable
 
-from gunicorn.app.base import BaseApplication
-from gunicorn.glogging import Logger
+from granian.constants import HTTPModes, Interfaces
+from werkzeug.wsgi import ClosingIterator
+from granian.http import HTTP1Settings
+from granian.server import Server
 
-from ..writes.auth import Credential, load_credentials, redact
 from ..config import Config
+from ..writes.auth import Credential, load_credentials, redact
+from .limits import MAX_REQUEST_LINE
 
 log = logging.getLogger("kg")
-
+access = logging.getLogger("kg.access")
 
 def routes(config: Config) -> list[tuple[str, str]]:
     """(URL, what it serves) for every route, for the start-up log and the README.
@@ -34,74 +43,63 @@ def routes(config: Config) -> list[tuple[str, str]]:
             (base + "data", "SPARQL 1.1 Graph Store HTTP Protocol (writes need --update-token)"),
             (base + "validate", "validation of RDF against the shapes and the graph (POST)"),
             (base + "review", "the writes kept for review (needs --update-token)"),
-            (base, "web pages: query editor, entity pages, /ontology, /map, /validate, /dataset")]
+            (base, "web pages: query editor, entity pages, /ontology, /map, /dataset")]
 
 
-class _AccessLog(Logger):
-    """gunicorn's logger, its access log never showing a credential: a token sent in a URL
-    (refused anyway) or an Authorization header is written as ***."""
+class AccessLog:
+    """WSGI middleware: one line per request (client, request line, status, bytes,
+    milliseconds), a credential in the URL written as ``***``."""
 
-    credentials: tuple[Credential, ...] = ()
+    def __init__(self, app: Callable, credentials: Iterable[Credential]) -> None:
+        self.app, self.credentials = app, tuple(credentials)
 
-    def atoms(self, resp, req, environ, request_time):
-        atoms = super().atoms(resp, req, environ, request_time)
-        shown = self.cfg.access_log_format
-        for key in ("r", "q", "{raw_uri}e"):
-            if isinstance(atoms.get(key), str):
-                # redacting is most of the log's cost: only what the format shows
-                atoms[key] = (redact(atoms[key], self.credentials) if f"%({key})" in shown
-                              else "***")
-        for key in atoms:
-            if key.lower() in ("{authorization}i", "{http_authorization}e"):
-                atoms[key] = "***"
-        return atoms
+    def __call__(self, environ, start_response):
+        started = time.monotonic()
+        status: list[str] = []
+
+        def recording(code, headers, exc_info=None):
+            status.append(code)
+            return start_response(code, headers, exc_info)
+
+        def written() -> None:
+            query = environ.get("QUERY_STRING")
+            target = environ.get("PATH_INFO", "") + (f"?{query}" if query else "")
+            access.info('%s "%s %s" %s %.1f ms', environ.get("REMOTE_ADDR", "-"),
+                        environ.get("REQUEST_METHOD"), redact(target, self.credentials),
+                        status[0].split(" ", 1)[0] if status else "-",
+                        1000 * (time.monotonic() - started))
+
+        # the app runs now (the server reads the status before the body); the line is
+        # written once the body was sent or abandoned
+        return ClosingIterator(self.app(environ, recording), written)
 
 
-class _Server(BaseApplication):
-    """gunicorn configured from our settings instead of its command line."""
+def build_app(config: Config, _target: str = ""):
+    """The app granian serves (called in its worker process, which owns the store)."""
+    from .app import create_app
 
-    def __init__(self, config: Config) -> None:
-        self.config_ = config
-        super().__init__()
-
-    def load_config(self) -> None:
-        config = self.config_
-        options = {
-            "bind": f"{config.host}:{config.port}",
-            "workers": 1,  # the store lives in the worker: one process owns it
-            "worker_class": "gthread",
-            "threads": config.threads,
-            # a request may wait for a query up to the query timeout, plus start-up slack
-            "timeout": int(config.timeout) + 60,
-            "graceful_timeout": 5,
-            # the longest request line gunicorn can bound (0 would read an endless line into
-            # memory): longer GET URLs get 414 with a message; longer queries are POSTed
-            "limit_request_line": 8190,
-            # one header may be as large as all of them together: the app's limit
-            # (max_header_size) then answers 431 with its own message
-            "limit_request_field_size": config.max_header_size,
-            "accesslog": "-",
-            "logger_class": type("AccessLog", (_AccessLog,),
-                                 {"credentials": load_credentials(config)}),
-            "loglevel": "info",
-            "when_ready": self._ready,
-        }
-        if "control_socket_disable" in self.cfg.settings:  # gunicorn >= 25
-            # one shared socket in ~/.gunicorn would make two servers step on each other
-            options["control_socket_disable"] = True
-        for key, value in options.items():
-            self.cfg.set(key, value)
-
-    def _ready(self, server) -> None:
-        for url, what in routes(self.config_):
-            server.log.info("serving %s  (%s)", url, what)
-
-    def load(self):
-        from .app import create_app  # in the gunicorn worker, after it has forked
-
-        return create_app(self.config_)
+    app = create_app(config)
+    for url, what in routes(config):
+        log.info("serving %s  (%s)", url, what)
+    app.wsgi_app = AccessLog(app.wsgi_app, load_credentials(config))
+    return app
 
 
 def serve(config: Config) -> None:
     """Serve the endpoint until interrupted (Ctrl-C or SIGTERM)."""
-    _Server(config).run()
+    logging.getLogger("kg.access").setLevel(logging.INFO)
+    server = Server(
+        "kg.web.server:build_app", address=config.host, port=config.port,
+        interface=Interfaces.WSGI, http=HTTPModes.http1, websockets=False,
+        workers=1,  # one process owns the store
+        blocking_threads=config.threads, backpressure=config.threads,
+        http1_settings=HTTP1Settings(
+            header_read_timeout=30_000,  # a client that never finishes its headers
+            max_buffer_size=max(65_536, config.max_header_size + MAX_REQUEST_LINE + 1024)),
+        log_access=False,  # written by AccessLog, redacted
+        workers_kill_timeout=5)
+    # the threads mostly wait for query workers and slow request bodies, so more of them
+    # than cores is intended: granian's warning about it would only alarm the operator
+    logging.getLogger("_granian").addFilter(
+        lambda record: not record.getMessage().startswith("Configuration allows spawning"))
+    server.serve(target_loader=functools.partial(build_app, config))
