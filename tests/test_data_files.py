@@ -14,7 +14,8 @@ from rdflib.namespace import DCTERMS, SKOS
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY_FILES = sorted((ROOT / "ontology").glob("*.ttl"))
-DATA_FILES = sorted((ROOT / "data").glob("*.ttl"))  # data/wikidata/ is a separate graph
+# data/ and data/curation/ (the curators' graph); data/wikidata/ is a separate source
+DATA_FILES = sorted((ROOT / "data").glob("*.ttl")) + sorted((ROOT / "data" / "curation").glob("*.ttl"))
 SEED_NAME = "000_a4483b8cbf128466.txt"
 SEED_CANDIDATES = [
     ROOT.parent / "shared" / "seeds" / SEED_NAME,
