@@ -62,7 +62,7 @@ ALLOWED = {
     SCHEMA.description, SCHEMA.position, SCHEMA.isPartOf, SCHEMA.hasPart, SCHEMA.alternativeHeadline,
     SCHEMA.author, SCHEMA.contributor, SCHEMA.translator, SCHEMA.publisher, SCHEMA.url, SCHEMA.email,
     SCHEMA.givenName, SCHEMA.familyName, SCHEMA.honorificSuffix, SCHEMA.foundingDate, SCHEMA.about,
-    SCHEMA.legislationType, SCHEMA.legislationDate,
+    SCHEMA.legislationType, SCHEMA.legislationDate, SCHEMA.endDate,
     TIME.Instant, TIME.Interval, TIME.ProperInterval, TIME.hasBeginning, TIME.hasEnd, TIME.hasTime,
     TIME.inXSDgYear, TIME.inXSDgYearMonth, TIME.inXSDDate,
     FOAF.Person, FOAF.OnlineAccount, FOAF.mbox, FOAF.account, FOAF.accountName,
