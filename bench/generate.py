@@ -267,7 +267,7 @@ def synthetic(target: int, bundled: int, out, seed: int = 8) -> int:
 
 def _link_bundle(bundle: Path) -> None:
     (bundle / "data").mkdir(parents=True, exist_ok=True)
-    for name in ("ontology", "data/wikidata"):
+    for name in ("ontology", "data/wikidata", "data/curation"):
         target = bundle / name
         if not target.exists():
             target.symlink_to(REPO / name, target_is_directory=True)

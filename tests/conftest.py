@@ -149,6 +149,7 @@ def web_bundle(folder: Path, *, hostile: bool = True, test_snapshot: bool = True
     for name in ("ontology", "shapes", "queries"):
         (folder / name).symlink_to(REPO / name)
     (folder / "data" / "wikidata").mkdir(parents=True)
+    (folder / "data" / "curation").symlink_to(REPO / "data" / "curation")  # the curators' graph
     for path in [*(REPO / "data").glob("*.ttl"), *(REPO / "data" / "wikidata").glob("*.ttl")]:
         (folder / path.relative_to(REPO)).symlink_to(path)
     if test_snapshot:

@@ -146,7 +146,8 @@ def test_query_page_runs_an_example(page):
     page.page.wait_for_selector(".results-table tbody tr")
     rows = page.page.locator(".results-table tbody tr").all_inner_texts()
     assert sorted(re.sub(r"\s+", " ", row).strip() for row in rows) == [
-        "2020 xsd:gYear fipid:france", "2020 xsd:gYear fipid:mongolia"]
+        "2020-01-01 xsd:date time:unitYear fipid:france",
+        "2020-01-01 xsd:date time:unitYear fipid:mongolia"]
     assert page.page.locator("#status").inner_text().startswith("2 rows in ")
     link = page.page.locator(".results-table a", has_text="fipid:mongolia").first
     assert link.get_attribute("href") == "/id/mongolia"
@@ -154,7 +155,7 @@ def test_query_page_runs_an_example(page):
     assert downloads == ["JSON", "CSV", "TSV", "XML"]
     csv = page.page.evaluate("url => fetch(url).then(r => r.text())",
                              page.page.locator("#downloads a", has_text="CSV").get_attribute("href"))
-    assert csv.splitlines()[0] == "signed,party"
+    assert csv.splitlines()[0] == "signed,precision,party"
     page.screenshot("query.png")
     page.assert_clean()
 

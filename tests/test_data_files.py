@@ -14,7 +14,8 @@ from rdflib.namespace import DCTERMS, SKOS
 
 ROOT = Path(__file__).resolve().parents[1]
 ONTOLOGY_FILES = sorted((ROOT / "ontology").glob("*.ttl"))
-DATA_FILES = sorted((ROOT / "data").glob("*.ttl"))  # data/wikidata/ is a separate graph
+# data/ and data/curation/ (the curators' graph); data/wikidata/ is a separate source
+DATA_FILES = sorted((ROOT / "data").glob("*.ttl")) + sorted((ROOT / "data" / "curation").glob("*.ttl"))
 SEED_NAME = "000_a4483b8cbf128466.txt"
 SEED_CANDIDATES = [
     ROOT.parent / "shared" / "seeds" / SEED_NAME,
@@ -61,7 +62,7 @@ ALLOWED = {
     SCHEMA.description, SCHEMA.position, SCHEMA.isPartOf, SCHEMA.hasPart, SCHEMA.alternativeHeadline,
     SCHEMA.author, SCHEMA.contributor, SCHEMA.translator, SCHEMA.publisher, SCHEMA.url, SCHEMA.email,
     SCHEMA.givenName, SCHEMA.familyName, SCHEMA.honorificSuffix, SCHEMA.foundingDate, SCHEMA.about,
-    SCHEMA.legislationType, SCHEMA.legislationDate,
+    SCHEMA.legislationType, SCHEMA.legislationDate, SCHEMA.endDate,
     TIME.Instant, TIME.Interval, TIME.ProperInterval, TIME.hasBeginning, TIME.hasEnd, TIME.hasTime,
     TIME.inXSDgYear, TIME.inXSDgYearMonth, TIME.inXSDDate,
     FOAF.Person, FOAF.OnlineAccount, FOAF.mbox, FOAF.account, FOAF.accountName,

@@ -28,6 +28,7 @@ USER = NamedNode(GRAPHS["user"])
 #: As the writer does: the inferred graph, the change log and the review queue are not data.
 EXCLUDE = frozenset(NamedNode(graph) for graph in SERVER_GRAPHS)
 FACTSHEET = NamedNode(GRAPHS["factsheet"])
+CURATION = NamedNode(GRAPHS["curation"])
 FIP, ORG = ONTOLOGY_NS, PREFIXES["org"]
 
 
@@ -36,9 +37,8 @@ def _case_delta(path: Path) -> Delta:
                                  for q in parse(path=str(path), format=RdfFormat.TURTLE)))
 
 
-def _removal(store, subject: str, predicate: str) -> Delta:
-    quads = store.quads_for_pattern(NamedNode(ID_NS + subject), NamedNode(predicate), None,
-                                    FACTSHEET)
+def _removal(store, subject: str, predicate: str, graph: NamedNode = FACTSHEET) -> Delta:
+    quads = store.quads_for_pattern(NamedNode(ID_NS + subject), NamedNode(predicate), None, graph)
     removed = frozenset(quads)
     assert removed, f"fipid:{subject} has no <{predicate}> to remove"
     return Delta(removed=removed)
@@ -59,7 +59,8 @@ def changes(store) -> dict[str, Delta]:
     """Every case as an addition, and removals that break existing nodes."""
     found = {str(path.relative_to(CASES_DIR)): _case_delta(path) for path in CASE_FILES}
     # removals: a unit loses its parent; a link loses its provider; a place its label
-    found["removal/unit-loses-parent"] = _removal(store, "ocrvp", ORG + "subOrganizationOf")
+    found["removal/unit-loses-parent"] = _removal(store, "ocrvp", ORG + "subOrganizationOf",
+                                                CURATION)  # background: the curators' graph
     found["removal/link-loses-provider"] = _removal(store, "coop-fle-lecturers", FIP + "provider")
     return found
 

@@ -21,6 +21,9 @@ GRAPH_NS = BASE + "graph/"
 GRAPHS: dict[str, str] = {
     "ontology": GRAPH_NS + "ontology",
     "factsheet": GRAPH_NS + "factsheet",
+    # the curators' background statements, kept apart so that the factsheet graph is
+    # exactly what the sheet says
+    "curation": GRAPH_NS + "curation",
     "wikidata": GRAPH_NS + "wikidata",
     "user": GRAPH_NS + "user",
     "inferred": GRAPH_NS + "inferred",
@@ -29,7 +32,8 @@ GRAPHS: dict[str, str] = {
 }
 
 #: Graphs loaded from the bundled, curated files: writes need ``allow_curated_writes``.
-CURATED_GRAPHS = frozenset(GRAPHS[name] for name in ("ontology", "factsheet", "wikidata"))
+CURATED_GRAPHS = frozenset(GRAPHS[name] for name in ("ontology", "factsheet", "curation",
+                                                         "wikidata"))
 #: Graphs the server writes itself (the reasoner's entailments, the change log, the review
 #: queue): no request writes them, and validation leaves them out.
 SERVER_GRAPHS = frozenset(GRAPHS[name] for name in ("inferred", "changes", "review"))

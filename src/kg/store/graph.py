@@ -37,6 +37,7 @@ log = logging.getLogger("kg")
 BUNDLED_SOURCES: tuple[tuple[str, str], ...] = (
     ("ontology", GRAPHS["ontology"]),
     ("data", GRAPHS["factsheet"]),
+    ("data/curation", GRAPHS["curation"]),
     ("data/wikidata", GRAPHS["wikidata"]),
 )
 

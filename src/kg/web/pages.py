@@ -240,7 +240,8 @@ def dataset() -> Response:
 
 def _change_log(kg) -> list[dict]:
     # accepted changes are prov:Activity nodes with a time, outside the curated graphs
-    curated = " ".join(f"<{GRAPHS[name]}>" for name in ("ontology", "factsheet", "wikidata"))
+    curated = " ".join(f"<{GRAPHS[name]}>" for name in ("ontology", "factsheet", "curation",
+                                                                      "wikidata"))
     rows = kg.query(f"""SELECT ?change ?when ?label ?who WHERE {{
         GRAPH ?g {{ ?change a prov:Activity ;
                     (prov:endedAtTime|prov:startedAtTime|dcterms:date) ?when .

@@ -223,9 +223,14 @@ def cooperation(kg: KnowledgeGraph, iri: str) -> list[Cooperation]:
                      fip:funder|fip:implementer|prov:atLocation|fip:covers)/fip:basedIn?/
                      fip:partOf* {node} }} }} }}
         {{ {roles} }} UNION {{
-            SELECT ?link (MIN(STR(?d)) AS ?date) WHERE {{
-              ?link (dcterms:date|fip:involvesEvent/dcterms:date|fip:underAgreement/dcterms:date)
-                    ?d }} GROUP BY ?link }}
+            SELECT ?link (MIN(?shown) AS ?date) WHERE {{
+              # a happening's date is an xsd:date shown at the precision the sheet gives;
+              # an agreement's date is kept as written
+              {{ ?link dcterms:date ?d ; fip:datePrecision ?p
+                 BIND(IF(?p = time:unitYear, SUBSTR(STR(?d), 1, 4),
+                         IF(?p = time:unitMonth, SUBSTR(STR(?d), 1, 7), STR(?d))) AS ?shown) }}
+              UNION {{ ?link fip:underAgreement/dcterms:date ?d BIND(STR(?d) AS ?shown) }}
+            }} GROUP BY ?link }}
     }}""").solutions)
     names = agent_names(kg, {row["x"].value for row in rows
                              if row["role"] is not None and row["role"].value in
