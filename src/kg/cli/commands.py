@@ -268,6 +268,9 @@ def _serve_options(func):
 def _metavar(setting) -> str:
     if setting.name == "load_allowlist":
         return "HOSTS"
+    if setting.default is None:  # unset by default: its name says what it holds
+        kind = setting.name.rpartition("_")[2]
+        return {"dir": "DIR", "file": "FILE"}.get(kind, "TEXT")
     return {tuple: "URLS", dict: "IRI=URL"}.get(type(setting.default),
                                                  type(setting.default).__name__.upper())
 
