@@ -251,3 +251,21 @@ def test_bytes_that_are_not_utf8_are_400(server, where, url, data, content_type,
     status, body = http_get(server + url, data=data, **headers)
     assert status == 400, (where, body)
     assert expected in body.decode(), body
+
+
+# -- DataFrames for remote users (the README's recipe) -------------------------------------
+
+def test_the_dataframe_recipe_gives_what_the_engine_gives(server, bundled):
+    import pandas
+    from kg.sparql.frames import from_sparql_json
+
+    query = """SELECT ?link ?domain ?date WHERE { ?link a fip:CooperationLink ;
+        fip:thematicDomain ?domain OPTIONAL { ?link dcterms:date ?date } }
+        ORDER BY ?link ?domain ?date"""
+    client = SPARQLWrapper(server + "sparql")
+    client.setQuery(query)
+    client.setReturnFormat(JSON)
+    remote = from_sparql_json(client.queryAndConvert(), compact=True)
+    local = bundled.query(query).to_dataframe(compact=True)
+    pandas.testing.assert_frame_equal(remote, local)
+    assert len(remote) >= 50 and remote["domain"].str.startswith("fipid:domain-").all()
