@@ -7,6 +7,7 @@ Errors are one line on stderr; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -196,26 +197,36 @@ def reason(ctx, data_dir):
 @click.option("--format", "format_name", default="nquads", show_default=True,
               help="nquads|trig|turtle|ntriples|rdfxml|jsonld (turtle and the other "
                    "one-graph formats need --graph).")
+@click.option("--network", type=click.Choice(["graphml", "gexf", "json"]),
+              help="Export the cooperation network instead (agents as nodes, cooperation "
+                   "links as edges; see kg.network) for networkx or Gephi.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of stdout.")
 @data_dir_option
 @click.pass_context
-def export(ctx, graph, format_name, output, data_dir):
-    """Export the dataset (or one graph) as RDF.
+def export(ctx, graph, format_name, network, output, data_dir):
+    """Export the dataset (or one graph) as RDF, or the cooperation network.
 
     \b
     Examples:
       kg export -o dump.nq
       kg export --graph https://w3id.org/fr-indopacific/graph/ontology --format turtle
+      kg export --network graphml -o cooperation.graphml
     """
-    fmt = by_name(format_name, RDF_INPUT_FORMATS)
+    fmt = None if network else by_name(format_name, RDF_INPUT_FORMATS)
     kg = _open(ctx, data_dir)
-    if output is None:
-        kg.export(sys.stdout.buffer, fmt, graph=graph)
-        sys.stdout.flush()
-    else:
-        with open(output, "wb") as stream:
+    with (open(output, "wb") if output else _stdout()) as stream:
+        if network:
+            from ..network import cooperation_network, write_network  # networkx: slow import
+            write_network(cooperation_network(kg), network, stream)
+        else:
             kg.export(stream, fmt, graph=graph)
+
+
+@contextlib.contextmanager
+def _stdout():
+    yield sys.stdout.buffer
+    sys.stdout.flush()
 
 
 @main.command()
