@@ -52,14 +52,15 @@ _EDGES = f"""SELECT DISTINCT ?link ?source ?sourceRole ?target ?targetRole WHERE
 _FACTS = """SELECT DISTINCT ?link ?key ?value WHERE {
   ?link a fip:CooperationLink .
   { ?link fip:thematicDomain ?value BIND("domain" AS ?key) }
-  UNION { ?link fip:cooperationType ?value BIND("type" AS ?key) }
+  UNION { ?link fip:cooperationType ?value BIND("cooperation_type" AS ?key) }
   UNION { ?link dcterms:date|fip:involvesEvent/dcterms:date|fip:underAgreement/dcterms:date
           ?value BIND("date" AS ?key) }
   UNION { ?link prov:atLocation|fip:covers ?value BIND("place" AS ?key) }
   UNION { ?link prov:wasDerivedFrom ?value BIND("sentence" AS ?key) }
   UNION { ?link prov:wasDerivedFrom/rdf:value ?value BIND("text" AS ?key) } }"""
-#: Attributes whose values are IRIs: each gets a list of labels and a list of IRIs.
-_NAMED = ("domain", "type", "place")
+#: Attributes whose values are IRIs: each gets a list of labels and a list of IRIs. (Not
+#: "type": GEXF's edge type is directed or undirected.)
+_NAMED = ("domain", "cooperation_type", "place")
 
 
 def cooperation_network(kg: KnowledgeGraph) -> networkx.MultiDiGraph:
@@ -113,7 +114,7 @@ def _local(iri: str) -> str:
 
 def _facts(kg: KnowledgeGraph) -> dict[str, dict[str, list[str]]]:
     facts: dict[str, dict[str, list[str]]] = defaultdict(
-        lambda: {key: [] for key in ("domain", "type", "date", "place", "sentence", "text")})
+        lambda: {key: [] for key in (*_NAMED, "date", "sentence", "text")})
     for row in kg.query(_FACTS).solutions:
         values = facts[row["link"].value][row["key"].value]
         if row["value"].value not in values:
