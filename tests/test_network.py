@@ -106,3 +106,8 @@ def test_the_network_is_built_from_the_graph(bundled, counts):
     # every edge names the link it is, and the link names its sentence
     assert all(key == data["link"] and data["sentence"]
                for _, _, key, data in graph.edges(keys=True, data=True))
+
+
+def test_network_takes_no_graph(run_kg):
+    done = run_kg("export", "--network", "graphml", "--graph", "https://example.org/g")
+    assert done.returncode == 2 and b"takes no --graph" in done.stderr

@@ -18,7 +18,7 @@ import click
 
 from .. import __version__, reasoning
 from ..config import SETTINGS, Config
-from ..errors import KGError
+from ..errors import KGError, UsageError
 from ..engine import Engine
 from ..sparql.federation import ServicePolicy
 from ..sparql.request import QueryLimits, make_request
@@ -213,6 +213,8 @@ def export(ctx, graph, format_name, network, output, data_dir):
       kg export --graph https://w3id.org/fr-indopacific/graph/ontology --format turtle
       kg export --network graphml -o cooperation.graphml
     """
+    if network and graph:
+        raise UsageError("--network exports the whole cooperation network; it takes no --graph")
     fmt = None if network else by_name(format_name, RDF_INPUT_FORMATS)
     kg = _open(ctx, data_dir)
     with (open(output, "wb") if output else _stdout()) as stream:
