@@ -380,3 +380,79 @@ def test_another_site_may_frame_the_preview_and_no_other_page(page, other_origin
     page.assert_clean(f"console: Framing '{re.escape(page.base)}' violates .*"
                       "\"frame-ancestors 'none'\"",
                       f"failed: {re.escape(page.base)} net::ERR_BLOCKED_BY_RESPONSE")
+
+
+# -- the network page ----------------------------------------------------------------------
+
+def _network(page) -> dict:
+    """Open /network with every request recorded; wait for the picture; return the JSON."""
+    page.requests = []
+    page.page.on("request", lambda request: page.requests.append(request.url))
+    page.goto("/network")
+    page.page.wait_for_selector("#network[aria-busy='false'] canvas")
+    return page.page.evaluate("fetch('/network.json').then(r => r.json())")
+
+
+def _node_point(page, iri: str) -> tuple[float, float]:
+    box = page.page.locator("#network").bounding_box()
+    x, y = page.page.evaluate(
+        "iri => { const p = document.getElementById('network').cy.getElementById(iri)"
+        ".renderedPosition(); return [p.x, p.y]; }", iri)
+    return box["x"] + x, box["y"] + y
+
+
+def test_network_draws_every_agent_and_link_from_the_server_alone(page):
+    data = _network(page)
+    holder = page.page.locator("#network")
+    assert int(holder.get_attribute("data-nodes")) == len(data["nodes"]) > 50
+    assert int(holder.get_attribute("data-edges")) == len(data["edges"]) > 50
+    assert page.page.locator("#network canvas").count() >= 1
+    # no request leaves the server: no CDN, no tiles, no fonts from elsewhere
+    assert page.requests and all(url.startswith(page.base) for url in page.requests)
+    page.screenshot("network.png", full_page=False)
+    page.assert_clean()
+
+
+def test_network_filters_by_domain_year_and_type(page):
+    data = _network(page)
+    holder = page.page.locator("#network")
+    for select, value, keep in [
+            ("#filter-domain", "civil protection", lambda e: "civil protection" in e["domain"]),
+            ("#filter-year", "2019", lambda e: e.get("year") == 2019),
+            ("#filter-type", "training", lambda e: "training" in e["cooperation_type"])]:
+        page.page.select_option(select, value)
+        assert int(holder.get_attribute("data-edges")) == sum(map(keep, data["edges"])) > 0
+        page.page.select_option(select, "")
+    assert int(holder.get_attribute("data-edges")) == len(data["edges"])
+    page.assert_clean()
+
+
+def test_a_node_opens_its_entity_page(page):
+    _network(page)
+    x, y = _node_point(page, "https://w3id.org/fr-indopacific/id/mongolia")
+    with page.page.expect_navigation():
+        page.page.mouse.click(x, y)
+    assert page.page.url == page.base + "id/mongolia"
+    page.assert_clean()
+
+
+def test_network_hostile_labels_run_nothing(page):
+    _needs_hostile_data()
+    data = _network(page)
+    hostile = next(i for i, e in enumerate(data["edges"]) if e["link"].endswith("/coop-hostile"))
+    # the hostile link's label and sentence go into the detail line; its place is an agent
+    page.page.evaluate(f"document.getElementById('network').cy.getElementById('e{hostile}')"
+                       ".emit('tap')")
+    assert "</textarea><svg onload=" in page.page.locator("#network-detail").inner_text()
+    page.page.mouse.move(*_node_point(page, "https://w3id.org/fr-indopacific/id/hostile-place"))
+    assert "<img src=x onerror=" in page.page.locator("main").inner_text()
+    assert page.page.locator("main img, main script, main svg").count() == 0
+    page.assert_clean()
+
+
+def test_network_works_375_pixels_wide(phone):
+    phone.goto("/network")
+    phone.page.wait_for_selector("#network[aria-busy='false'] canvas")
+    overflow = phone.page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= 375, f"/network is {overflow}px wide on a 375px screen"
+    phone.assert_clean()

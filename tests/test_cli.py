@@ -133,6 +133,12 @@ def test_every_subcommand_has_examples_in_its_help(run_kg, command):
     assert done.returncode == 0 and b"Example" in done.stdout
 
 
+def test_serve_help_names_what_each_option_takes(run_kg):
+    done = run_kg("serve", "--help")
+    assert done.returncode == 0 and b"NONETYPE" not in done.stdout
+    assert b"--update-token-file FILE" in done.stdout and b"--backup-dir DIR" in done.stdout
+
+
 def test_query_without_inference_sees_the_asserted_graphs_only(run_kg):
     question = "SELECT ?org WHERE { ?org a org:Organization ; fip:basedIn fipid:singapore }"
     rows = [run_kg("query", *flag, "--format", "csv", question).stdout.count(b"\n") - 1

@@ -47,3 +47,34 @@ def test_format_parameter_overrides_accept():
     assert negotiate(None, ResultKind.GRAPH, override="application/ld+json").name == "jsonld"
     with pytest.raises(NotAcceptableError):
         negotiate(None, ResultKind.GRAPH, override="csv")
+
+
+@pytest.mark.parametrize("override, kind, expected", [
+    ("xml", ResultKind.GRAPH, "rdfxml"),  # xml for a graph is RDF/XML
+    ("json", ResultKind.GRAPH, "jsonld"),  # json for a graph is JSON-LD
+    ("xml", ResultKind.SOLUTIONS, "xml"),
+    ("json", ResultKind.SOLUTIONS, "json"),
+    ("rdf+xml", ResultKind.GRAPH, "rdfxml"),
+    ("json-ld", ResultKind.GRAPH, "jsonld"),
+    ("n3", ResultKind.GRAPH, "turtle"),
+    ("ttl", ResultKind.GRAPH, "turtle"),
+    ("text/turtle; charset=utf-8", ResultKind.GRAPH, "turtle"),
+    ("application/sparql-results+xml", ResultKind.SOLUTIONS, "xml"),
+    (("tsv", "text/tab-separated-values"), ResultKind.SOLUTIONS, "tsv"),
+    (("json-ld", ""), ResultKind.GRAPH, "jsonld"),
+    (("csv", "application/rdf+xml"), ResultKind.GRAPH, "rdfxml"),  # the first that fits
+    (("", ""), ResultKind.SOLUTIONS, "json"),  # empty values: Accept decides
+    ("json", ResultKind.DATASET, "jsonld"),
+])
+def test_client_tokens(override, kind, expected):
+    assert negotiate(None, kind, override=override).name == expected
+
+
+@pytest.mark.parametrize("override, kind", [
+    ("turtle", ResultKind.SOLUTIONS), ("csv", ResultKind.GRAPH),
+    (("rdf+xml", "application/rdf+xml"), ResultKind.SOLUTIONS), ("srj", ResultKind.GRAPH),
+])
+def test_client_tokens_that_cannot_hold_the_result_are_406(override, kind):
+    with pytest.raises(NotAcceptableError) as error:
+        negotiate("*/*", kind, override=override)
+    assert "cannot hold" in str(error.value) and error.value.available

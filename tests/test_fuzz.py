@@ -320,7 +320,7 @@ def test_invalid_utf8_in_a_body_is_400_with_the_position(server):
     with pytest.raises(urllib.error.HTTPError) as caught:
         urllib.request.urlopen(request, timeout=30)
     with caught.value as error:
-        assert error.code == 400 and b"position 6" in error.read()
+        assert error.code == 400 and b"byte 0xFF at offset 6" in error.read()
     parsed = pyoxigraph.parse(b"<a:b> <a:c> <a:d> .", pyoxigraph.RdfFormat.N_TRIPLES)
     assert len(list(parsed)) == 1  # the reference parser itself is fine
 

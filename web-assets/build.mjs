@@ -4,6 +4,7 @@
 //   npm ci && npm run build
 //
 // * codemirror.js — CodeMirror 6 with the SPARQL mode, bundled by esbuild (src/codemirror.js);
+// * cytoscape.js — Cytoscape.js for the network page, bundled by esbuild (src/cytoscape.js);
 // * countries.json — Natural Earth 1:50m country shapes (world-atlas, public domain) projected
 //   once here onto the Indo-Pacific (Natural Earth I projection), as SVG path data keyed by
 //   ISO 3166-1 alpha-2 code, with the projection's parameters so that the server places
@@ -24,6 +25,11 @@ await esbuild.build({
   entryPoints: ["src/codemirror.js"],
   bundle: true, format: "esm", minify: true, target: "es2020",
   legalComments: "none", outfile: new URL("codemirror.js", OUT).pathname,
+});
+await esbuild.build({
+  entryPoints: ["src/cytoscape.js"],
+  bundle: true, format: "esm", minify: true, target: "es2020",
+  legalComments: "none", outfile: new URL("cytoscape.js", OUT).pathname,
 });
 
 // The frame of the fact sheet's own map: East Africa to French Polynesia, Mongolia to the
@@ -68,7 +74,7 @@ writeFileSync(new URL("countries.json", OUT), JSON.stringify({
 const bundled = ["codemirror", "@codemirror/autocomplete", "@codemirror/commands",
   "@codemirror/language", "@codemirror/legacy-modes", "@codemirror/lint", "@codemirror/search",
   "@codemirror/state", "@codemirror/view", "@lezer/common", "@lezer/highlight", "crelt",
-  "style-mod", "w3c-keyname", "world-atlas"];
+  "style-mod", "w3c-keyname", "world-atlas", "cytoscape"];
 const notes = bundled.map((name) => {
   const dir = new URL(`node_modules/${name}/`, import.meta.url).pathname;
   const meta = JSON.parse(readFileSync(dir + "package.json"));
@@ -82,4 +88,4 @@ writeFileSync(new URL("LICENSES.txt", OUT),
   "Third-party code and data in this folder, built by web-assets/build.mjs.\n" +
   "Natural Earth data is in the public domain (https://www.naturalearthdata.com/about/terms-of-use/).\n\n" +
   notes.join("\n" + "-".repeat(72) + "\n\n"));
-console.log(`built codemirror.js and countries.json (${Object.keys(shapes).length} countries, ${WIDTH}x${height})`);
+console.log(`built codemirror.js, cytoscape.js and countries.json (${Object.keys(shapes).length} countries, ${WIDTH}x${height})`);

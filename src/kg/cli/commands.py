@@ -7,6 +7,7 @@ Errors are one line on stderr; ``--debug`` shows the traceback.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import sys
@@ -17,7 +18,7 @@ import click
 
 from .. import __version__, reasoning
 from ..config import SETTINGS, Config
-from ..errors import KGError
+from ..errors import KGError, UsageError
 from ..engine import Engine
 from ..sparql.federation import ServicePolicy
 from ..sparql.request import QueryLimits, make_request
@@ -196,26 +197,38 @@ def reason(ctx, data_dir):
 @click.option("--format", "format_name", default="nquads", show_default=True,
               help="nquads|trig|turtle|ntriples|rdfxml|jsonld (turtle and the other "
                    "one-graph formats need --graph).")
+@click.option("--network", type=click.Choice(["graphml", "gexf", "json"]),
+              help="Export the cooperation network instead (agents as nodes, cooperation "
+                   "links as edges; see kg.network) for networkx or Gephi.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of stdout.")
 @data_dir_option
 @click.pass_context
-def export(ctx, graph, format_name, output, data_dir):
-    """Export the dataset (or one graph) as RDF.
+def export(ctx, graph, format_name, network, output, data_dir):
+    """Export the dataset (or one graph) as RDF, or the cooperation network.
 
     \b
     Examples:
       kg export -o dump.nq
       kg export --graph https://w3id.org/fr-indopacific/graph/ontology --format turtle
+      kg export --network graphml -o cooperation.graphml
     """
-    fmt = by_name(format_name, RDF_INPUT_FORMATS)
+    if network and graph:
+        raise UsageError("--network exports the whole cooperation network; it takes no --graph")
+    fmt = None if network else by_name(format_name, RDF_INPUT_FORMATS)
     kg = _open(ctx, data_dir)
-    if output is None:
-        kg.export(sys.stdout.buffer, fmt, graph=graph)
-        sys.stdout.flush()
-    else:
-        with open(output, "wb") as stream:
+    with (open(output, "wb") if output else _stdout()) as stream:
+        if network:
+            from ..network import cooperation_network, write_network  # networkx: slow import
+            write_network(cooperation_network(kg), network, stream)
+        else:
             kg.export(stream, fmt, graph=graph)
+
+
+@contextlib.contextmanager
+def _stdout():
+    yield sys.stdout.buffer
+    sys.stdout.flush()
 
 
 @main.command()
@@ -268,6 +281,9 @@ def _serve_options(func):
 def _metavar(setting) -> str:
     if setting.name == "load_allowlist":
         return "HOSTS"
+    if setting.default is None:  # unset by default: its name says what it holds
+        kind = setting.name.rpartition("_")[2]
+        return {"dir": "DIR", "file": "FILE"}.get(kind, "TEXT")
     return {tuple: "URLS", dict: "IRI=URL"}.get(type(setting.default),
                                                  type(setting.default).__name__.upper())
 

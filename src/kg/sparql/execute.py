@@ -11,7 +11,7 @@ import io
 import re
 import sys
 from dataclasses import dataclass
-from typing import IO, Callable, Sequence
+from typing import IO, TYPE_CHECKING, Callable, Sequence
 
 from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryBoolean, QuerySolutions,
                         QueryTriples, Store, serialize)
@@ -19,10 +19,14 @@ from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryBoolean, Query
 from ..errors import (KGError, QueryEvaluationError, QuerySyntaxError, ResultTooLargeError,
                       UsageError)
 from .formats import FORMATS, TABLE, Format, ResultKind
+from .frames import frame, term_cell
 from .guard import uses_keyword
 from .request import QueryRequest
 from ..namespaces import PREFIXES, compact
 from ..reasoning import asserted_graphs
+
+if TYPE_CHECKING:
+    import pandas
 
 _POSITION = re.compile(r"(?:error )?at (\d+):(\d+)")
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -90,6 +94,28 @@ class QueryResult:
         buffer = io.BytesIO()
         write_result(self, fmt, buffer, max_rows=max_rows)
         return buffer.getvalue()
+
+    def to_dataframe(self, *, compact: bool = False,
+                     languages: bool = False) -> "pandas.DataFrame":
+        """The solutions (SELECT) or triples (CONSTRUCT, DESCRIBE: columns subject,
+        predicate, object) as a pandas DataFrame with typed columns: numbers, booleans,
+        dates and years as pandas types, IRIs as strings (``fipid:x`` with ``compact=True``),
+        language tags in ``NAME_lang`` columns with ``languages=True``; see
+        :mod:`kg.sparql.frames`. Needs pandas (the ``notebook`` extra).
+        """
+        if self.is_boolean:
+            raise UsageError("an ASK answer is one boolean (.boolean), not a table")
+        try:
+            if self.kind is ResultKind.GRAPH:
+                rows = ([term_cell(t.subject), term_cell(t.predicate), term_cell(t.object)]
+                        for t in self.raw)
+                return frame(("subject", "predicate", "object"), rows, compact=compact,
+                             languages=languages)
+            rows = ([term_cell(solution[name]) for name in self.variables]
+                    for solution in self.solutions)
+            return frame(self.variables, rows, compact=compact, languages=languages)
+        except RuntimeError as exc:  # evaluation errors surface while the result is read
+            raise QueryEvaluationError(f"query evaluation failed: {exc}") from exc
 
 
 def write_result(result: QueryResult, fmt: Format, output: IO[bytes], *,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from typing import Sequence
 
 from pyoxigraph import QueryResultsFormat, RdfFormat
 
@@ -83,6 +84,24 @@ QUAD_FORMATS: tuple[Format, ...] = (NQUADS, TRIG)
 RDF_INPUT_FORMATS: tuple[Format, ...] = (TURTLE, NTRIPLES, NQUADS, TRIG, RDFXML, JSONLD)
 
 
+#: The parameters SPARQL clients name the format with: Virtuoso reads ``format``, Fuseki
+#: ``output``, and SPARQLWrapper sends all three, each with its own token and, for some
+#: formats, the media type as a second value.
+FORMAT_PARAMETERS: tuple[str, ...] = ("format", "output", "results")
+
+#: The tokens those clients send where they differ from our short names, by result kind:
+#: ``xml`` for a graph is RDF/XML and ``json`` JSON-LD (as Fuseki, Virtuoso and Oxigraph's
+#: server read them); ``n3`` gets Turtle, which is N3 too.
+CLIENT_TOKENS: dict[ResultKind, dict[str, Format]] = {
+    ResultKind.SOLUTIONS: {"srj": JSON, "srx": XML},
+    ResultKind.GRAPH: {"xml": RDFXML, "rdf": RDFXML, "rdf+xml": RDFXML, "owl": RDFXML,
+                       "json": JSONLD, "json-ld": JSONLD, "ttl": TURTLE, "n3": TURTLE,
+                       "text/n3": TURTLE, "nt": NTRIPLES, "n-triples": NTRIPLES,
+                       "nq": NQUADS, "n-quads": NQUADS},
+    ResultKind.DATASET: {"json": JSONLD, "json-ld": JSONLD, "nq": NQUADS, "n-quads": NQUADS},
+}
+
+
 def _known(name: str, media_type: str) -> Format:
     return next(fmt for fmt in (*FORMATS[ResultKind.SOLUTIONS], *FORMATS[ResultKind.GRAPH],
                                 *FORMATS[ResultKind.REPORT], TABLE, HTML)
@@ -150,11 +169,32 @@ def _quality(media_type: str, ranges: list[tuple[str, float]]) -> tuple[int, flo
     return best
 
 
-def negotiate(accept: str | None, kind: ResultKind, *, override: str | None = None,
+def _overridden(values: tuple[str, ...], kind: ResultKind,
+                choices: tuple[Format, ...]) -> Format:
+    """The first of the ``values`` of the format parameters that names a format of ``kind``."""
+    tokens = CLIENT_TOKENS.get(kind, {})
+    for value in values:
+        # a media type may come with parameters (text/turtle; charset=utf-8)
+        wanted = value.split(";")[0].strip().lower()
+        if wanted in tokens and tokens[wanted] in choices:
+            return tokens[wanted]
+        try:
+            return by_name(wanted, choices)
+        except UsageError:
+            continue
+    asked = " or ".join(repr(value) for value in values)
+    raise NotAcceptableError(f"format {asked} cannot hold a {kind.value} result",
+                             available=[fmt.name for fmt in choices])
+
+
+def negotiate(accept: str | None, kind: ResultKind, *,
+              override: str | Sequence[str] | None = None,
               extra: tuple[Format, ...] = ()) -> Format:
     """Choose the format for a result of ``kind`` from an Accept header.
 
-    ``override`` (a ``format=`` parameter: short name or media type) wins over Accept.
+    ``override`` (the values of the ``format=``, ``output=`` or ``results=`` parameters: short
+    names, client tokens of :data:`CLIENT_TOKENS` or media types) wins over Accept: the first
+    value that names a format of ``kind`` is taken, and when none does the answer is 406.
     ``extra`` formats (e.g. HTML pages) are offered after the kind's own formats.
     An empty Accept gets the kind's default; nothing acceptable raises NotAcceptableError.
 
@@ -169,14 +209,16 @@ def negotiate(accept: str | None, kind: ResultKind, *, override: str | None = No
     'html'
     >>> negotiate("*/*", ResultKind.GRAPH, extra=(HTML,)).name
     'turtle'
+    >>> negotiate(None, ResultKind.GRAPH, override=("rdf+xml", "application/rdf+xml")).name
+    'rdfxml'
+    >>> negotiate(None, ResultKind.SOLUTIONS, override="xml").name
+    'xml'
     """
     choices = FORMATS[kind] + extra
-    if override:
-        try:
-            return by_name(override, choices)
-        except UsageError:
-            raise NotAcceptableError(f"format {override!r} cannot hold a {kind.value} result",
-                                     available=[fmt.name for fmt in choices]) from None
+    values = (override,) if isinstance(override, str) else tuple(override or ())
+    values = tuple(value for value in values if value and value.strip())
+    if values:
+        return _overridden(values, kind, choices)
     if not accept or not accept.strip():
         return choices[0]
     ranges = _parse_accept(accept)

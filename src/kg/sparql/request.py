@@ -51,7 +51,7 @@ class QueryRequest:
     shape: Shape
     format: Format | None
     accept: str | None = None
-    override: str | None = None
+    override: str | tuple[str, ...] | None = None
     default_graphs: tuple[str, ...] = ()
     named_graphs: tuple[str, ...] = ()
     base_iri: str | None = None
@@ -88,16 +88,16 @@ class QueryRequest:
 
 
 def make_request(text: str, *, limits: QueryLimits, services: "ServicePolicy | None" = None,
-                 accept: str | None = None, format: str | None = None,
+                 accept: str | None = None, format: str | tuple[str, ...] | None = None,
                  default_graphs: Sequence[str] = (), named_graphs: Sequence[str] = (),
                  base_iri: str | None = None, inference: bool = True,
                  quads_query: str | None = None, table: bool = False) -> QueryRequest:
     """Check ``text`` against ``limits`` and the SERVICE policy and negotiate its format.
 
-    ``format`` (a short name or media type, the protocol's ``format=``) wins over
-    ``accept``; ``table=True`` also offers the text table (for ``kg query``). Raises the
-    KGError that fits: too long (413), too deep, forbidden keyword (400), no acceptable
-    format (406).
+    ``format`` (a short name, client token or media type, or the values of the protocol's
+    ``format=``, ``output=`` and ``results=`` parameters in order) wins over ``accept``;
+    ``table=True`` also offers the text table (for ``kg query``). Raises the KGError that
+    fits: too long (413), too deep, forbidden keyword (400), no acceptable format (406).
 
     >>> request = make_request("ASK {}", limits=QueryLimits(), accept="text/csv")
     >>> request.kind.value, request.format.name

@@ -64,11 +64,12 @@ def create_app(config: Config | Mapping[str, Any] | None = None) -> Flask:
     app = Flask("kg", static_folder=None)  # the pages blueprint serves /static
     app.config["KG"] = config
     init_app(app, config)
-    from . import backups, graphstore, linked, pages, reconcile, review, sparql, validation
+    from . import (backups, graphstore, linked, network, pages, reconcile, review, sparql,
+                   validation)
 
     # the blueprints import get_engine & co. from here, hence the late import
     for blueprint in (sparql.bp, graphstore.bp, validation.bp, review.bp, backups.bp,
-                      linked.bp, reconcile.bp, pages.bp):
+                      linked.bp, reconcile.bp, pages.bp, network.bp):
         app.register_blueprint(blueprint)
     app.register_error_handler(Exception, handle_error)
     app.before_request(lambda: refuse_if_limited(request.environ))

@@ -3,10 +3,14 @@ and update operations on one URL, as the protocol allows.
 
 Queries: GET ``?query=``, POST ``application/x-www-form-urlencoded`` and POST
 ``application/sparql-query``; ``default-graph-uri`` and ``named-graph-uri`` set the dataset;
-``format=`` overrides Accept; ``inference=false`` answers from the asserted graphs only
-(the union default graph without the inferred graph). GET without a query answers the
-Service Description. A browser's GET (``text/html`` preferred) gets the query page instead,
-with the query in the editor.
+``format=``, ``output=`` or ``results=`` (the parameters Virtuoso, Fuseki and SPARQLWrapper
+send, with their tokens or a media type) override Accept; ``inference=false`` answers from
+the asserted graphs only (the union default graph without the inferred graph). GET without
+a query answers the Service Description. A browser's GET (``text/html`` preferred) gets the
+query page instead, with the query in the editor.
+
+Every parameter is read as UTF-8 after percent-decoding (SPARQL 1.1 Protocol 2.1.1): bytes
+that are not UTF-8 are refused (400, naming the parameter and the byte), never replaced.
 
 Updates: POST ``update=`` (form) or ``application/sparql-update``, with
 ``using-graph-uri``/``using-named-graph-uri`` and ``on-invalid=reject|quarantine``; they need
@@ -15,7 +19,7 @@ Updates: POST ``update=`` (form) or ``application/sparql-update``, with
 
 from __future__ import annotations
 
-from urllib.parse import parse_qsl
+from urllib.parse import unquote_to_bytes
 
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
@@ -23,7 +27,7 @@ from werkzeug.datastructures import MultiDict
 from .app import get_config, get_engine, get_store, get_writer
 from ..sparql.describe import service_description
 from ..errors import UnsupportedMediaTypeError, UsageError
-from ..sparql.formats import ResultKind
+from ..sparql.formats import FORMAT_PARAMETERS, ResultKind
 from . import pages
 from .shared import (inference_parameter, outcome_response, query_response, rdf_response,
                      read_body, writer_agent)
@@ -50,16 +54,17 @@ def endpoint() -> Response:
         return _update(updates[0], params)
     if len(queries) > 1:
         raise UsageError("more than one query in the request; send exactly one `query`")
-    if request.method == "GET" and _browser(params.get("format")):
+    formats = tuple(value for name in FORMAT_PARAMETERS for value in params.getlist(name))
+    if request.method == "GET" and _browser(next(filter(None, formats), None)):
         return pages.query_page(queries[0] if queries else None, params)
     if not queries:
         if request.method == "POST":
             raise UsageError("no query in the request: send `query` in the form or the body")
         return rdf_response(service_description(get_store(), get_config(), get_engine()),
-                            request.headers.get("Accept"), params.get("format"))
+                            request.headers.get("Accept"), formats)
     engine = get_engine()
     return query_response(engine, engine.request(
-        queries[0], accept=request.headers.get("Accept"), format=params.get("format"),
+        queries[0], accept=request.headers.get("Accept"), format=formats,
         default_graphs=params.getlist("default-graph-uri"),
         named_graphs=params.getlist("named-graph-uri"), base_iri=request.base_url,
         inference=inference_parameter(params.get("inference"))))
@@ -84,7 +89,7 @@ def _update(text: str, params: MultiDict) -> Response:
 
 def _parameters() -> tuple[MultiDict, str | None, str | None]:
     """The protocol parameters (URL and form) and the query or update sent as the body."""
-    params = MultiDict(request.args)
+    params = MultiDict(_decoded_pairs(request.query_string, "utf-8", "the URL"))
     if request.method != "POST":
         return params, None, None
     mimetype = request.mimetype
@@ -97,14 +102,42 @@ def _parameters() -> tuple[MultiDict, str | None, str | None]:
         # SPARQL 1.1 Protocol 2.1.3 and 2.2.2: a query or update in the body is UTF-8
         raise UnsupportedMediaTypeError(f"{mimetype} bodies are UTF-8; charset={charset} is "
                                         "not accepted")
+    body = read_body()
+    if mimetype == _FORM:
+        for key, value in _decoded_pairs(body, charset, "the form"):
+            params.add(key, value)
+        return params, None, None
+    what = "query" if mimetype == _QUERY else "update"
     try:
-        text = read_body().decode(charset)
-    except (UnicodeDecodeError, LookupError) as exc:
-        raise UsageError(f"the request body cannot be read as text: {exc}") from None
-    if mimetype == _QUERY:
-        return params, text, None
-    if mimetype == _UPDATE:
-        return params, None, text
-    for key, value in parse_qsl(text, keep_blank_values=True, strict_parsing=False):
-        params.add(key, value)
-    return params, None, None
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UsageError(f"the {what} in the body ({mimetype}) is not UTF-8: byte "
+                         f"0x{body[exc.start]:02X} at offset {exc.start}") from None
+    return (params, text, None) if mimetype == _QUERY else (params, None, text)
+
+
+def _decoded_pairs(raw: bytes, charset: str, where: str) -> list[tuple[str, str]]:
+    """The name=value pairs of a query string or form body, percent-decoded, then read in
+    ``charset``; bytes that are not text in it are a 400 naming the parameter and the byte
+    (Werkzeug and urllib would replace them, and a changed query would run)."""
+    pairs = []
+    for piece in raw.split(b"&"):
+        if not piece:
+            continue
+        name, _, value = (unquote_to_bytes(part.replace(b"+", b" "))
+                          for part in piece.partition(b"="))
+        pairs.append((_text(name, charset, where, None), _text(value, charset, where, name)))
+    return pairs
+
+
+def _text(data: bytes, charset: str, where: str, name: bytes | None) -> str:
+    try:
+        return data.decode(charset)
+    except LookupError:
+        raise UnsupportedMediaTypeError(f"unknown charset={charset}") from None
+    except UnicodeDecodeError as exc:
+        shown = (name if name is not None else data).decode(charset, "replace")
+        label = (f"the value of the parameter {shown!r}" if name is not None
+                 else f"the parameter name {shown!r}")
+        raise UsageError(f"{label} in {where} is not {charset.upper()} once percent-decoded: "
+                         f"byte 0x{data[exc.start]:02X} at offset {exc.start}") from None
