@@ -198,7 +198,7 @@ class WorkerPool:
                     parent = self.idle.get(timeout=_FORK_WAIT)
             try:
                 fresh = self._new_worker(parent)
-            except errors.KGError:
+            except (errors.KGError, OSError):  # OSError: the pool closed under it
                 if not self._closed:
                     log.exception("a replacement query worker failed to start")
                 return

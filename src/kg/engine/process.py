@@ -2,12 +2,12 @@
 
 :class:`WorkerProcess` is the engine's end of one worker (the other end is
 :func:`kg.engine.worker.main`): start it, have an idle one fork a sibling, send it its data
-and wait until it holds it, watch its CPU time, kill it and tell how it ended. Messages
-on the pipe are tuples: ``("load", source)`` -> ``("ready", pid)``; ``("fork",)`` ->
-``("forked", pid)`` then the sibling's pipe as a file descriptor; ``("query",
-QueryRequest)`` -> ``("ok", Answer)``, ``("error", …)`` (a KGError, rebuilt here by :func:`rebuild_error`)
-or ``("fault", text)``. Kept apart from the pool so that what a process is and how it is
-spoken to reads on its own, without the pool's bookkeeping.
+and wait until it holds it, watch its CPU time, kill it and tell how it ended. Messages on
+the pipe are tuples: ``("load", source)`` -> ``("ready", pid)`` or ``("failed", why)``;
+``("fork",)`` -> ``("forked", pid)`` then the sibling's pipe as a file descriptor;
+``("query", QueryRequest)`` -> ``("ok", Answer)``, ``("error", …)`` (a KGError, rebuilt
+here by :func:`rebuild_error`) or ``("fault", text)``. Kept apart from the pool so that what
+a process is and how it is spoken to reads on its own, without the pool's bookkeeping.
 """
 
 from __future__ import annotations
@@ -113,13 +113,16 @@ class WorkerProcess:
             self.conn.send(("load", source))
             if not self.conn.poll(timeout):
                 raise errors.EngineError("a query worker did not load the data in time")
-            self.conn.recv()
+            reply = self.conn.recv()
         except (EOFError, OSError) as exc:
             self.kill()
             raise errors.EngineError(
                 f"a query worker ended while loading the data (exit code "
                 f"{self.exit_code()}); a script starting the engine needs an "
                 "`if __name__ == '__main__':` guard") from exc
+        if reply[0] != "ready":
+            self.kill()
+            raise errors.EngineError(f"a query worker ended while loading the data: {reply[1]}")
         self.version = version
 
     def exit_code(self) -> int | str:

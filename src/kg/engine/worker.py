@@ -62,7 +62,14 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
             return
         _reap()
         if message[0] == "load":
-            store = _load(message[1], store)
+            try:
+                store = _load(message[1], store)
+            except (OSError, SyntaxError, ValueError) as exc:
+                # a snapshot removed before it was opened (a newer one replaced it, or the
+                # engine is closing), a change it cannot read: its data may be half updated,
+                # so it says why and ends, and the engine starts another
+                conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+                return
             conn.send(("ready", os.getpid()))
             continue
         if message[0] == "fork":
