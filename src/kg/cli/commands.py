@@ -198,24 +198,28 @@ def reason(ctx, data_dir):
                    "one-graph formats need --graph).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of stdout.")
+@click.option("--materialised", is_flag=True,
+              help="One graph: the asserted triples plus the inferred ones, for a store "
+                   "without our reasoner (any format; not with --graph).")
 @data_dir_option
 @click.pass_context
-def export(ctx, graph, format_name, output, data_dir):
+def export(ctx, graph, format_name, output, data_dir, materialised):
     """Export the dataset (or one graph) as RDF.
 
     \b
     Examples:
       kg export -o dump.nq
       kg export --graph https://w3id.org/fr-indopacific/graph/ontology --format turtle
+      kg export --materialised --format turtle -o kg-materialised.ttl
     """
     fmt = by_name(format_name, RDF_INPUT_FORMATS)
     kg = _open(ctx, data_dir)
     if output is None:
-        kg.export(sys.stdout.buffer, fmt, graph=graph)
+        kg.export(sys.stdout.buffer, fmt, graph=graph, materialised=materialised)
         sys.stdout.flush()
     else:
         with open(output, "wb") as stream:
-            kg.export(stream, fmt, graph=graph)
+            kg.export(stream, fmt, graph=graph, materialised=materialised)
 
 
 @main.command()
