@@ -32,6 +32,7 @@ SCHEMA = Namespace("http://schema.org/")
 TIME = Namespace("http://www.w3.org/2006/time#")
 FOAF = Namespace("http://xmlns.com/foaf/0.1/")
 VANN = Namespace("http://purl.org/vocab/vann/")
+QUDT = Namespace("http://qudt.org/schema/qudt/")
 
 # Terms of reused vocabularies that data/ may use as predicate or as rdf:type object.
 # Keep this list accurate: a misspelt term (e.g. org:subOrganzationOf) must fail the test.
@@ -66,6 +67,7 @@ ALLOWED = {
     TIME.Instant, TIME.Interval, TIME.ProperInterval, TIME.hasBeginning, TIME.hasEnd, TIME.hasTime,
     TIME.inXSDgYear, TIME.inXSDgYearMonth, TIME.inXSDDate,
     FOAF.Person, FOAF.OnlineAccount, FOAF.mbox, FOAF.account, FOAF.accountName,
+    QUDT.numericValue, QUDT.unit, QUDT.hasQuantityKind,
 }
 
 FACT_BEARING_ROOTS = [FIP.CooperationLink, FIP.Mission, FIP.Event, FIP.Assessment, FIP.Assertion,
