@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pyoxigraph
 import pytest
 
 from kg.namespaces import GRAPHS, PREFIXES
@@ -112,6 +113,18 @@ def test_export_one_graph_as_turtle(run_kg):
     done = run_kg("export", "--graph", GRAPHS["ontology"], "--format", "turtle")
     assert done.returncode == 0 and b"owl:Ontology" in done.stdout
     assert run_kg("export", "--format", "turtle").returncode == 2
+
+
+def test_export_materialised_is_one_graph_with_the_inferred_triples(run_kg, tmp_path):
+    done = run_kg("export", "--materialised", "--format", "ntriples", "-o", "all.nt")
+    assert done.returncode == 0, done.stderr
+    store = pyoxigraph.Store()
+    store.load(path=str(tmp_path / "all.nt"), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    # asserted (the sheet's typing) and inferred (the superclass) side by side, no reasoner
+    assert store.query("ASK { <https://w3id.org/fr-indopacific/id/dcsd> a "
+                       "<https://w3id.org/fr-indopacific/ontology#Directorate>, "
+                       "<http://www.w3.org/ns/org#Organization> }")
+    assert run_kg("export", "--materialised", "--graph", GRAPHS["ontology"]).returncode == 2
 
 
 def test_stats_lists_the_named_graphs(run_kg):

@@ -32,6 +32,8 @@ SCHEMA = Namespace("http://schema.org/")
 TIME = Namespace("http://www.w3.org/2006/time#")
 FOAF = Namespace("http://xmlns.com/foaf/0.1/")
 VANN = Namespace("http://purl.org/vocab/vann/")
+QUDT = Namespace("http://qudt.org/schema/qudt/")
+SKOSXL = Namespace("http://www.w3.org/2008/05/skos-xl#")
 
 # Terms of reused vocabularies that data/ may use as predicate or as rdf:type object.
 # Keep this list accurate: a misspelt term (e.g. org:subOrganzationOf) must fail the test.
@@ -66,6 +68,8 @@ ALLOWED = {
     TIME.Instant, TIME.Interval, TIME.ProperInterval, TIME.hasBeginning, TIME.hasEnd, TIME.hasTime,
     TIME.inXSDgYear, TIME.inXSDgYearMonth, TIME.inXSDDate,
     FOAF.Person, FOAF.OnlineAccount, FOAF.mbox, FOAF.account, FOAF.accountName,
+    QUDT.numericValue, QUDT.unit, QUDT.hasQuantityKind,
+    SKOSXL.literalForm,
 }
 
 FACT_BEARING_ROOTS = [FIP.CooperationLink, FIP.Mission, FIP.Event, FIP.Assessment, FIP.Assertion,
@@ -230,3 +234,13 @@ def test_sentences_are_verbatim_and_ordered(union):
 def test_sameas_points_to_wikidata_entities(data):
     for s, o in data.subject_objects(OWL.sameAs):
         assert re.fullmatch(r"http://www\.wikidata\.org/entity/Q[0-9]+", str(o)), (s, o)
+
+
+def test_names_as_written_are_current():
+    """data/03-names-as-written.ttl is generated from the labels and the sentences: a label
+    added, changed or removed without rerunning tools/names_as_written.py fails here."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, str(ROOT / "tools" / "names_as_written.py"), "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr

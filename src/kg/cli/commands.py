@@ -202,9 +202,12 @@ def reason(ctx, data_dir):
                    "links as edges; see kg.network) for networkx or Gephi.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of stdout.")
+@click.option("--materialised", is_flag=True,
+              help="One graph: the asserted triples plus the inferred ones, for a store "
+                   "without our reasoner (any format; not with --graph).")
 @data_dir_option
 @click.pass_context
-def export(ctx, graph, format_name, network, output, data_dir):
+def export(ctx, graph, format_name, network, output, data_dir, materialised):
     """Export the dataset (or one graph) as RDF, or the cooperation network.
 
     \b
@@ -212,6 +215,7 @@ def export(ctx, graph, format_name, network, output, data_dir):
       kg export -o dump.nq
       kg export --graph https://w3id.org/fr-indopacific/graph/ontology --format turtle
       kg export --network graphml -o cooperation.graphml
+      kg export --materialised --format turtle -o kg-materialised.ttl
     """
     if network and graph:
         raise UsageError("--network exports the whole cooperation network; it takes no --graph")
@@ -222,7 +226,7 @@ def export(ctx, graph, format_name, network, output, data_dir):
             from ..network import cooperation_network, write_network  # networkx: slow import
             write_network(cooperation_network(kg), network, stream)
         else:
-            kg.export(stream, fmt, graph=graph)
+            kg.export(stream, fmt, graph=graph, materialised=materialised)
 
 
 @contextlib.contextmanager

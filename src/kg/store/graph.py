@@ -437,9 +437,22 @@ class KnowledgeGraph:
 
     # -- export and views ------------------------------------------------------------------
 
-    def export(self, output: IO[bytes], fmt: Format, *, graph: str | None = None) -> None:
-        """Write the whole dataset, or one named graph, to ``output``."""
+    def export(self, output: IO[bytes], fmt: Format, *, graph: str | None = None,
+               materialised: bool = False) -> None:
+        """Write the whole dataset, or one named graph, to ``output``.
+
+        ``materialised`` writes one graph instead: the asserted triples of every graph but the
+        server's bookkeeping (change log, review queue) plus the inferred graph, without
+        duplicates, so a store with no reasoner answers the queries that need the inferred
+        graph (in a quad format, as the default graph).
+        """
         dataset_format = fmt in FORMATS[ResultKind.DATASET]
+        if materialised:
+            if graph is not None:
+                raise UsageError("--materialised writes the union of the graphs: "
+                                 "leave out --graph")
+            self._export_materialised(output, fmt)
+            return
         if graph is None:
             if not dataset_format:
                 raise UsageError(f"{fmt.name} holds one graph: pass --graph IRI, or export "
@@ -454,6 +467,16 @@ class KnowledgeGraph:
             serialize(quads, output, fmt.engine)
         else:
             self.store.dump(output, fmt.engine, from_graph=name, prefixes=PREFIXES)
+
+    def _export_materialised(self, output: IO[bytes], fmt: Format) -> None:
+        # A scratch store deduplicates a triple asserted in two graphs (or asserted and
+        # inferred) and lets every format, Turtle included, write it with the prefixes.
+        bookkeeping = {NamedNode(GRAPHS["changes"]), NamedNode(GRAPHS["review"])}
+        union = Store()
+        union.extend(Quad(quad.subject, quad.predicate, quad.object, DefaultGraph())
+                     for quad in self.store.quads_for_pattern(None, None, None)
+                     if quad.graph_name not in bookkeeping)
+        union.dump(output, fmt.engine, from_graph=DefaultGraph(), prefixes=PREFIXES)
 
     def graph_names(self) -> list[str]:
         """The IRIs of the named graphs in the store."""
