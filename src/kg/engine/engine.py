@@ -98,6 +98,8 @@ class Engine:
         """The engine ``config`` (a :class:`kg.config.Config`) asks for: passed through to
         ``--store``, else in ``--workers`` worker processes (0: in this process)."""
         lock = ReadWriteLock()
+        # each executor's module is imported only when it is the one chosen (the isolated
+        # one brings multiprocessing's forkserver, which `kg query` never needs)
         if config.store:
             from .remote import RemoteExecutor
 

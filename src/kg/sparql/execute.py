@@ -122,8 +122,8 @@ def write_result(result: QueryResult, fmt: Format, output: IO[bytes], *,
                  max_rows: int | None = None, as_quads: bool = False) -> int:
     """Write ``result`` in ``fmt`` to ``output``: the one serialiser of results.
 
-    Returns the triples written (graphs), the rows (the text table), or -1 (solutions,
-    which :func:`kg.sparql.answer.write_answer` counts on the bytes). Past ``max_rows``
+    Returns the triples written (graphs), or -1 for solutions (which
+    :func:`kg.sparql.answer.write_answer` counts on the bytes) and the text table. Past ``max_rows``
     triples, ResultTooLargeError; evaluation errors surfacing while the result is read
     raise QueryEvaluationError, a failed SERVICE call ``result.service_error``.
     ``as_quads``: the result is a SELECT of ?s ?p ?o ?g, written as quads.
@@ -131,9 +131,8 @@ def write_result(result: QueryResult, fmt: Format, output: IO[bytes], *,
     limit = max_rows if max_rows is not None else sys.maxsize
     try:
         if fmt is TABLE:
-            text = table(result).encode()
-            output.write(text)
-            return text.count(b"\n") - 3
+            output.write(table(result).encode())
+            return -1
         if as_quads:
             counter = _Counted((Quad(row["s"], row["p"], row["o"], row["g"])
                                 for row in result.solutions), limit)
