@@ -65,7 +65,10 @@ def changes(store) -> dict[str, Delta]:
 
 
 def _key(finding) -> tuple[str, str]:
-    """A violation as the focus node and the shape (a property shape: a blank node)."""
+    """A violation as the focus node and the shape (a property shape: a blank node); a row
+    of a SPARQL check as its message (which names every node of the row) and the check."""
+    if str(finding.source_shape).endswith("Check"):
+        return finding.message, str(finding.source_shape)
     return str(finding.focus_node), str(finding.source_shape)
 
 

@@ -148,13 +148,13 @@ def check_change(checks: Iterable[Check], store: Store, delta: Delta, *,
     return found
 
 
-def check_full(checks: Iterable[Check], before: Store, after: Store) -> list[Finding]:
+def check_full(checks: Iterable[Check], before: Store, after: Store, touched: set) -> list[Finding]:
     """The rows each check gives on the whole of ``after`` and not on ``before`` (the
-    reference the incremental run must equal)."""
+    reference the incremental run must equal); ``touched`` chooses the focus nodes."""
     found = []
     for check in checks:
         new = _run(check, after) - _run(check, before)
-        found += [check.finding(dict(row), set()) for row in sorted(new, key=str)]
+        found += [check.finding(dict(row), touched) for row in sorted(new, key=str)]
     return found
 
 
