@@ -89,7 +89,7 @@ NAMES = sorted([str(p.relative_to(CASES_DIR)) for p in CASE_FILES]
 @pytest.fixture(scope="module")
 def results(store, checker, changes) -> dict:
     """Each change checked on its own, incrementally."""
-    return {name: checker.check(store, delta, exclude=EXCLUDE, lint=False)
+    return {name: checker.check(store, delta, exclude=EXCLUDE)
             for name, delta in changes.items()}
 
 

@@ -20,7 +20,6 @@ import rdflib
 from pyoxigraph import Store
 
 from . import lint as kg_lint
-from .checks import Check, check_change
 from .entail import View
 from .lint import SHAPES_NS
 from .literals import literal_problems
@@ -33,11 +32,12 @@ _UNDECLARED_CHECK = SHAPES_NS + "UndeclaredFipTermCheck"
 _TEXT_CHECK = SHAPES_NS + "TextWithoutLanguageCheck"
 
 
-def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...], *,
-                  checks: tuple[Check, ...], ontology_terms, exclude: frozenset,
+def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...],
+                  checked: list[Finding], *, ontology_terms, exclude: frozenset,
                   lint: bool) -> tuple[list[Finding], set]:
-    """The findings of the checks, the literals and (with ``lint``) the lint for ``delta``,
-    and the keys ``(focus, path, value)`` of shape results they replace."""
+    """The findings of the literals and (with ``lint``) the lint for ``delta``, with
+    ``checked`` (the rows of the SPARQL checks), each problem once; and the keys
+    ``(focus, path, value)`` of the shape results they replace."""
     added = [(q.subject, q.predicate, q.object) for q in delta.added
              if q.graph_name not in exclude]
     found = [Finding(focus_node=to_rdflib(s), path=to_rdflib(p), value=to_rdflib(o),
@@ -53,8 +53,7 @@ def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...]
             ontology_terms=ontology_terms(store))]
     named = {f.value if f.value is not None else f.path for f in linted
              if str(f.source_shape) == kg_lint.UNDECLARED_TERM}
-    checked = [f for f in check_change(checks, store, delta, exclude=exclude)
-               if not (str(f.source_shape) == _UNDECLARED_CHECK and f.focus_node in named)]
+    checked = [f for f in checked if not (str(f.source_shape) == _UNDECLARED_CHECK and f.focus_node in named)]
     violated = {(f.focus_node, f.path) for f in shape_results if f.severity == "Violation"}
     violated |= {(f.focus_node, None) for f in checked}
     for warning in linted:

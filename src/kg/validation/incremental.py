@@ -43,7 +43,7 @@ from .entail import RDF_TYPE, SCHEMA_PREDICATES, Schema, View
 from .scope import Scope, analyse
 from ..terms import to_rdflib
 from .beyond import beyond_shapes, datatype_results
-from .checks import Check, check_full, load_checks, touched_terms
+from .checks import Check, check_change, check_full, load_checks, touched_terms
 from .findings import add, difference, result_of
 from .validate import SH, ValidationResult, findings, validate
 
@@ -142,7 +142,13 @@ class Checker:
         the SPARQL checks and the lexical forms of literals are checked, and with ``lint``
         the added triples are linted (see :mod:`kg.validation.beyond`)."""
         result = self._check(store, delta, exclude=exclude, schema=schema)
-        found, replaced = beyond_shapes(store, delta, result.results, checks=self.checks,
+        checked = check_change(self.checks, store, delta, exclude=exclude)
+        return self._with_beyond(result, store, delta, checked, exclude=exclude, lint=lint)
+
+    def _with_beyond(self, result: ValidationResult, store: Store, delta: Delta,
+                     checked: list, *, exclude: frozenset, lint: bool) -> ValidationResult:
+        """``result`` (the shapes') with the checks' rows, the literals and the lint."""
+        found, replaced = beyond_shapes(store, delta, result.results, checked,
                                         ontology_terms=self._ontology_terms,
                                         exclude=exclude, lint=lint)
         if not found:
@@ -177,8 +183,8 @@ class Checker:
         old = self._runner.run(self.neighbourhood(before, focus, schema), nodes)
         return result_of(difference(report, old))
 
-    def full(self, store: Store, delta: Delta, *, exclude: frozenset = frozenset()
-             ) -> ValidationResult:
+    def full(self, store: Store, delta: Delta, *, exclude: frozenset = frozenset(),
+             lint: bool = True) -> ValidationResult:
         """The same verdict by two full pySHACL validations (after and before the change),
         and the SPARQL checks run on the whole graph after and before."""
         before, after = union(store, exclude), union(store, exclude, delta)
@@ -187,9 +193,10 @@ class Checker:
         if not (new.conforms and not new.results):
             old = validate(before, shapes=self.shapes, ontology=self.ontology)
             report = difference(new.report, old.report)
-        add(report, check_full(self.checks, _store(before), _store(after),
-                               touched_terms(delta, exclude)))
-        return result_of(report)
+        checked = check_full(self.checks, _store(before), _store(after),
+                             touched_terms(delta, exclude))
+        return self._with_beyond(result_of(report), store, delta, checked, exclude=exclude,
+                                 lint=lint)
 
     # -- focus nodes and neighbourhood -------------------------------------------------------
 
