@@ -23,7 +23,8 @@ from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS, ONTOLOGY_NS, PREFIXES, SERVER_GRAPHS
 from kg.validation.scope import analyse
 
-from test_shapes import CASE_FILES, CASES_DIR, INVALID_CASES, parse_expectations, shape_matches
+from test_shapes import (CASE_FILES, CASES_DIR, INVALID_CASES, WARNING_CASES, parse_expectations,
+                         shape_matches)
 
 USER = NamedNode(GRAPHS["user"])
 #: As the writer does: the inferred graph, the change log and the review queue are not data.
@@ -125,14 +126,16 @@ def test_the_full_validation_finds_nothing_more(incremental, full):
     assert not missed, sorted(missed)
 
 
-@pytest.mark.parametrize("path", INVALID_CASES, ids=lambda p: str(p.relative_to(CASES_DIR)))
+@pytest.mark.parametrize("path", INVALID_CASES + WARNING_CASES,
+                         ids=lambda p: str(p.relative_to(CASES_DIR)))
 def test_incremental_check_names_the_expected_shape_and_focus(path, results, checker):
     result = results[str(path.relative_to(CASES_DIR))]
     for expected in parse_expectations(path):
-        if expected.kind == "violation":
+        if expected.kind in ("violation", "warning"):
             assert any(shape_matches(checker.shapes, f, expected.shape)
-                       and str(f.focus_node) == expected.focus for f in result.violations), \
-                [str(f) for f in result.violations]
+                       and f.severity == expected.kind.capitalize()
+                       and str(f.focus_node) == expected.focus for f in result.results), \
+                [str(f) for f in result.results]
 
 
 def test_a_change_that_an_other_graph_already_holds_changes_nothing(store, checker):

@@ -6,7 +6,10 @@
 * an IRI outside the project's base whose local name is the one of a project IRI
   (``http://w3id.org/fr-indopacific/id/dcsd``), or a project IRI that nothing describes and
   that is close to one that exists (``fipid:dcds``);
-* a Wikidata IRI that is not the entity IRI ``http://www.wikidata.org/entity/Q…``.
+* a Wikidata IRI that is not the entity IRI ``http://www.wikidata.org/entity/Q…``;
+* a name (``rdfs:label``, ``skos:prefLabel``) whose language tag looks wrong: tagged ``@en``
+  with two French function words and no English one, or the reverse (always a warning: a
+  French name may be a proper name in an English gloss).
 
 Each finding is a ``sh:ValidationResult`` whose source shape is one of the check IRIs below
 (``fipsh:…Check``). Inside the project's own namespaces (``fip:``, ``fipid:``) an unknown term
@@ -31,12 +34,19 @@ UNDECLARED_TERM = SHAPES_NS + "UndeclaredTermCheck"
 LANGUAGE_TAG = SHAPES_NS + "LanguageTagCheck"
 IRI_TYPO = SHAPES_NS + "IriTypoCheck"
 WIKIDATA_IRI = SHAPES_NS + "WikidataIriCheck"
+NAME_LANGUAGE = SHAPES_NS + "NameLanguageCheck"
 #: Checks that the shapes partly make too: dropped where a shape already reports a violation.
 MIRRORED = frozenset({LANGUAGE_TAG, WIKIDATA_IRI})
 
 _WIKIDATA = re.compile(r"^https?://(?:www\.|m\.)?wikidata\.org/(?:wiki/|entity/|wiki/Special:EntityPage/)?"
                        r"(?:(?:Item|Property):)?([QPL]\d+)\b", re.IGNORECASE)
 _XSD_STRING = PREFIXES["xsd"] + "string"
+_NAMES = frozenset({PREFIXES["rdfs"] + "label", PREFIXES["skos"] + "prefLabel"})
+#: Function words that tell French from English in a name (articles, prepositions, "and").
+_FUNCTION_WORDS = {
+    "fr": re.compile(r"(?:^|[\s'’(-])(de|du|des|la|le|les|et|pour|aux|au|sur|dans|avec)(?=[\s',)-]|$)", re.I),
+    "en": re.compile(r"(?:^|[\s(-])(the|of|and|for|at|in|to|with|on)(?=[\s',)-]|$)", re.I),
+}
 _TAGGED_SHARE = 0.8  # a property is "tagged" when this share of its literals have a language
 
 
@@ -85,6 +95,13 @@ def lint(added: set[Quad], view: View, *, ontology_terms: set[str]) -> list[Lint
             found.append(LintResult(s, p, o, f"{compact(p.value)} values in this graph carry a "
                                   f"language tag; write \"{o.value}\"@en (or the language it is "
                                   "written in)", LANGUAGE_TAG))
+        if isinstance(o, Literal) and p.value in _NAMES and o.language in ("en", "fr"):
+            reason = _wrong_language(o.value, o.language)
+            if reason:
+                found.append(LintResult(s, p, o, f"the name \"{o.value}\"@{o.language} may have "
+                                        f"the wrong language tag: {reason}. Tag a name as "
+                                        "written in French @fr, its English gloss @en",
+                                        NAME_LANGUAGE))
         for node, path in ((s, None), (o, p)):
             if isinstance(node, NamedNode):
                 message = _wikidata(node) or known.typo(node, triples)
@@ -94,6 +111,18 @@ def lint(added: set[Quad], view: View, *, ontology_terms: set[str]) -> list[Lint
                                             "Violation" if node.value.startswith(ID_NS)
                                             else "Warning"))
     return list({(w.focus, w.path, w.value, w.check): w for w in found}.values())
+
+
+def _wrong_language(text: str, tag: str) -> str | None:
+    """Why ``text`` does not read as the language ``tag`` says (en or fr), or None."""
+    other = "fr" if tag == "en" else "en"
+    theirs = _FUNCTION_WORDS[other].findall(text)
+    if len(theirs) >= 2 and not _FUNCTION_WORDS[tag].search(text):
+        words = ", ".join(f"'{w}'" for w in dict.fromkeys(w.lower() for w in theirs))
+        language = {"fr": "French", "en": "English"}
+        return (f"it is tagged @{tag} but has {language[other]} words ({words}) and no "
+                f"{language[tag]} ones")
+    return None
 
 
 def _undeclared(term: NamedNode, kind: str, known: "_Known") -> str:
