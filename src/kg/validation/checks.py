@@ -164,18 +164,25 @@ def _run(check: Check, store: Store) -> set[tuple]:
 
 
 def _rows(check: Check, view: View, touched: set) -> set[tuple]:
-    """The check's rows on the triples it can read from the touched nodes, in ``view``."""
+    """The check's rows on the triples it can read from the touched nodes, in ``view``,
+    that name a touched node at a variable whose walk was complete."""
     local = Store()
     triples: set = set()
+    complete = set()
     for root in check.variables:
-        triples |= _walk(check, view, Variable(root), touched)
+        found = _walk(check, view, Variable(root), touched)
+        if found is not None:
+            triples |= found
+            complete.add(root)
     local.extend(Quad(s, p, o) for s, p, o in triples if not isinstance(s, Literal))
-    return {row for row in _run(check, local) if any(term in touched for _, term in row)}
+    return {row for row in _run(check, local)
+            if any(v in complete and term in touched for v, term in row)}
 
 
-def _walk(check: Check, view: View, root: Variable, touched: set) -> set:
+def _walk(check: Check, view: View, root: Variable, touched: set) -> set | None:
     """The triples matching the check's patterns reachable from ``root`` bound to the
-    touched terms."""
+    touched terms; None when that would read every triple of a touched predicate (a row
+    is then about the nodes on either side, walked from their own variables)."""
     bound: dict = {root: {t for t in touched if not isinstance(t, Literal)}}
     triples: set = set()
     todo = list(check.patterns)
@@ -188,9 +195,10 @@ def _walk(check: Check, view: View, root: Variable, touched: set) -> set:
         s_nodes, o_nodes = _values(s, bound), _values(o, bound)
         p_nodes = _values(p, bound)
         if s_nodes is None and o_nodes is None:  # reached by its predicate only
-            limit = 1 if {str(s), str(o)} <= check.leaves else None
+            if not {str(s), str(o)} <= check.leaves:
+                return None
             for predicate in p_nodes:
-                triples |= _matching(view, None, predicate, None, limit)
+                triples |= _matching(view, None, predicate, None, 1)
             continue
         forward = s_nodes is not None
         start, far = (s_nodes, o) if forward else (o_nodes, s)
