@@ -138,12 +138,14 @@ def check_change(checks: Iterable[Check], store: Store, delta: Delta, *,
     touched = touched_terms(delta, exclude)
     if not touched:
         return []
+    nodes = {t for q in delta.added | delta.removed if q.graph_name not in exclude
+             for t in (q.subject, q.object) if not isinstance(t, Literal)}
     before, after = View(store, exclude=exclude), View(store, delta, exclude=exclude)
     found = []
     for check in checks:
-        new = _rows(check, after, touched)
+        new = _rows(check, after, touched, nodes)
         if new:
-            new -= _rows(check, before, touched)
+            new -= _rows(check, before, touched, nodes)
         found += [check.finding(dict(row), touched) for row in sorted(new, key=str)]
     return found
 
@@ -163,14 +165,15 @@ def _run(check: Check, store: Store) -> set[tuple]:
     return {tuple((v, row[v]) for v in check.variables if row[v] is not None) for row in rows}
 
 
-def _rows(check: Check, view: View, touched: set) -> set[tuple]:
+def _rows(check: Check, view: View, touched: set, nodes: set) -> set[tuple]:
     """The check's rows on the triples it can read from the touched nodes, in ``view``,
     that name a touched node at a variable whose walk was complete."""
     local = Store()
     triples: set = set()
     complete = set()
     for root in check.variables:
-        found = _walk(check, view, Variable(root), touched)
+        found = _walk(check, view, Variable(root), touched if _takes_predicates(
+            check, Variable(root)) else nodes)
         if found is not None:
             triples |= found
             complete.add(root)
@@ -179,44 +182,75 @@ def _rows(check: Check, view: View, touched: set) -> set[tuple]:
             if any(v in complete and term in touched for v, term in row)}
 
 
+def _takes_predicates(check: Check, variable: Variable) -> bool:
+    """Whether ``variable`` is bound to the change's predicates too: when it stands for a
+    predicate somewhere and no pattern would read a predicate's uses whole from it
+    (``?assertion rdf:predicate ?predicate`` would). A row about a changed triple names
+    its subject anyway; only a check about terms (``?s ?term ?o``) needs the predicate."""
+    return any(p == variable for _, p, _ in check.patterns) and not any(
+        o == variable and str(s) not in check.leaves for s, _, o in check.patterns)
+
+
 def _walk(check: Check, view: View, root: Variable, touched: set) -> set | None:
     """The triples matching the check's patterns reachable from ``root`` bound to the
-    touched terms; None when that would read every triple of a touched predicate (a row
-    is then about the nodes on either side, walked from their own variables)."""
+    touched terms; None when the walk cannot be complete without reading a hub whole
+    (every triple of a touched predicate; every node with a constant value, such as the
+    instances of a class) — its rows are then found from the other variables."""
     bound: dict = {root: {t for t in touched if not isinstance(t, Literal)}}
     triples: set = set()
     todo = list(check.patterns)
     while todo:
-        step = _next_step(todo, bound)
-        if step is None:
+        steps = _next_steps(todo, bound)
+        if not steps:
             break
-        todo.remove(step)
-        s, p, o = step
-        s_nodes, o_nodes = _values(s, bound), _values(o, bound)
-        p_nodes = _values(p, bound)
-        if s_nodes is None and o_nodes is None:  # reached by its predicate only
-            if not {str(s), str(o)} <= check.leaves:
+        reached_by: dict = {}
+        for step in steps:  # every pattern reaching the same variable (UNION branches)
+            todo.remove(step)
+            found = _step(check, view, step, bound, triples)
+            if found is None:
                 return None
-            for predicate in p_nodes:
-                triples |= _matching(view, None, predicate, None, 1)
-            continue
-        forward = s_nodes is not None
-        start, far = (s_nodes, o) if forward else (o_nodes, s)
-        limit = 1 if (str(far) in check.leaves and (not isinstance(p, Variable)
-                                                     or str(p) in check.leaves)) else None
-        reached, predicates = set(), set()
-        for node in start:
-            for predicate in (p_nodes if p_nodes is not None else [None]):
-                for triple in _matching(view, node if forward else None, predicate,
-                                        None if forward else node, limit):
-                    triples.add(triple)
-                    predicates.add(triple[1])
-                    reached.add(triple[2] if forward else triple[0])
-        if isinstance(far, Variable) and far not in bound:
-            bound[far] = reached
-        if isinstance(p, Variable) and p not in bound:
-            bound[p] = predicates
+            if found[0] is not None:
+                reached_by.setdefault(found[0], set()).update(found[1])
+        for variable, nodes in reached_by.items():
+            bound.setdefault(variable, set()).update(nodes)
+    if any(isinstance(t, Variable) and t not in bound for pattern in todo for t in pattern):
+        return None  # reachable from constants only: a hub would be read whole
     return triples
+
+
+def _step(check: Check, view: View, step: tuple, bound: dict, triples: set):
+    """Walk one pattern from its reached end; the variable it reaches and the nodes, or
+    (None, ()) when it reaches none; None when it would read a predicate whole."""
+    s, p, o = step
+    s_nodes, o_nodes = _values(s, bound), _values(o, bound)
+    p_nodes = _values(p, bound)
+    if not _reached(s, bound) and not _reached(o, bound):  # reached by its predicate only
+        if not {str(s), str(o)} <= check.leaves:
+            return None
+        for predicate in p_nodes:
+            triples |= _matching(view, None, predicate, None, 1)
+        return None, ()
+    forward = _reached(s, bound)
+    start, far = (s_nodes, o) if forward else (o_nodes, s)
+    limit = 1 if (str(far) in check.leaves and (not isinstance(p, Variable)
+                                                 or str(p) in check.leaves)) else None
+    reached, predicates = set(), set()
+    for node in start:
+        for predicate in (p_nodes if p_nodes is not None else [None]):
+            for triple in _matching(view, node if forward else None, predicate,
+                                    None if forward else node, limit):
+                triples.add(triple)
+                predicates.add(triple[1])
+                reached.add(triple[2] if forward else triple[0])
+    if isinstance(p, Variable) and p not in bound:
+        bound[p] = predicates
+    if isinstance(far, Variable) and far not in bound:
+        return far, reached
+    return None, ()
+
+
+def _reached(term, bound: dict) -> bool:
+    return isinstance(term, Variable) and term in bound
 
 
 def _values(term, bound: dict):
@@ -226,23 +260,25 @@ def _values(term, bound: dict):
     return {to_ox(term)}
 
 
-def _next_step(todo: list, bound: dict):
-    """The next pattern to walk: from a reached variable, forwards first, ``rdf:type``
-    backwards last; from a constant only when nothing else is left."""
-    def reached(term) -> bool:
-        return isinstance(term, Variable) and term in bound
-
+def _next_steps(todo: list, bound: dict) -> list:
+    """The next patterns to walk: from a reached variable, forwards first, ``rdf:type``
+    backwards last, never from a constant (a class, ``true``: a hub). When the best
+    leads to an unreached variable, every pattern of the same rank leading there comes
+    along (the branches of a UNION reach it each their own way)."""
     ranked = []
     for s, p, o in todo:
-        if reached(s):
-            ranked.append((0, (s, p, o)))
-        elif reached(o):
-            ranked.append((2 if p == rdflib.RDF.type else 1, (s, p, o)))
-        elif reached(p):
-            ranked.append((1, (s, p, o)))
-        elif not isinstance(s, Variable) or not isinstance(o, Variable):
-            ranked.append((3, (s, p, o)))
-    return min(ranked, key=lambda r: r[0])[1] if ranked else None
+        if _reached(s, bound):
+            ranked.append((0, o, (s, p, o)))
+        elif _reached(o, bound):
+            ranked.append((2 if p == rdflib.RDF.type else 1, s, (s, p, o)))
+        elif _reached(p, bound):
+            ranked.append((1, None, (s, p, o)))
+    if not ranked:
+        return []
+    rank, far, step = min(ranked, key=lambda r: (r[0], str(r[2])))
+    if not isinstance(far, Variable) or far in bound:
+        return [step]
+    return [st for r, f, st in ranked if r == rank and f == far]
 
 
 def _matching(view: View, s, p, o, limit: int | None) -> set:
