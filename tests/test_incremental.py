@@ -5,7 +5,8 @@ inference) minus the results it already gives before. It is slow, so it runs onc
 bundled graph plus every case of ``tests/cases`` at once (plus a few removals of existing
 triples); each case's share of it is the results on the nodes the case mentions. The
 incremental check runs on each case alone, and must find the same violations: same verdict
-for every case, same focus nodes and shapes.
+for every case, same focus nodes and shapes. The SPARQL checks of ``shapes/checks/`` are part
+of both: run on the change's surroundings incrementally, on the whole graph in the reference.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS, ONTOLOGY_NS, PREFIXES, SERVER_GRAPHS
 from kg.validation.scope import analyse
 
-from test_shapes import CASE_FILES, CASES_DIR, INVALID_CASES, parse_expectations, shape_matches
+from test_shapes import (CASE_FILES, CASES_DIR, INVALID_CASES, WARNING_CASES, parse_expectations,
+                         shape_matches)
 
 USER = NamedNode(GRAPHS["user"])
 #: As the writer does: the inferred graph, the change log and the review queue are not data.
@@ -66,7 +68,10 @@ def changes(store) -> dict[str, Delta]:
 
 
 def _key(finding) -> tuple[str, str]:
-    """A violation as the focus node and the shape (a property shape: a blank node)."""
+    """A violation as the focus node and the shape (a property shape: a blank node); a row
+    of a SPARQL check as its message (which names every node of the row) and the check."""
+    if str(finding.source_shape).endswith("Check"):
+        return finding.message, str(finding.source_shape)
     return str(finding.focus_node), str(finding.source_shape)
 
 
@@ -86,7 +91,7 @@ NAMES = sorted([str(p.relative_to(CASES_DIR)) for p in CASE_FILES]
 @pytest.fixture(scope="module")
 def results(store, checker, changes) -> dict:
     """Each change checked on its own, incrementally."""
-    return {name: checker.check(store, delta, exclude=EXCLUDE, lint=False)
+    return {name: checker.check(store, delta, exclude=EXCLUDE)
             for name, delta in changes.items()}
 
 
@@ -96,21 +101,18 @@ def incremental(results) -> dict[str, set]:
     return {name: {_key(f) for f in result.violations} for name, result in results.items()}
 
 
-def _expected_to_fail(name: str) -> bool | None:
-    """True for an invalid case or a removal, False for a valid case, None for a case of
-    the SPARQL checks (which says nothing about the shapes)."""
+def _expected_to_fail(name: str) -> bool:
+    """True for an invalid case (of the shapes or of the SPARQL checks) or a removal, False
+    for a valid case."""
     if name.startswith("removal/"):
         return True
     kinds = {e.kind for e in parse_expectations(CASES_DIR / name)}
-    return True if "violation" in kinds else False if "conforms" in kinds else None
+    return bool(kinds & {"violation", "check"})
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_incremental_verdict_is_the_expected_one(name, incremental):
-    expected = _expected_to_fail(name)
-    if expected is None:
-        pytest.skip("a case of the SPARQL checks: no verdict on the shapes is stated")
-    assert bool(incremental[name]) == expected, incremental[name]
+    assert bool(incremental[name]) == _expected_to_fail(name), incremental[name]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -125,14 +127,16 @@ def test_the_full_validation_finds_nothing_more(incremental, full):
     assert not missed, sorted(missed)
 
 
-@pytest.mark.parametrize("path", INVALID_CASES, ids=lambda p: str(p.relative_to(CASES_DIR)))
+@pytest.mark.parametrize("path", INVALID_CASES + WARNING_CASES,
+                         ids=lambda p: str(p.relative_to(CASES_DIR)))
 def test_incremental_check_names_the_expected_shape_and_focus(path, results, checker):
     result = results[str(path.relative_to(CASES_DIR))]
     for expected in parse_expectations(path):
-        if expected.kind == "violation":
+        if expected.kind in ("violation", "warning"):
             assert any(shape_matches(checker.shapes, f, expected.shape)
-                       and str(f.focus_node) == expected.focus for f in result.violations), \
-                [str(f) for f in result.violations]
+                       and f.severity == expected.kind.capitalize()
+                       and str(f.focus_node) == expected.focus for f in result.results), \
+                [str(f) for f in result.results]
 
 
 def test_a_change_that_an_other_graph_already_holds_changes_nothing(store, checker):

@@ -76,6 +76,9 @@ def main(ctx: click.Context, data_dir: str | None, quiet: bool, debug: bool) -> 
     level = logging.DEBUG if debug else logging.ERROR if quiet else logging.INFO
     logging.basicConfig(format="kg: %(message)s")  # the root handler stays at WARNING
     logging.getLogger("kg").setLevel(level)
+    # rdflib logs an ill-typed literal ("2026-13-45"^^xsd:date) with a traceback; validation
+    # reports it as a violation, so the traceback is for --debug only
+    logging.getLogger("rdflib.term").setLevel(logging.DEBUG if debug else logging.CRITICAL)
     ctx.obj = {"data_dir": data_dir, "debug": debug}
 
 

@@ -64,9 +64,12 @@ def update(ctx, sparql, update_file, allow_curated, on_invalid, data_dir):
                    "needed for stdin).")
 @click.option("--graph", metavar="IRI", help=f"Graph the triples would go to (default "
               f"{GRAPHS['user']}); N-Quads and TriG keep their own graphs.")
+@click.option("--shapes", "shapes_files", multiple=True, metavar="FILE",
+              help="Your own SHACL shapes (Turtle), added to the project's; with --graph "
+                   "IRI of a graph of your own, used alone on that graph. Repeatable.")
 @data_dir_option
 @click.pass_context
-def validate(ctx, files, format_name, input_format, graph, data_dir):
+def validate(ctx, files, format_name, input_format, graph, shapes_files, data_dir):
     """Check new triples against the ontology, the shapes and the graph, without storing them.
 
     The triples are validated as additions to the graph: shapes from shapes/, RDFS
@@ -81,13 +84,20 @@ def validate(ctx, files, format_name, input_format, graph, data_dir):
       kg validate new-links.ttl
       kg validate --format turtle batch.jsonld > report.ttl
       cat link.ttl | kg validate --input-format turtle -
+      kg validate --shapes my-shapes.ttl new-links.ttl
+      kg validate --graph https://example.org/my-graph --shapes my-shapes.ttl my-data.ttl
     """
+    from pathlib import Path
+
+    from ..validation.validate import load_turtle
+
+    shapes = load_turtle([Path(f) for f in shapes_files]) if shapes_files else None
     writer = _writer(ctx, data_dir)
     sources = [Source(name) for name in files]
     for source in sources:  # fail on a bad name before parsing anything
         if input_format is None:
             for_path(source.name)
-    delta, result = writer.validate(sources, graph=graph, format=input_format)
+    delta, result = writer.validate(sources, graph=graph, format=input_format, shapes=shapes)
     fmt = by_name(format_name, FORMATS[ResultKind.REPORT])
     sys.stdout.buffer.write(writer.report(result, fmt, delta=delta))
     if fmt is REPORT_TEXT:

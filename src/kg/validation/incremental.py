@@ -34,15 +34,17 @@ from collections import defaultdict, deque
 from functools import lru_cache
 
 import rdflib
-from pyoxigraph import Literal, NamedNode, Store
+from pyoxigraph import Literal, NamedNode, Quad, Store
 from rdflib import Graph
 
-from . import lint as kg_lint
 from ..store.delta import Delta
 from ..namespaces import GRAPHS
 from .entail import RDF_TYPE, SCHEMA_PREDICATES, Schema, View
 from .scope import Scope, analyse
 from ..terms import to_rdflib
+from .beyond import beyond_shapes, datatype_results
+from .checks import Check, check_change, check_full, load_checks, touched_terms
+from .findings import add, difference, result_of
 from .validate import SH, ValidationResult, findings, validate
 
 
@@ -104,9 +106,14 @@ class Checker:
     follows the store it checks.
     """
 
-    def __init__(self, shapes: Graph | None = None, ontology: Graph | None = None) -> None:
-        from .validate import load_ontology, load_shapes
+    def __init__(self, shapes: Graph | None = None, ontology: Graph | None = None, *,
+                 checks: tuple[Check, ...] | None = None) -> None:
+        """``checks`` default to the bundled ones with the bundled shapes, else to none."""
+        from .validate import load_ontology, load_shapes, shapes_dir
 
+        if checks is None:
+            checks = load_checks(shapes_dir() / "checks") if shapes is None else ()
+        self.checks = checks
         self.shapes = load_shapes() if shapes is None else shapes
         self.ontology = load_ontology() if ontology is None else ontology
         self.scope: Scope = analyse(self.shapes)
@@ -131,22 +138,26 @@ class Checker:
               schema: Schema | None = None, lint: bool = True) -> ValidationResult:
         """The results ``delta`` adds to the validation of ``store`` (graphs in ``exclude``
         ignored): conforms when the change breaks nothing and lacks nothing. ``schema`` is
-        the store's (:meth:`Schema.from_store`), if the caller keeps it; with ``lint``, the
-        warnings of :mod:`kg.validation.lint` about the added triples are included."""
+        the store's (:meth:`Schema.from_store`), if the caller keeps it. Beyond the shapes,
+        the SPARQL checks and the lexical forms of literals are checked, and with ``lint``
+        the added triples are linted (see :mod:`kg.validation.beyond`)."""
         result = self._check(store, delta, exclude=exclude, schema=schema)
-        if not lint:
+        checked = check_change(self.checks, store, delta, exclude=exclude)
+        return self._with_beyond(result, store, delta, checked, exclude=exclude, lint=lint)
+
+    def _with_beyond(self, result: ValidationResult, store: Store, delta: Delta,
+                     checked: list, *, exclude: frozenset, lint: bool) -> ValidationResult:
+        """``result`` (the shapes') with the checks' rows, the literals and the lint."""
+        found, replaced = beyond_shapes(store, delta, result.results, checked,
+                                        ontology_terms=self._ontology_terms,
+                                        exclude=exclude, lint=lint)
+        if not found:
             return result
-        violated = {(f.focus_node, f.path) for f in result.violations}
-        warnings = [w for w in kg_lint.lint({q for q in delta.added if q.graph_name not in exclude},
-                                            View(store, delta, exclude=exclude),
-                                            ontology_terms=self._ontology_terms(store))
-                    # a shape may say the same (a label's language, a sameAs link): once is enough
-                    if w.check not in kg_lint.MIRRORED or (to_rdflib(w.focus), to_rdflib(w.path)
-                                                            if w.path else None) not in violated]
-        if not warnings:
-            return result
-        kg_lint.add_to_report(result.report, warnings)
-        return _result(result.report)
+        for node in datatype_results(result.report, replaced):
+            result.report.remove((node, None, None))
+            result.report.remove((None, None, node))
+        add(result.report, found)
+        return result_of(result.report)
 
     def _ontology_terms(self, store: Store) -> set[str]:
         """Terms the ontology declares, and the ones the shapes name (schema:startDate...)."""
@@ -164,23 +175,28 @@ class Checker:
         before, after = View(store, exclude=exclude), View(store, delta, exclude=exclude)
         focus = self.focus(before, after, delta, schema)
         if not focus:
-            return _result(Graph())
+            return result_of(Graph())
         nodes = {to_rdflib(node) for node in focus}
         report = self._runner.run(self.neighbourhood(after, focus, schema), nodes)
         if not findings(report):
-            return _result(report)
+            return result_of(report)
         old = self._runner.run(self.neighbourhood(before, focus, schema), nodes)
-        return _result(_difference(report, old))
+        return result_of(difference(report, old))
 
-    def full(self, store: Store, delta: Delta, *, exclude: frozenset = frozenset()
-             ) -> ValidationResult:
-        """The same verdict by two full pySHACL validations (after and before the change)."""
+    def full(self, store: Store, delta: Delta, *, exclude: frozenset = frozenset(),
+             lint: bool = True) -> ValidationResult:
+        """The same verdict by two full pySHACL validations (after and before the change),
+        and the SPARQL checks run on the whole graph after and before."""
         before, after = union(store, exclude), union(store, exclude, delta)
         new = validate(after, shapes=self.shapes, ontology=self.ontology)
-        if new.conforms and not new.results:
-            return new
-        old = validate(before, shapes=self.shapes, ontology=self.ontology)
-        return _result(_difference(new.report, old.report))
+        report = new.report
+        if not (new.conforms and not new.results):
+            old = validate(before, shapes=self.shapes, ontology=self.ontology)
+            report = difference(new.report, old.report)
+        checked = check_full(self.checks, _store(before), _store(after),
+                             touched_terms(delta, exclude))
+        return self._with_beyond(result_of(report), store, delta, checked, exclude=exclude,
+                                 lint=lint)
 
     # -- focus nodes and neighbourhood -------------------------------------------------------
 
@@ -308,41 +324,7 @@ class Checker:
         return graph
 
 
-# -- reports --------------------------------------------------------------------------------
-
-def _key(report: Graph, node) -> tuple:
-    return tuple(report.value(node, p) for p in (SH.focusNode, SH.resultPath, SH.value,
-                                                 SH.sourceShape, SH.sourceConstraintComponent))
-
-
-def _difference(new: Graph, old: Graph) -> Graph:
-    """The report ``new`` without the results that ``old`` has too."""
-    seen = {_key(old, node) for node in old.subjects(rdflib.RDF.type, SH.ValidationResult)}
-    kept = Graph()
-    for prefix, namespace in new.namespaces():
-        kept.bind(prefix, namespace, override=False)
-    report = rdflib.BNode()
-    kept.add((report, rdflib.RDF.type, SH.ValidationReport))
-    for node in new.subjects(rdflib.RDF.type, SH.ValidationResult):
-        if _key(new, node) in seen:
-            continue
-        kept.add((report, SH.result, node))
-        for triple in new.cbd(node):
-            kept.add(triple)
-    return kept
-
-
-def _result(report: Graph) -> ValidationResult:
-    """A ValidationResult for a report graph, its sh:conforms set from its results."""
-    results = findings(report)
-    conforms = not any(f.severity == "Violation" for f in results)
-    node = report.value(predicate=rdflib.RDF.type, object=SH.ValidationReport)
-    if node is None:
-        node = rdflib.BNode()
-        report.add((node, rdflib.RDF.type, SH.ValidationReport))
-    report.set((node, SH.conforms, rdflib.Literal(conforms)))
-    return ValidationResult(conforms=conforms, results=results, report=report)
-
+# -- the graph as one -------------------------------------------------------------------
 
 def union(store: Store, exclude: frozenset, delta: Delta | None = None) -> Graph:
     """The triples of every graph but ``exclude``, after ``delta`` if given."""
@@ -353,3 +335,12 @@ def union(store: Store, exclude: frozenset, delta: Delta | None = None) -> Graph
     for q in quads:
         graph.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
     return graph
+
+
+def _store(graph: Graph) -> Store:
+    from ..terms import to_ox
+
+    store = Store()
+    store.extend(Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph
+                 if not isinstance(s, rdflib.Literal))
+    return store

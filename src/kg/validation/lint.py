@@ -1,4 +1,4 @@
-"""Checks of new triples that shapes cannot express, reported as warnings.
+"""Checks of new triples that shapes cannot express.
 
 * a property or class that the ontology does not declare and the graph never uses (a likely
   typo: ``fip:subOrganisationOf``), with the nearest known term;
@@ -6,10 +6,16 @@
 * an IRI outside the project's base whose local name is the one of a project IRI
   (``http://w3id.org/fr-indopacific/id/dcsd``), or a project IRI that nothing describes and
   that is close to one that exists (``fipid:dcds``);
-* a Wikidata IRI that is not the entity IRI ``http://www.wikidata.org/entity/Q…``.
+* a Wikidata IRI that is not the entity IRI ``http://www.wikidata.org/entity/Q…``;
+* a name (``rdfs:label``, ``skos:prefLabel``) whose language tag looks wrong: tagged ``@en``
+  with two French function words and no English one, or the reverse (always a warning: a
+  French name may be a proper name in an English gloss).
 
-Each finding is a ``sh:ValidationResult`` of severity ``sh:Warning`` whose source shape is one
-of the check IRIs below (``fipsh:…Check``); warnings never make a change fail.
+Each finding is a ``sh:ValidationResult`` whose source shape is one of the check IRIs below
+(``fipsh:…Check``). Inside the project's own namespaces (``fip:``, ``fipid:``) an unknown term
+or an undescribed IRI is a violation: a misspelt class there turns every shape of the node
+off, and the project knows all its terms and IRIs. Elsewhere they stay warnings, which
+never make a change fail.
 """
 
 from __future__ import annotations
@@ -28,70 +34,95 @@ UNDECLARED_TERM = SHAPES_NS + "UndeclaredTermCheck"
 LANGUAGE_TAG = SHAPES_NS + "LanguageTagCheck"
 IRI_TYPO = SHAPES_NS + "IriTypoCheck"
 WIKIDATA_IRI = SHAPES_NS + "WikidataIriCheck"
+NAME_LANGUAGE = SHAPES_NS + "NameLanguageCheck"
 #: Checks that the shapes partly make too: dropped where a shape already reports a violation.
 MIRRORED = frozenset({LANGUAGE_TAG, WIKIDATA_IRI})
 
 _WIKIDATA = re.compile(r"^https?://(?:www\.|m\.)?wikidata\.org/(?:wiki/|entity/|wiki/Special:EntityPage/)?"
                        r"(?:(?:Item|Property):)?([QPL]\d+)\b", re.IGNORECASE)
 _XSD_STRING = PREFIXES["xsd"] + "string"
+_NAMES = frozenset({PREFIXES["rdfs"] + "label", PREFIXES["skos"] + "prefLabel"})
+#: Function words that tell French from English in a name (articles, prepositions, "and").
+_FUNCTION_WORDS = {
+    "fr": re.compile(r"(?:^|[\s'’(-])(de|du|des|la|le|les|et|pour|aux|au|sur|dans|avec)(?=[\s',)-]|$)", re.I),
+    "en": re.compile(r"(?:^|[\s(-])(the|of|and|for|at|in|to|with|on)(?=[\s',)-]|$)", re.I),
+}
 _TAGGED_SHARE = 0.8  # a property is "tagged" when this share of its literals have a language
 
 
 @dataclass(frozen=True)
-class LintWarning:
-    """One finding of a check (a ``sh:Warning`` result)."""
+class LintResult:
+    """One finding of a check (pyoxigraph terms)."""
 
     focus: object
     path: NamedNode | None
     value: object
     message: str
     check: str
+    severity: str = "Warning"
+
+    def as_finding(self):
+        """The same as a :class:`kg.validation.validate.Finding` (rdflib terms)."""
+        import rdflib
+
+        from ..terms import to_rdflib
+        from .validate import Finding
+
+        return Finding(focus_node=to_rdflib(self.focus),
+                       path=to_rdflib(self.path) if self.path is not None else None,
+                       value=to_rdflib(self.value) if self.value is not None else None,
+                       message=self.message, severity=self.severity,
+                       source_shape=rdflib.URIRef(self.check))
 
 
-def lint(added: set[Quad], view: View, *, ontology_terms: set[str]) -> list[LintWarning]:
-    """The warnings about the triples ``added`` to the graph seen through ``view``."""
-    found: list[LintWarning] = []
+def _severity(iri: str) -> str:
+    return "Violation" if iri.startswith(BASE) else "Warning"
+
+
+def lint(added: set[Quad], view: View, *, ontology_terms: set[str]) -> list[LintResult]:
+    """The findings about the triples ``added`` to the graph seen through ``view``."""
+    found: list[LintResult] = []
     triples = {(q.subject, q.predicate, q.object) for q in added}
     known = _Known(view, ontology_terms)
     for s, p, o in sorted(triples, key=str):
         if not known.term(p):
-            found.append(LintWarning(s, p, None, _undeclared(p, "property", known), UNDECLARED_TERM))
+            found.append(LintResult(s, p, None, _undeclared(p, "property", known),
+                                    UNDECLARED_TERM, _severity(p.value)))
         if p == RDF_TYPE and isinstance(o, NamedNode) and not known.term(o, as_class=True):
-            found.append(LintWarning(s, p, o, _undeclared(o, "class", known), UNDECLARED_TERM))
+            found.append(LintResult(s, p, o, _undeclared(o, "class", known), UNDECLARED_TERM,
+                                    _severity(o.value)))
         if isinstance(o, Literal) and o.datatype.value == _XSD_STRING and known.tagged(p):
-            found.append(LintWarning(s, p, o, f"{compact(p.value)} values in this graph carry a "
+            found.append(LintResult(s, p, o, f"{compact(p.value)} values in this graph carry a "
                                   f"language tag; write \"{o.value}\"@en (or the language it is "
                                   "written in)", LANGUAGE_TAG))
+        if isinstance(o, Literal) and p.value in _NAMES and o.language in ("en", "fr"):
+            reason = _wrong_language(o.value, o.language)
+            if reason:
+                found.append(LintResult(s, p, o, f"the name \"{o.value}\"@{o.language} may have "
+                                        f"the wrong language tag: {reason}. Tag a name as "
+                                        "written in French @fr, its English gloss @en",
+                                        NAME_LANGUAGE))
         for node, path in ((s, None), (o, p)):
             if isinstance(node, NamedNode):
                 message = _wikidata(node) or known.typo(node, triples)
                 if message:
                     check = WIKIDATA_IRI if "wikidata" in node.value.lower() else IRI_TYPO
-                    found.append(LintWarning(s, path, node, message, check))
+                    found.append(LintResult(s, path, node, message, check,
+                                            "Violation" if node.value.startswith(ID_NS)
+                                            else "Warning"))
     return list({(w.focus, w.path, w.value, w.check): w for w in found}.values())
 
 
-def add_to_report(report, warnings: list[LintWarning]) -> None:
-    """Add ``warnings`` to an rdflib ``sh:ValidationReport`` graph as ``sh:Warning`` results."""
-    import rdflib
-    from rdflib import RDF
-
-    from ..terms import to_rdflib
-
-    sh = rdflib.Namespace("http://www.w3.org/ns/shacl#")
-    node = report.value(predicate=RDF.type, object=sh.ValidationReport)
-    for warning in warnings:
-        result = rdflib.BNode()
-        report.add((node, sh.result, result))
-        report.add((result, RDF.type, sh.ValidationResult))
-        report.add((result, sh.focusNode, to_rdflib(warning.focus)))
-        if warning.path is not None:
-            report.add((result, sh.resultPath, to_rdflib(warning.path)))
-        if warning.value is not None:
-            report.add((result, sh.value, to_rdflib(warning.value)))
-        report.add((result, sh.resultMessage, rdflib.Literal(warning.message, lang="en")))
-        report.add((result, sh.resultSeverity, sh.Warning))
-        report.add((result, sh.sourceShape, rdflib.URIRef(warning.check)))
+def _wrong_language(text: str, tag: str) -> str | None:
+    """Why ``text`` does not read as the language ``tag`` says (en or fr), or None."""
+    other = "fr" if tag == "en" else "en"
+    theirs = _FUNCTION_WORDS[other].findall(text)
+    if len(theirs) >= 2 and not _FUNCTION_WORDS[tag].search(text):
+        words = ", ".join(f"'{w}'" for w in dict.fromkeys(w.lower() for w in theirs))
+        language = {"fr": "French", "en": "English"}
+        return (f"it is tagged @{tag} but has {language[other]} words ({words}) and no "
+                f"{language[tag]} ones")
+    return None
 
 
 def _undeclared(term: NamedNode, kind: str, known: "_Known") -> str:
@@ -124,6 +155,8 @@ class _Known:
     def term(self, term: NamedNode, *, as_class: bool = False) -> bool:
         if term.value in self.ontology_terms or not term.value.startswith(("http", "urn")):
             return True
+        if term.value.startswith(ONTOLOGY_NS):  # the project's terms are the ontology's
+            return False
         pattern = (None, RDF_TYPE, term) if as_class else (None, term, None)
         return next(self.view.stored(*pattern), None) is not None
 

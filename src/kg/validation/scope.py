@@ -238,7 +238,7 @@ class _Walker:
         from rdflib.plugins.sparql import prepareQuery
 
         query = prepareQuery(str(text), initNs=self._prefixes(node))
-        patterns = list(_triple_patterns(query.algebra))
+        patterns = list(triple_patterns(query.algebra))
         distance = {Variable(root): depth}
         walked = set()  # variables reached through a transitive path
         changed = True
@@ -325,7 +325,7 @@ class _Walker:
         return prefixes
 
 
-def _triple_patterns(node):
+def triple_patterns(node):
     """Every triple pattern in a SPARQL algebra tree (BGPs, EXISTS filters, sub-queries)."""
     from rdflib.plugins.sparql.parserutils import CompValue
 
@@ -334,10 +334,10 @@ def _triple_patterns(node):
             if key == "triples" and isinstance(value, list):
                 yield from (tuple(t) for t in value if len(t) == 3)
             else:
-                yield from _triple_patterns(value)
+                yield from triple_patterns(value)
     elif isinstance(node, (list, tuple)) and not isinstance(node, (str, BNode)):
         for item in node:
-            yield from _triple_patterns(item)
+            yield from triple_patterns(item)
     elif hasattr(node, "expr") or hasattr(node, "graph"):
         for attribute in ("expr", "graph", "other"):
-            yield from _triple_patterns(getattr(node, attribute, None))
+            yield from triple_patterns(getattr(node, attribute, None))

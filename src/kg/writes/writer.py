@@ -26,7 +26,8 @@ import urllib.parse
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
-from pyoxigraph import NamedNode, Quad, Store
+from pyoxigraph import DefaultGraph, NamedNode, Quad, Store
+from rdflib import Graph
 
 from . import changelog
 from ..config import Config
@@ -108,13 +109,26 @@ class Writer:
     # -- validating without writing ----------------------------------------------------------
 
     def validate(self, sources: Iterable[Source], *, graph: str | None = None,
-                 format: str | None = None) -> tuple[Delta, ValidationResult]:
+                 format: str | None = None, shapes: Graph | None = None
+                 ) -> tuple[Delta, ValidationResult]:
         """What adding the triples of ``sources`` (to ``graph``, default the user graph) would
-        break or leave lacking, with the change it stands for; nothing is written."""
+        break or leave lacking, with the change it stands for; nothing is written.
+
+        ``shapes`` are a researcher's own: added to the project's shapes, or, for a graph
+        of their own (``graph`` other than the project's graphs), used alone, on that graph
+        alone (their data, their vocabulary: the project's checks do not apply)."""
         store = self._reading()
         added = frozenset(read_sources(list(sources), graph=graph, format=format))
         delta = effective(store, added, ())
-        return delta, self.check(delta, store)
+        if shapes is None:
+            return delta, self.check(delta, store)
+        if graph is None or graph in GRAPHS.values():
+            checker = Checker(shapes=self.checker.shapes + shapes, checks=self.checker.checks)
+            return delta, checker.check(store, delta, exclude=_EXCLUDE)
+        own = NamedNode(graph)
+        others = frozenset(g for g in store.named_graphs() if g != own) | {DefaultGraph()}
+        return delta, Checker(shapes=shapes, ontology=Graph(), checks=()).check(
+            store, delta, exclude=others, lint=False)
 
     def check(self, delta: Delta, store=None) -> ValidationResult:
         """The validation of ``delta`` against the store as it is (or ``store``, a view of

@@ -1,0 +1,142 @@
+"""One validator behind every door: `kg validate`, `POST /validate` and a gated write agree.
+
+For a case of each class of mistake (#20) — a SPARQL check, an ill-typed literal, a typo in
+the project's namespaces, a dangling project IRI, a shape gap — and for valid additions
+beside them, the three entry points give the same verdict. Also: an ill-typed literal
+brings no traceback on stderr, and `kg validate --shapes` adds a researcher's shapes.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from pyoxigraph import RdfFormat, parse
+
+from kg import Config, KnowledgeGraph
+from kg.cli import main
+from kg.errors import ValidationFailedError
+from kg.web.app import close_app, create_app
+from kg.writes.writer import Writer
+
+from test_shapes import CASES_DIR
+
+CLASSES = {
+    "SPARQL check": "checks/sentence-position-taken.ttl",
+    "SPARQL check (duplicate)": "checks/same-organisation-twice.ttl",
+    "ill-typed literal under a shape": "invalid/beyond-the-shapes/year-month-out-of-range.ttl",
+    "ill-typed literal where no shape looks":
+        "invalid/beyond-the-shapes/date-out-of-range-where-no-shape-looks.ttl",
+    "misspelt fip: class": "invalid/beyond-the-shapes/misspelt-fip-class.ttl",
+    "undescribed fipid: IRI": "invalid/beyond-the-shapes/undescribed-project-iri.ttl",
+    "negative bound": "invalid/quantities/negative-lower-bound.ttl",
+    "markup in a name": "invalid/text-and-identifiers/name-with-markup.ttl",
+    "valid: another fact sheet's link": "valid/another-fact-sheet-link-with-its-sentence.ttl",
+    "valid: a third language": "valid/label-in-a-third-language.ttl",
+    "valid: a new place": "valid/new-place-part-of-a-country.ttl",
+    "valid: a new quantity": "valid/new-quantity-with-unit-and-hedge.ttl",
+    "valid: well-typed dates": "valid/well-typed-dates.ttl",
+    "valid: a name in its language": "valid/name-tagged-in-its-language.ttl",
+    "warning only: a French name tagged @en":
+        "invalid/text-and-identifiers/french-name-tagged-english.ttl",
+}
+
+
+@pytest.fixture(scope="module")
+def client():
+    app = create_app({"workers": 0})
+    yield app.test_client()
+    close_app(app)
+
+
+def _cli_conforms(path: Path) -> bool:
+    done = CliRunner().invoke(main, ["-q", "validate", "--format", "json", str(path)],
+                              catch_exceptions=False)
+    assert done.exit_code in (0, 1), done.output
+    assert json.loads(done.stdout)["conforms"] == (done.exit_code == 0)
+    return done.exit_code == 0
+
+
+def _endpoint_conforms(client, path: Path) -> bool:
+    response = client.post("/validate", data=path.read_bytes(),
+                           headers={"Content-Type": "text/turtle"})
+    assert response.status_code == 200
+    return response.get_json()["conforms"]
+
+
+def _write_conforms(path: Path) -> bool:
+    kg = KnowledgeGraph.open(Config.load({}, environ={}))
+    writer = Writer(kg)
+    before = len(kg)
+    try:
+        writer.add_to_graph(None, parse(path=str(path), format=RdfFormat.TURTLE), agent="test")
+    except ValidationFailedError:
+        assert len(kg) == before  # a refused write loses nothing and adds nothing
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", CLASSES)
+def test_the_three_doors_give_one_verdict(name, client):
+    path = CASES_DIR / CLASSES[name]
+    expected = name.startswith(("valid", "warning"))
+    assert _cli_conforms(path) == expected
+    assert _endpoint_conforms(client, path) == expected
+    assert _write_conforms(path) == expected
+
+
+def test_an_ill_typed_literal_gives_the_report_and_no_traceback(run_kg):
+    case = CASES_DIR / "invalid/beyond-the-shapes/date-out-of-range-where-no-shape-looks.ttl"
+    done = run_kg("-q", "validate", str(case))
+    assert done.returncode == 1
+    assert done.stderr == b"", done.stderr.decode()
+    assert b'"2026-13-45" is not a valid xsd:date' in done.stdout
+    assert b"Traceback" not in done.stdout
+
+
+def test_each_problem_is_reported_once(client):
+    case = CASES_DIR / "invalid/beyond-the-shapes/year-month-out-of-range.ttl"
+    results = client.post("/validate", data=case.read_bytes(),
+                          headers={"Content-Type": "text/turtle"}).get_json()["results"]
+    keys = [(r["focusNode"], r.get("path"), r.get("value"), r["message"]) for r in results]
+    assert len(keys) == len(set(keys))
+    # the lexical check names the datatype; pySHACL's sh:datatype result is not added
+    assert [r["shape"] for r in results if r["severity"] == "Violation"] == \
+        ["fipsh:LexicalFormCheck"]
+
+
+SHAPES = """@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <https://example.org/> .
+ex:BookShape a sh:NodeShape ; sh:targetClass ex:Book ;
+    sh:property [ sh:path ex:title ; sh:minCount 1 ; sh:message "A book needs an ex:title."@en ] .
+"""
+
+
+@pytest.mark.parametrize("args, expect_fip_warning", [
+    ([], True), (["--graph", "https://example.org/my-graph"], False)],
+    ids=["added to the project's shapes", "alone, on a graph of one's own"])
+def test_validate_with_ones_own_shapes(tmp_path, args, expect_fip_warning):
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text(SHAPES, encoding="utf-8")
+    data = tmp_path / "books.ttl"
+    data.write_text("@prefix ex: <https://example.org/> .\nex:b1 a ex:Book ; ex:about "
+                    "<https://w3id.org/fr-indopacific/id/dcsd> .\nex:b2 a ex:Book ; "
+                    'ex:title "A title" .\n', encoding="utf-8")
+    runner = CliRunner()
+    done = runner.invoke(main, ["-q", "validate", "--format", "json", "--shapes", str(shapes),
+                                *args, str(data)], catch_exceptions=False)
+    assert done.exit_code == 1, done.output
+    report = json.loads(done.stdout)
+    violations = [r for r in report["results"] if r["severity"] == "Violation"]
+    assert [(r["focusNode"], r["message"]) for r in violations] == \
+        [("https://example.org/b1", "A book needs an ex:title.")]
+    # the project's lint speaks about the project's graph only, not about one's own
+    assert any("UndeclaredTermCheck" in r["shape"] for r in report["results"]) == \
+        expect_fip_warning
+    fixed = tmp_path / "fixed.ttl"
+    fixed.write_text('@prefix ex: <https://example.org/> .\nex:b1 a ex:Book ; ex:title "T" .\n',
+                     encoding="utf-8")
+    done = runner.invoke(main, ["-q", "validate", "--shapes", str(shapes), *args, str(fixed)],
+                         catch_exceptions=False)
+    assert done.exit_code == 0, done.output
