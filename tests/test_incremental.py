@@ -101,13 +101,32 @@ def incremental(results) -> dict[str, set]:
     return {name: {_key(f) for f in result.violations} for name, result in results.items()}
 
 
+#: Checks over named graphs (``GRAPH ?g``): the incremental run reads the triples a check can
+#: reach without their graphs, so these are found by the full validation only — a known gap.
+GRAPH_CHECKS = {path.stem.removesuffix("-violation")
+                for path in (Path(__file__).parents[1] / "shapes" / "checks").glob("*.rq")
+                if "GRAPH ?" in path.read_text(encoding="utf-8")}
+
+
 def _expected_to_fail(name: str) -> bool:
-    """True for an invalid case (of the shapes or of the SPARQL checks) or a removal, False
-    for a valid case."""
+    """True for an invalid case (of the shapes or of the SPARQL checks the incremental run
+    makes) or a removal, False for a valid case."""
     if name.startswith("removal/"):
         return True
-    kinds = {e.kind for e in parse_expectations(CASES_DIR / name)}
-    return bool(kinds & {"violation", "check"})
+    expectations = parse_expectations(CASES_DIR / name)
+    return any(e.kind == "violation" or e.kind == "check" and e.check not in GRAPH_CHECKS
+               for e in expectations)
+
+
+def _check_iri_name(check: str) -> str:
+    """The local name of a check's IRI (``curator-triple-outside-curation`` ->
+    ``CuratorTripleOutsideCurationCheck``), as kg.validation.checks names it."""
+    return "".join(word.capitalize() for word in check.split("-")) + "Check"
+
+
+def test_the_checks_over_named_graphs_are_the_known_ones():
+    """The gap above stays as small as it is: a new check over named graphs is a decision."""
+    assert GRAPH_CHECKS == {"curator-triple-outside-curation"}
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -123,7 +142,8 @@ def test_what_the_incremental_check_finds_the_full_validation_finds(name, increm
 def test_the_full_validation_finds_nothing_more(incremental, full):
     """Together with the test above: incremental and full find the same violations."""
     found = set().union(*incremental.values())
-    missed = {_key(f) for f in full.violations} - found
+    missed = {_key(f) for f in full.violations if not any(
+        str(f.source_shape).endswith(_check_iri_name(check)) for check in GRAPH_CHECKS)} - found
     assert not missed, sorted(missed)
 
 
