@@ -9,7 +9,7 @@ Run by hand from the repository root (never in CI); figures go to docs/benchmark
 It starts `kg serve` (in memory, on bench/data/<size>/, the write gate on, as bench/peers.py
 does) once per source tree, then, in rounds that alternate between the servers, sends the
 query mix from one client on a kept-alive connection and reads from /proc the CPU time the
-server process (gunicorn's worker: HTTP, Flask, the hand-off) and its whole tree (the query
+server process (granian's worker: HTTP, Flask, the hand-off) and its whole tree (the query
 workers too) used per request. CPU per request moves much less with the load of a shared
 machine than latency does. Every request carries a distinct comment (no cache answers).
 """
@@ -45,13 +45,14 @@ def cpu_seconds(pid: int) -> float:
 
 
 def server_process(server: Server) -> int:
-    """gunicorn's worker: the child of the arbiter that is not a multiprocessing helper."""
+    """The HTTP server's worker process (granian's, or gunicorn's in older trees): the child
+    of the main process that is not a multiprocessing helper."""
     for pid in tree(server.process.pid):
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
             command = cmdline.read()
         if pid != server.process.pid and b"multiprocessing" not in command:
             return pid
-    raise RuntimeError(f"{server.name}: no gunicorn worker found")
+    raise RuntimeError(f"{server.name}: no server worker process found")
 
 
 def measure(server: Server, mix, repeat: int) -> tuple[float, float, float]:
