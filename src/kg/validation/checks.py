@@ -32,7 +32,7 @@ from pyoxigraph import Literal, NamedNode, Quad, Store
 from rdflib import URIRef, Variable
 
 from ..errors import UsageError
-from ..namespaces import RDF_TYPE, compact
+from ..namespaces import compact
 from ..store.delta import Delta
 from ..terms import to_ox, to_rdflib
 from .entail import View
