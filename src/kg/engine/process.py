@@ -21,7 +21,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.reduction import recv_handle
 
 from .. import errors
-from . import worker
+from .worker import main as worker_main
 
 try:
     _TICKS = os.sysconf("SC_CLK_TCK")
@@ -90,7 +90,7 @@ class WorkerProcess:
     def start(cls, context, spool_dir: str) -> "WorkerProcess":
         """A worker process of its own, without data yet."""
         conn, child = context.Pipe()
-        process = context.Process(target=worker.main, args=(child, spool_dir),
+        process = context.Process(target=worker_main, args=(child, spool_dir),
                                   daemon=True, name="kg-query-worker")
         process.start()
         child.close()

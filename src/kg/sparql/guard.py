@@ -129,16 +129,6 @@ def read(text: str) -> Shape:
                  shape.form or decoded.form)
 
 
-def scan(text: str) -> tuple[int, set[str]]:
-    """The deepest bracket nesting of ``text`` and the forbidden keywords it uses.
-
-    >>> scan('select * { service <http://x/> { ?s ?p ?o } }')
-    (2, {'SERVICE'})
-    """
-    shape = read(text)
-    return shape.depth, shape.forbidden
-
-
 def _read(text: str) -> Shape:
     depth = deepest = 0
     found: set[str] = set()
