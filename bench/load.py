@@ -114,18 +114,21 @@ def reader(url: str, queries: list[str], seed: int, stop: threading.Event, tally
     connection.close()
 
 
-def change(slug: str, by: str = "load") -> str:
-    """A small valid update of three triples: a note under its own IRI (a partial change
-    would show as one or two of them)."""
+def change(slug: str, by: str = "load", triples: int = 3) -> str:
+    """A small valid update of ``triples`` triples (at least three): a note under its own
+    IRI, with alternative labels beyond the third (a partial change would show as a part
+    of them)."""
+    labels = "".join(f' ;\n        skos:altLabel "Label {k} of note {slug}"@en'
+                     for k in range(max(0, triples - 3)))
     return f"""INSERT DATA {{ GRAPH fipg:user {{
     <{MARK}{slug}> a skos:Concept ;
         skos:prefLabel "Note {slug} of the {by} test"@en ;
-        skos:inScheme fip:Hedges .
+        skos:inScheme fip:Hedges{labels} .
 }} }}"""
 
 
-def writer(url: str, name: str, stop: threading.Event, tally: Tally) -> None:
-    """Send updates until ``stop``; record each acknowledged one (2xx)."""
+def writer(url: str, name: str, stop: threading.Event, tally: Tally, triples: int = 3) -> None:
+    """Send updates of ``triples`` triples until ``stop``; record each acknowledged one."""
     connection = _connection(url)
     n = 0
     while not stop.is_set():
@@ -133,7 +136,8 @@ def writer(url: str, name: str, stop: threading.Event, tally: Tally) -> None:
         n += 1
         started = time.perf_counter()
         try:
-            status, body = _request(connection, "POST", "/sparql", change(slug).encode(), {
+            status, body = _request(connection, "POST", "/sparql",
+                                    change(slug, triples=triples).encode(), {
                 "Content-Type": "application/sparql-update",
                 "Authorization": f"Bearer {TOKEN}"})
         except (OSError, http.client.HTTPException) as exc:
@@ -182,8 +186,9 @@ def missing_writes(url: str, slugs: list[str]) -> list[str]:
 
 def run(*, seconds: float, readers: int, writers: int, runaways: int = 0,
         folder: Path, timeout: float = 30, until_writes: int = 0, until_reads: int = 0,
-        max_seconds: float = 300) -> dict:
-    """One load run against a fresh server in ``folder``; returns the figures.
+        max_seconds: float = 300, memory: bool = False, triples: int = 3) -> dict:
+    """One load run against a fresh server in ``folder`` (on disk, or in ``memory``), each
+    write of ``triples`` triples; returns the figures.
 
     It lasts ``seconds``, and then goes on until ``until_writes`` writes were acknowledged
     and ``until_reads`` reads answered, for ``max_seconds`` at the most: a test waits for
@@ -191,7 +196,8 @@ def run(*, seconds: float, readers: int, writers: int, runaways: int = 0,
     """
     queries = [path.read_text(encoding="utf-8")
                for path in sorted((REPO / "queries").glob("*.rq"))]
-    server = KGServer(folder, "--data-dir", str(folder / "store"), env={
+    storage = () if memory else ("--data-dir", str(folder / "store"))
+    server = KGServer(folder, *storage, env={
         "KG_UPDATE_TOKEN": f"load:{TOKEN}", "KG_CLIENT_REQUESTS": str(4 * (readers + writers
                                                                             + runaways + 2)),
         "KG_THREADS": str(readers + writers + runaways + 4), "KG_TIMEOUT": str(timeout)})
@@ -201,7 +207,8 @@ def run(*, seconds: float, readers: int, writers: int, runaways: int = 0,
         reads, writes, runs = Tally(), Tally(), Tally()
         threads = [threading.Thread(target=reader, args=(server.url, queries, i, stop, reads))
                    for i in range(readers)]
-        threads += [threading.Thread(target=writer, args=(server.url, f"w{i}", stop, writes))
+        threads += [threading.Thread(target=writer, args=(server.url, f"w{i}", stop, writes,
+                                                          triples))
                     for i in range(writers)]
         threads += [threading.Thread(target=runaway, args=(server.url, stop, runs))
                     for _ in range(runaways)]

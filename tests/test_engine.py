@@ -11,6 +11,7 @@ import pytest
 
 from kg import Config, KnowledgeGraph, Source
 from conftest import engine_for
+from kg.engine.process import anonymous_bytes
 from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
                        QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
                        QueryTooComplexError, ResultTooLargeError, TooLargeError)
@@ -142,16 +143,69 @@ def test_on_disk_store_is_read_by_the_workers(tmp_path):
         engine.close()
 
 
-def test_in_memory_workers_are_forked_and_no_snapshot_is_left_behind(bundled):
+def test_in_memory_workers_are_forked_from_the_server_and_share_its_data(bundled):
     engine = engine_for(bundled, workers=3, timeout=20).start()
     try:
-        assert sum(w._process is not None for w in engine.executor.pool._workers) == 1  # one parsed it
+        workers = list(engine.executor.pool._workers)
+        assert {parent_of(w.pid) for w in workers} == {os.getpid()}  # no process parsed it
         assert not [n for n in os.listdir(engine.executor.pool.spool_dir) if n.startswith("snapshot")]
         answers = {engine.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").read()
                    for _ in range(6)}
         assert len(answers) == 1  # every worker holds the same data
+        # the data is on pages shared with this process: each worker holds little of its own
+        assert max(w.private_bytes() for w in workers) < anonymous_bytes() / 4
     finally:
         engine.close()
+
+
+def test_forked_workers_name_blank_nodes_each_their_own_way(bundled):
+    bundled.query("SELECT (BNODE() AS ?b) {}")  # the forking thread's generator is started
+    engine = engine_for(bundled, workers=2, timeout=20).start()
+    try:
+        pool = engine.executor.pool
+        first, second = pool.idle.get(), pool.idle.get()
+        names = []
+        for worker in (first, second):  # each answers one of the queries
+            pool.idle.put(worker)
+            names.append(engine.query(f"SELECT (BNODE() AS ?b) {{}} # {worker.pid}").read())
+            pool.idle.get()
+        assert names[0] != names[1]
+        pool.idle.put(first)
+        pool.idle.put(second)
+    finally:
+        engine.close()
+
+
+def test_a_worker_grown_past_its_share_of_memory_is_replaced_by_a_fresh_fork(bundled):
+    engine = engine_for(bundled, workers=2, timeout=20).start()
+    try:
+        pool = engine.executor.pool
+        pool.share = 0  # any private page is too many
+        grown = pool.idle.queue[-1]  # the next one taken (last in, first out)
+        grown.cpu_checked = -1.0  # its memory is looked at after this query
+        assert engine.query("ASK { fipid:dcsd ?p ?o }").read().endswith(b"true}")
+        assert wait_until(lambda: len(pool._workers) == 2 and grown not in pool._workers)
+        with pytest.raises(ProcessLookupError):
+            os.kill(grown.pid, 0)  # ended and collected
+        assert all(engine.query("ASK { fipid:dcsd ?p ?o }").read().endswith(b"true}")
+                   for _ in range(4))
+    finally:
+        engine.close()
+
+
+def parent_of(pid: int) -> int:
+    with open(f"/proc/{pid}/stat", "rb") as stat:
+        return int(stat.read().rsplit(b")", 1)[1].split()[1])
+
+
+def wait_until(condition, seconds: float = 60.0) -> bool:
+    """Whether ``condition()`` came true within a generous bound."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def test_a_worker_that_cannot_take_a_change_is_replaced():

@@ -198,16 +198,22 @@ def test_workers_forked_after_a_write_see_it_and_keep_the_deadline(checker):
         engine.close()
 
 
-def test_query_workers_on_disk_read_a_checkpoint_of_each_version(checker, tmp_path):
+def test_query_workers_on_disk_apply_each_write_to_their_own_checkpoint(checker, tmp_path):
     config = Config.load({"data_dir": str(tmp_path / "disk")}, environ={})
     kg = KnowledgeGraph.open(config)
-    engine = engine_for(kg, workers=1, timeout=60).start()
+    engine = engine_for(kg, workers=2, timeout=60).start()
     try:
+        pids = {w.pid for w in engine.executor.pool._workers}
+        assert len(list(tmp_path.glob(".kg-checkpoints-*/worker-*"))) == 2  # one each
         writer = Writer(kg, config=config, checker=checker, engine=engine)
-        writer.update(LINK, agent="alice")
-        assert engine.query("ASK { fipid:w-link a fip:CooperationLink }").read().endswith(b"true}")
-        checkpoints = list(tmp_path.glob(".kg-checkpoints-*/v*"))
-        assert len(checkpoints) == 1  # the version before the write was removed
+        ask = "ASK { fipid:w-link a fip:CooperationLink }"
+        for text in (LINK, "DELETE WHERE { fipid:w-link ?p ?o }", LINK):
+            writer.update(text, agent="alice")
+            expected = b"true}" if text is LINK else b"false}"
+            assert all(engine.query(ask).read().endswith(expected) for _ in range(4))
+        # the same workers, on the same copies: a write made none of them open the store again
+        assert {w.pid for w in engine.executor.pool._workers} == pids
+        assert len(list(tmp_path.glob(".kg-checkpoints-*/worker-*"))) == 2
     finally:
         engine.close()
     assert not list(tmp_path.glob(".kg-checkpoints-*"))

@@ -13,7 +13,8 @@ from its cache, and hands the rest to one executor, chosen once by the configura
 
 Every executor answers with a complete :class:`~kg.sparql.answer.Answer` and the data
 version it was computed on. Writes go through :class:`kg.writes.writer.Writer`, which holds
-:attr:`Engine.store_lock` while it commits and then calls :meth:`Engine.dataset_changed`.
+the graph's lock (:attr:`KnowledgeGraph.lock`) while it commits and calls
+:meth:`Engine.dataset_changed` before letting it go.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from ..sparql.federation import ServicePolicy
 from ..sparql.request import QueryLimits, QueryRequest, make_request
 from ..store.delta import Delta
 from ..store.graph import KnowledgeGraph
-from ..store.lock import ReadWriteLock
 from .cache import ResultCache, fingerprint, new_epoch
 
 
@@ -52,8 +52,8 @@ class Executor(Protocol):
 class InProcessExecutor:
     """Runs each query in this process on the live store, between two writes."""
 
-    def __init__(self, kg: KnowledgeGraph, store_lock: ReadWriteLock) -> None:
-        self.kg, self.store_lock = kg, store_lock
+    def __init__(self, kg: KnowledgeGraph) -> None:
+        self.kg = kg
         self.version = 0
         self._spool_dir: str | None = None
 
@@ -65,7 +65,7 @@ class InProcessExecutor:
         """The answer, written by the shared serialiser."""
         if self._spool_dir is None:
             self._spool_dir = tempfile.mkdtemp(prefix="kg-spool-")
-        with self.store_lock.reading():
+        with self.kg.lock.reading():
             return write_answer(self.kg.store, request, self._spool_dir), self.version
 
     def dataset_changed(self, delta: Delta | None) -> None:
@@ -82,12 +82,10 @@ class Engine:
     """Answers queries for one knowledge graph through one executor, with a cache."""
 
     def __init__(self, kg: KnowledgeGraph, executor: Executor | None = None, *,
-                 store_lock: ReadWriteLock | None = None, limits: QueryLimits = QueryLimits(),
-                 services: ServicePolicy | None = None, cache_bytes: int = 0) -> None:
+                 limits: QueryLimits = QueryLimits(), services: ServicePolicy | None = None,
+                 cache_bytes: int = 0) -> None:
         self.kg = kg
-        #: Held by writers while they commit, and by readers of the live store.
-        self.store_lock = store_lock or ReadWriteLock()
-        self.executor = executor or InProcessExecutor(kg, self.store_lock)
+        self.executor = executor or InProcessExecutor(kg)
         self.limits, self.services = limits, services  # services None: SERVICE refused
         self.version = 0
         self.epoch = new_epoch()  # versions count from here: ETags never outlive a start
@@ -97,7 +95,6 @@ class Engine:
     def from_config(cls, kg: KnowledgeGraph, config) -> "Engine":
         """The engine ``config`` (a :class:`kg.config.Config`) asks for: passed through to
         ``--store``, else in ``--workers`` worker processes (0: in this process)."""
-        lock = ReadWriteLock()
         # each executor's module is imported only when it is the one chosen (the isolated
         # one brings multiprocessing's forkserver, which `kg query` never needs)
         if config.store:
@@ -107,13 +104,13 @@ class Engine:
         elif config.workers > 0:
             from .isolated import IsolatedExecutor
 
-            executor = IsolatedExecutor(kg, lock, workers=config.workers,
+            executor = IsolatedExecutor(kg, workers=config.workers,
                                         timeout=config.timeout,
                                         heavy_queries=config.heavy_queries,
                                         heavy_after=config.heavy_after)
         else:
-            executor = InProcessExecutor(kg, lock)
-        return cls(kg, executor, store_lock=lock, limits=QueryLimits.from_config(config),
+            executor = InProcessExecutor(kg)
+        return cls(kg, executor, limits=QueryLimits.from_config(config),
                    services=ServicePolicy.from_config(config),
                    cache_bytes=config.cache_size * 1024 * 1024)
 

@@ -27,7 +27,6 @@ from ..sparql.answer import Answer
 from ..sparql.request import QueryRequest
 from ..store.delta import Delta
 from ..store.graph import KnowledgeGraph
-from ..store.lock import ReadWriteLock
 from .pool import WorkerPool
 from .process import WorkerProcess, rebuild_error
 
@@ -37,10 +36,9 @@ _CHECK = 0.1  # seconds between two looks at a running query's CPU time
 class IsolatedExecutor:
     """Runs each query in one of ``workers`` worker processes, stopped at ``timeout``."""
 
-    def __init__(self, kg: KnowledgeGraph, store_lock: ReadWriteLock, *, workers: int = 6,
-                 timeout: float = 30.0, heavy_queries: int = 3,
-                 heavy_after: float = 1.0) -> None:
-        self.pool = WorkerPool(kg, workers=workers, store_lock=store_lock)
+    def __init__(self, kg: KnowledgeGraph, *, workers: int = 6, timeout: float = 30.0,
+                 heavy_queries: int = 3, heavy_after: float = 1.0) -> None:
+        self.pool = WorkerPool(kg, workers=workers)
         self.timeout = timeout
         self.heavy_queries, self.heavy_after = heavy_queries, heavy_after
         self._heavy = threading.Semaphore(max(0, heavy_queries))
@@ -68,13 +66,8 @@ class IsolatedExecutor:
             raise errors.QueryTimeoutError(
                 f"all {pool.workers} query workers stayed busy for {self.timeout:g} s; "
                 "try again later") from None
+        process = pool.up_to_date(process)
         try:
-            if process.version != pool.version:
-                try:
-                    pool.prepare(process)
-                except errors.KGError:  # it could not load the new version: replace it
-                    pool.replace(process)
-                    raise
             process.conn.send(("query", request))
             heavy = self._wait(process, deadline)
             reply = process.conn.recv()
@@ -84,13 +77,14 @@ class IsolatedExecutor:
             pool.replace(process)
             raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
                                      f"code {code}); the query may be too complex") from exc
+        spooled = reply[1].path if reply[0] == "ok" else None
         if heavy and not _restore_priority(process.pid):
-            # it runs at a lower priority now: a fresh worker takes its place (in memory,
-            # at the cost of loading the data again, which is why the priority is restored
+            # it runs at a lower priority now: a fresh worker takes its place (on disk at
+            # the cost of opening the store again, which is why the priority is restored
             # where the server may)
-            pool.replace(process, keep=reply[1].path if reply[0] == "ok" else None)
+            pool.replace(process, keep=spooled)
         else:
-            pool.idle.put(process)
+            pool.give_back(process, keep=spooled)
         if reply[0] == "error":
             raise rebuild_error(*reply[1:])
         if reply[0] == "fault":

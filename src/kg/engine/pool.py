@@ -1,32 +1,33 @@
-"""The query worker pool's life cycle: start, fork, replace, and hand each worker its data.
+"""The query worker pool's life cycle: start, replace, recycle, and keep each worker's data
+up to date.
 
 pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so each
-query runs in a persistent worker process holding a view of the data (in memory: the first
-worker parses an N-Quads snapshot of the store and forks the others, which start with its
-data; on disk: the store opened read-only). This module keeps those processes: the engine
-(:mod:`kg.engine.isolated`, which adds the queries, deadlines and the heavy-query cap) takes
-an idle worker from the pool and gives it back, or has it replaced when it was killed.
+query runs in a persistent worker process holding a view of the data. This module keeps
+those processes: the engine (:mod:`kg.engine.isolated`, which adds the queries, deadlines
+and the heavy-query cap) takes an idle worker from the pool and gives it back, or has it
+replaced when it was killed.
 
-A killed worker is replaced at once, in the background: forked by an idle worker (in
-memory, milliseconds, without parsing the data again), or from a server process that has
-imported the worker module already (``forkserver``, about 0.1 s). Forked workers share
-their pages with the worker that forked them only until they read them: Oxigraph's
-in-memory store counts references to what a query reads, which writes to the pages, so a
-worker that has answered queries over all the data holds its own copy.
+**In memory, one copy of the data.** Workers are forked from the server process (Linux),
+under the store's lock: they start in milliseconds with the server's data, on pages they
+share with it. Oxigraph's in-memory store writes reference counts on what a query reads,
+so a worker slowly takes copies of the pages it reads; a worker whose private memory grows
+past its share of a fixed budget (half the server's heap, split between the workers) is
+replaced by a fresh fork. The memory of the tree is then the server's, plus that budget,
+whatever the number of workers. A killed worker is replaced the same way.
 
 Writes go through the process owning the store; each change bumps a version number and
 each worker brings its view up to date before its next query, all at once (a worker
-answers one query at a time, so it never shows half a change). In memory, a worker
-receives the changes (:class:`~kg.store.delta.Delta` as N-Quads) made since its version
-instead of a whole snapshot; it gets a snapshot only when it starts on its own (not forked
-by another worker) or fell too far behind. On disk, workers open a checkpoint of the store
-taken for their version (RocksDB hard links: milliseconds), never the store the server
-writes to, which Oxigraph forbids.
+answers one query at a time, so it never shows half a change): in memory it receives the
+changes (:class:`~kg.store.delta.Delta` as N-Quads) made since its version, or, too far
+behind, is replaced by a new worker. On disk, workers are processes of their own, each
+opening its own checkpoint of the store (RocksDB hard links: milliseconds; never the store
+the server writes to, which Oxigraph forbids), to which it applies the changes as workers
+in memory do: a write never makes a worker open the store again. Off Linux, in memory,
+workers parse a snapshot.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
 import queue
@@ -39,25 +40,25 @@ from pyoxigraph import RdfFormat
 from .. import errors
 from ..store.delta import Delta
 from ..store.graph import KnowledgeGraph
-from ..store.lock import ReadWriteLock
-from .process import CAN_FORK, WorkerProcess, start_context
+from .process import CAN_FORK, WorkerProcess, anonymous_bytes, start_context
 
 log = logging.getLogger("kg")
 
 _STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to load its data
-_FORK_WAIT = 2.0  # seconds a replacement waits for an idle worker to fork it
-_DELTA_LOG = 256  # changes kept for workers that are behind; further back: a snapshot
+_DELTA_LOG = 256  # changes kept for workers that are behind; further back: a new fork
+_MEMORY_CHECK = 0.05  # CPU seconds a worker uses between two looks at its memory
+_MIN_SHARE = 16 * 1024 * 1024  # a worker's share of the budget is at least this
 
 
 class WorkerPool:
     """``workers`` query worker processes, each holding a version of ``kg``'s data.
 
     Kept by :class:`kg.engine.isolated.IsolatedExecutor` (one per endpoint), which takes
-    a worker from ``_idle``, brings it to ``version`` with :meth:`_prepare`, and puts it
-    back or has it replaced (:meth:`_replace`).
+    a worker from :attr:`idle`, brings it to :attr:`version` with :meth:`up_to_date`, and
+    puts it back (:meth:`give_back`) or has it replaced (:meth:`replace`).
     """
 
-    def __init__(self, kg: KnowledgeGraph, *, workers: int, store_lock: ReadWriteLock) -> None:
+    def __init__(self, kg: KnowledgeGraph, *, workers: int) -> None:
         self.kg = kg
         self.workers = workers
         self.version = 0
@@ -66,65 +67,60 @@ class WorkerPool:
         # warm; taking them in turn made each query pay for a cold process (3x the CPU)
         self.idle: queue.LifoQueue[WorkerProcess] = queue.LifoQueue()
         self._lock = threading.Lock()
-        self._snapshot: tuple[int, dict] | None = None
+        self._snapshot: tuple[int, str] | None = None  # off Linux, in memory: a file
         self._deltas: dict[int, tuple[bytes, bytes]] = {}  # version -> the change that made it
-        self._checkpoints: dict[int, str] = {}  # on disk: version -> checkpoint folder
-        self._checkpoint_dir: str | None = None
-        self.store_lock = store_lock  # held while the live store is copied for the workers
+        self._checkpoint_dir: str | None = None  # on disk: each worker's copy of the store
         self._workers: set[WorkerProcess] = set()
-        self._context = start_context()
+        #: in memory on Linux, workers are forked from this process with its data
+        self.forks = CAN_FORK and kg.config.data_dir is None
+        self._context = None if self.forks else start_context()
+        self.share = 0  # bytes of private memory a forked worker may hold (set by start)
         self._closed = False
 
     def start(self) -> "WorkerPool":
         """Start the worker processes and wait until each holds the data."""
-        first = None
+        if self.forks:
+            budget = anonymous_bytes() // 2
+            self.share = max(_MIN_SHARE, budget // max(1, self.workers))
         for _ in range(self.workers):
-            process = self._new_worker(first)
-            first = first or process
+            process = self._new_worker()
             self._workers.add(process)
             self.idle.put(process)
         with self._lock:
-            if self._snapshot is not None and "nquads_file" in self._snapshot[1]:
+            if self._snapshot is not None:
                 # every worker holds the data now: the snapshot (a file as large as the data,
                 # in memory where /tmp is a tmpfs) is dumped again if a worker ever needs it
-                os.unlink(self._snapshot[1]["nquads_file"])
+                os.unlink(self._snapshot[1])
                 self._snapshot = None
         return self
 
-    def _new_worker(self, parent: WorkerProcess | None = None) -> WorkerProcess:
-        """A worker holding the current version of the data. In memory it is forked by the
-        idle worker ``parent``, if any, and starts with its data (one parse at start,
-        milliseconds to replace a killed worker, pages shared until the worker touches
-        them); else it is a process of its own that reads a snapshot or a checkpoint."""
-        process = None
-        if parent is not None and self.kg.config.data_dir is None and CAN_FORK:
-            try:
-                process = parent.fork()
-            except (EOFError, OSError):
-                log.warning("a query worker could not be forked; starting one afresh")
-        if process is None:
-            process = WorkerProcess.start(self._context, self.spool_dir)
-        if process.version != self.version:
-            try:
-                self.prepare(process)
-            except errors.KGError:
-                process.kill()
-                raise
+    def _new_worker(self) -> WorkerProcess:
+        """A worker holding the current version of the data: forked from this process (in
+        memory, on Linux), else a process of its own that opens its own checkpoint of the
+        store (on disk) or parses a snapshot."""
+        if self.forks:
+            with self.kg.lock.writing():  # no thread is inside the store while it forks
+                process = WorkerProcess.forked(self.kg.store, self.spool_dir)
+                process.version = self.version
+            return process
+        process = WorkerProcess.start(self._context, self.spool_dir)
+        try:
+            version, source = self._source(process)
+            process.load(source, version, _STARTUP_TIMEOUT)
+        except errors.KGError:
+            self._discard(process)
+            raise
         return process
 
-    def _source(self, process: WorkerProcess | None = None) -> tuple[int, dict]:
-        with self._lock:
+    def _source(self, process: WorkerProcess) -> tuple[int, dict]:
+        # the store's lock before the pool's, in the order a writer takes them (it tells
+        # the pool of its change while it holds the store's)
+        with self.kg.lock.reading(), self._lock:
+            if self.kg.config.data_dir is not None:
+                return self.version, {"path": self._checkpoint(process)}
             if self._snapshot is None or self._snapshot[0] != self.version:
-                if self.kg.config.data_dir is not None:
-                    source = {"path": self._checkpoint(self.version)}
-                else:
-                    with self.store_lock.reading():
-                        source = {"nquads_file": self._dump(self.version)}
-                self._snapshot = (self.version, source)
-            if process is not None:
-                # reserved before the lock is let go: a checkpoint being opened is not removed
-                process.loading = self._snapshot[0]
-            return self._snapshot
+                self._snapshot = (self.version, self._dump(self.version))
+            return self._snapshot[0], {"nquads_file": self._snapshot[1]}
 
     def _dump(self, version: int) -> str:
         # the snapshot goes through a file that each worker parses itself: neither this
@@ -133,53 +129,76 @@ class WorkerPool:
         with open(path + ".part", "wb") as output:
             self.kg.store.dump(output, RdfFormat.N_QUADS)
         os.replace(path + ".part", path)
-        if self._snapshot is not None and "nquads_file" in self._snapshot[1]:
-            os.unlink(self._snapshot[1]["nquads_file"])  # a worker still reading keeps it
+        if self._snapshot is not None:
+            os.unlink(self._snapshot[1])  # a worker still reading keeps it
         return path
 
-    def _checkpoint(self, version: int) -> str:
-        """A read-only copy of the on-disk store for ``version`` (hard links, on its disk)."""
-        if version not in self._checkpoints:
-            if self._checkpoint_dir is None:
-                parent = self.kg.config.data_dir.resolve().parent
-                self._checkpoint_dir = tempfile.mkdtemp(prefix=".kg-checkpoints-", dir=parent)
-            path = os.path.join(self._checkpoint_dir, f"v{version}")
-            with self.store_lock.reading():
-                self.kg.store.backup(path)
-            self._checkpoints[version] = path
-        return self._checkpoints[version]
+    def _checkpoint(self, process: WorkerProcess) -> str:
+        """The worker's own copy of the on-disk store (RocksDB hard links, on its disk),
+        which it opens and brings up to date with the changes, as workers in memory do."""
+        if self._checkpoint_dir is None:
+            parent = self.kg.config.data_dir.resolve().parent
+            self._checkpoint_dir = tempfile.mkdtemp(prefix=".kg-checkpoints-", dir=parent)
+        process.checkpoint = os.path.join(self._checkpoint_dir, f"worker-{process.pid}")
+        self.kg.store.backup(process.checkpoint)
+        return process.checkpoint
 
-    def prepare(self, process: WorkerProcess) -> None:
-        """Bring ``process`` to the current version: the changes since its own (in memory,
-        when they are all kept), else a snapshot or a checkpoint."""
+    def up_to_date(self, process: WorkerProcess) -> WorkerProcess:
+        """``process`` brought to the current version with the changes since its own, or,
+        when those are no longer all kept, the new worker that takes its place. Raises
+        EngineError when it could not take a change (it is replaced meanwhile)."""
+        if process.version == self.version:
+            return process
         with self._lock:
-            behind = process.version is not None and self.kg.config.data_dir is None and all(
-                v in self._deltas for v in range(process.version + 1, self.version + 1))
-            if behind:
-                version = self.version
-                source = {"deltas": [self._deltas[v] for v in range(process.version + 1,
-                                                                    version + 1)]}
-        if not behind:
-            version, source = self._source(process)
+            kept = all(v in self._deltas for v in range(process.version + 1, self.version + 1))
+            version = self.version
+            deltas = [self._deltas[v] for v in range(process.version + 1, version + 1)] if kept else []
+        if not kept:
+            self._discard(process)
+            fresh = self._new_worker()  # in memory a fork: milliseconds
+            self._workers.add(fresh)
+            return fresh
         try:
-            process.load(source, version, _STARTUP_TIMEOUT)
-        finally:
-            process.loading = None
-        self._forget_checkpoints()
+            process.load({"deltas": deltas}, version, _STARTUP_TIMEOUT)
+        except errors.KGError:  # it could not take the change: replace it
+            self.replace(process)
+            raise
+        return process
 
-    def _forget_checkpoints(self) -> None:
-        # a checkpoint no worker reads any more (and not the current one) is removed
-        if not self._checkpoints:
-            return
-        with self._lock:
-            busy = {self.version} | {w.version for w in self._workers} | {
-                w.loading for w in self._workers}
-            for version in [v for v in self._checkpoints if v not in busy]:
-                shutil.rmtree(self._checkpoints.pop(version), ignore_errors=True)
+    def give_back(self, process: WorkerProcess, *, keep: str | None = None) -> None:
+        """Put ``process`` back among the idle workers after a query, or, forked and grown
+        past its share of memory, replace it by a fresh fork (``keep``: as :meth:`replace`)."""
+        if self.forks:
+            cpu = process.cpu_seconds()
+            if cpu is not None and cpu - process.cpu_checked >= _MEMORY_CHECK:
+                process.cpu_checked = cpu  # reading the memory costs more than a tiny query
+                if process.private_bytes() > self.share:
+                    self.replace(process, keep=keep)
+                    return
+        self.idle.put(process)
 
     def replace(self, process: WorkerProcess, *, keep: str | None = None) -> None:
         """Kill a worker and start another in the background; ``keep`` names the spool
         file of an answer it finished (every other file of it is a partial answer)."""
+        self._discard(process, keep=keep)
+
+        def spawn() -> None:
+            if self._closed:
+                return
+            try:
+                fresh = self._new_worker()
+            except (errors.KGError, OSError):  # OSError: the pool closed under it
+                if not self._closed:
+                    log.exception("a replacement query worker failed to start")
+                return
+            self._workers.add(fresh)
+            self.idle.put(fresh)
+            if self._closed:  # closed while it started
+                fresh.kill()
+
+        threading.Thread(target=spawn, name="kg-worker-replace", daemon=True).start()
+
+    def _discard(self, process: WorkerProcess, *, keep: str | None = None) -> None:
         pid = process.pid
         process.kill()
         self._workers.discard(process)
@@ -187,32 +206,8 @@ class WorkerPool:
             path = os.path.join(self.spool_dir, name)
             if name.startswith(f"kg-{pid}-") and path != keep:
                 os.unlink(path)
-
-        def spawn() -> None:
-            if self._closed:
-                return
-            parent = None
-            if self.kg.config.data_dir is None and CAN_FORK and self._workers:
-                # an idle worker forks it; if none is free soon, it starts on its own
-                with contextlib.suppress(queue.Empty):
-                    parent = self.idle.get(timeout=_FORK_WAIT)
-            try:
-                fresh = self._new_worker(parent)
-            except (errors.KGError, OSError):  # OSError: the pool closed under it
-                if not self._closed:
-                    log.exception("a replacement query worker failed to start")
-                return
-            finally:
-                if parent is not None:
-                    self.idle.put(parent)
-                    if self._closed:
-                        parent.kill()
-            self._workers.add(fresh)
-            self.idle.put(fresh)
-            if self._closed:  # closed while it started
-                fresh.kill()
-
-        threading.Thread(target=spawn, name="kg-worker-replace", daemon=True).start()
+        if process.checkpoint is not None:
+            shutil.rmtree(process.checkpoint, ignore_errors=True)
 
     def new_version(self, delta: Delta | None) -> None:
         """Count a change of the data; its ``delta``, if given, is kept for the workers
@@ -225,7 +220,7 @@ class WorkerPool:
                 del self._deltas[version]
 
     def close(self) -> None:
-        """Stop the workers and remove the spool folder."""
+        """Stop the workers and remove the spool folder and the checkpoints."""
         self._closed = True
         while True:
             try:

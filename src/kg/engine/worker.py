@@ -9,9 +9,6 @@ Nothing here knows about HTTP.
 from __future__ import annotations
 
 import os
-import threading
-from multiprocessing import Pipe
-from multiprocessing.reduction import send_handle
 from typing import Any
 
 from pyoxigraph import RdfFormat, Store
@@ -30,11 +27,11 @@ def error_message(exc: KGError) -> tuple:
 
 
 def open_store(source: dict[str, Any], store: Store | None = None) -> Store:
-    """The worker's own view of the data: an N-Quads snapshot (bytes or a file), a
-    checkpoint of the on-disk store, or ``store`` brought up to date with the changes in
-    ``source["deltas"]``."""
+    """The worker's own view of the data: an N-Quads snapshot (bytes or a file), its own
+    checkpoint of the on-disk store (a copy it may write: the changes are applied to it), or
+    ``store`` brought up to date with the changes in ``source["deltas"]``."""
     if "path" in source:
-        return Store.read_only(source["path"])
+        return Store(source["path"])
     if "deltas" in source and store is not None:
         for added, removed in source["deltas"]:
             commit(store, Delta.from_nquads(added, removed))
@@ -48,19 +45,13 @@ def open_store(source: dict[str, Any], store: Store | None = None) -> Store:
 
 
 def main(conn, spool_dir: str, store: Store | None = None) -> None:
-    """The worker process: load the data it is sent, then answer queries until EOF.
-
-    ``("fork",)`` (in memory, while idle) starts a sibling worker holding the same data:
-    the pid goes back, then the engine's end of the sibling's pipe (a file descriptor).
-    A worker runs no thread of its own (nor does pyoxigraph's in-memory store), so the fork
-    is safe; should one ever run, it answers that it cannot fork.
-    """
+    """The worker process: load the data it is sent (or start with ``store``: forked by the
+    server, it holds the server's data), then answer queries until EOF."""
     while True:
         try:
             message = conn.recv()
         except EOFError:  # the engine closed the pipe: shut down
             return
-        _reap()
         if message[0] == "load":
             try:
                 store = _load(message[1], store)
@@ -72,9 +63,6 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
                 return
             conn.send(("ready", os.getpid()))
             continue
-        if message[0] == "fork":
-            _fork(conn, spool_dir, store)
-            continue
         try:
             conn.send(("ok", write_answer(store, message[1], spool_dir)))
         except KGError as exc:
@@ -83,45 +71,8 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
             conn.send(("fault", f"{type(exc).__name__}: {exc}"))
 
 
-def _fork(conn, spool_dir: str, store: Store | None) -> None:
-    if _threads() > 1:  # a fork copies no other thread, but it may copy a lock one holds
-        conn.send(("forked", None))
-        return
-    ours, theirs = Pipe()
-    pid = os.fork()
-    if pid == 0:  # the sibling: this worker's pipe and the engine's end are not its own
-        conn.close()
-        ours.close()
-        try:
-            main(theirs, spool_dir, store)
-        finally:
-            os._exit(0)
-    theirs.close()
-    conn.send(("forked", pid))
-    send_handle(conn, ours.fileno(), None)
-    ours.close()
-
-
 def _load(source: dict[str, Any], store: Store | None) -> Store:
     store = open_store(source, store)
     if "deltas" not in source:  # a whole snapshot was parsed: hand back the parser's memory
         release_memory()
     return store
-
-
-def _threads() -> int:
-    try:
-        return len(os.listdir("/proc/self/task"))  # native threads too
-    except OSError:
-        return threading.active_count()
-
-
-def _reap() -> None:
-    # siblings this worker forked that ended (killed at a deadline, or crashed): no zombies
-    while True:
-        try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
-        except ChildProcessError:
-            return
-        if pid == 0:
-            return

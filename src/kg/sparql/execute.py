@@ -13,12 +13,13 @@ import sys
 from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Callable, Sequence
 
-from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryBoolean, QuerySolutions,
-                        QueryTriples, Store, serialize)
+from pyoxigraph import (BlankNode, Literal, NamedNode, Quad, QueryBoolean, QueryResultsFormat,
+                        QuerySolutions, QueryTriples, RdfFormat, Store, parse,
+                        parse_query_results, serialize)
 
 from ..errors import (KGError, QueryEvaluationError, QuerySyntaxError, ResultTooLargeError,
                       UsageError)
-from .formats import FORMATS, TABLE, Format, ResultKind
+from .formats import FORMATS, JSON, NTRIPLES, TABLE, Format, ResultKind
 from .frames import frame, term_cell
 from .guard import uses_keyword
 from .request import QueryRequest
@@ -45,7 +46,7 @@ class QueryResult:
     """The answer to a query: solutions (SELECT), a boolean (ASK) or triples (CONSTRUCT,
     DESCRIBE). Solutions and triples are lazy: evaluation happens while they are read."""
 
-    raw: QuerySolutions | QueryBoolean | QueryTriples
+    raw: QuerySolutions | QueryBoolean | QueryTriples | tuple
     #: The error to raise when a SERVICE call fails (Oxigraph reports it as an OSError);
     #: None: the OSError is the store's own and goes up as it is.
     service_error: Callable[[OSError], KGError] | None = None
@@ -53,7 +54,8 @@ class QueryResult:
     @property
     def kind(self) -> ResultKind:
         """SOLUTIONS for SELECT and ASK, GRAPH for CONSTRUCT and DESCRIBE."""
-        return ResultKind.GRAPH if isinstance(self.raw, QueryTriples) else ResultKind.SOLUTIONS
+        return (ResultKind.GRAPH if isinstance(self.raw, (QueryTriples, tuple))
+                else ResultKind.SOLUTIONS)
 
     @property
     def is_boolean(self) -> bool:
@@ -78,6 +80,19 @@ class QueryResult:
     def variables(self) -> list[str]:
         """The projected variables of a SELECT query, in order."""
         return [variable.value for variable in self.solutions.variables]
+
+    def detached(self) -> "QueryResult":
+        """The same answer, evaluated now and read from memory afterwards: solutions and
+        booleans parsed back from their serialisation, triples kept in a tuple. Reading it
+        no longer touches the store, so it can be read after the store's lock is let go."""
+        if self.kind is ResultKind.GRAPH:
+            buffer = io.BytesIO()
+            write_result(self, NTRIPLES, buffer)
+            return QueryResult(tuple(quad.triple for quad in
+                                     parse(buffer.getvalue(), RdfFormat.N_TRIPLES)))
+        buffer = io.BytesIO()
+        write_result(self, JSON, buffer)
+        return QueryResult(parse_query_results(buffer.getvalue(), QueryResultsFormat.JSON))
 
     def serialize(self, fmt: Format, output: IO[bytes] | None = None, *,
                   max_rows: int | None = None) -> bytes | None:

@@ -20,6 +20,7 @@ from pyoxigraph import (BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFo
 from .. import reasoning
 from ..sparql import execute as sparql
 from .delta import effective
+from .lock import ReadWriteLock, holding
 from ..config import Config
 from ..sparql.federation import ServicePolicy
 from ..sparql.request import QueryLimits, make_request
@@ -215,6 +216,9 @@ class KnowledgeGraph:
     def __init__(self, store: Store, *, config: Config) -> None:
         self.store = store
         self.config = config
+        #: Held by every reader (as one of many) and writer (alone) of :attr:`store` in this
+        #: process; code that reads :attr:`store` itself holds ``lock.reading()`` meanwhile.
+        self.lock = ReadWriteLock()
 
     @classmethod
     def open(cls, config: Config | None = None, *, load_bundled: bool = True) -> "KnowledgeGraph":
@@ -264,6 +268,7 @@ class KnowledgeGraph:
 
     # -- loading ---------------------------------------------------------------------------
 
+    @holding("writing")
     def load(self, sources: Sequence[Source], *, graph: str | None = None,
              format: str | None = None, progress: ProgressCallback | None = None,
              reason: bool = True) -> int:
@@ -348,7 +353,8 @@ class KnowledgeGraph:
               named_graphs: Sequence[str] = (), base_iri: str | None = None,
               inference: bool = True) -> sparql.QueryResult:
         """Run a SPARQL query in Oxigraph's engine; see :func:`kg.sparql.execute.execute_query`
-        (``inference=False`` answers from the asserted graphs only).
+        (``inference=False`` answers from the asserted graphs only). The answer is complete
+        when it is returned (evaluated under :attr:`lock`, then read from memory).
 
         The query passes the endpoint's checks first (:func:`kg.sparql.request.make_request`
         with the configuration's limits): SERVICE calls obey the allowlist and map of the
@@ -362,8 +368,10 @@ class KnowledgeGraph:
                                inference=inference)
         failed = ((lambda exc: services.failure(text, str(exc)))
                   if "SERVICE" in request.shape.keywords else None)
-        return sparql.execute_request(self.store, request, service_error=failed)
+        with self.lock.reading():
+            return sparql.execute_request(self.store, request, service_error=failed).detached()
 
+    @holding("writing")
     def update(self, text: str) -> reasoning.Outcome:
         """Run a SPARQL update in Oxigraph's engine (see :func:`kg.sparql.execute.execute_update`),
         then bring the inferred graph up to date with what it added and removed.
@@ -388,6 +396,7 @@ class KnowledgeGraph:
         # cost half of what building a set of Quad objects does
         return set(self.store.dump(format=RdfFormat.N_QUADS).splitlines())
 
+    @holding("writing")
     def apply(self, added: Sequence[Quad] = (), removed: Sequence[Quad] = ()) -> reasoning.Outcome:
         """Write a change known as quads removed and added, then bring the inferred graph up
         to date from that change alone (no comparison of the store).
@@ -437,6 +446,7 @@ class KnowledgeGraph:
 
     # -- export and views ------------------------------------------------------------------
 
+    @holding("reading")
     def export(self, output: IO[bytes], fmt: Format, *, graph: str | None = None,
                materialised: bool = False) -> None:
         """Write the whole dataset, or one named graph, to ``output``.
@@ -478,11 +488,13 @@ class KnowledgeGraph:
                      if quad.graph_name not in bookkeeping)
         union.dump(output, fmt.engine, from_graph=DefaultGraph(), prefixes=PREFIXES)
 
+    @holding("reading")
     def graph_names(self) -> list[str]:
         """The IRIs of the named graphs in the store."""
         return sorted(graph.value for graph in self.store.named_graphs()
                       if isinstance(graph, NamedNode))
 
+    @holding("reading")
     def stats(self) -> Stats:
         """Triples per named graph and counts of classes, properties and typed entities."""
         stats = Stats(default_graph=sum(
@@ -507,6 +519,7 @@ class KnowledgeGraph:
 
         return rdflib.Dataset(store=OxigraphStore(store=self.store), default_union=True)
 
+    @holding("reading")
     def __len__(self) -> int:
         return len(self.store)
 

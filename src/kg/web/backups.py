@@ -32,7 +32,7 @@ def take() -> Response:
     """Back up the store now."""
     writer_agent()
     folder = _folder()
-    with get_engine().store_lock.reading():  # between two writes, never during one
+    with get_engine().kg.lock.reading():  # between two writes, never during one
         target = copies.backup(get_store(), folder)
     body = {"backup": target.name, "quads": len(get_store())}
     return Response(json.dumps(body) + "\n", 201, mimetype="application/json")

@@ -58,10 +58,11 @@ def refresh(kg: KnowledgeGraph, client: WikidataClient, directory: Path, *,
     path = directory / FILE_NAME
     path.write_bytes(turtle)
     graph = NamedNode(GRAPHS["wikidata"])
-    old = list(kg.store.quads_for_pattern(None, None, None, graph))
-    kg.store.clear_graph(graph)
-    kg.load([Source(str(path))], graph=GRAPHS["wikidata"])
-    reasoning.update(kg, removed=old)  # the load followed what it added; this, what went
+    with kg.lock.writing():
+        old = list(kg.store.quads_for_pattern(None, None, None, graph))
+        kg.store.clear_graph(graph)
+        kg.load([Source(str(path))], graph=GRAPHS["wikidata"])
+        reasoning.update(kg, removed=old)  # the load followed what it added; this, what went
     return path, len(items)
 
 

@@ -44,6 +44,7 @@ from ..validation.incremental import Checker
 from ..namespaces import CHANGE_NS, CURATED_GRAPHS, GRAPHS, REVIEW_NS, SERVER_GRAPHS
 from ..validation.report import render
 from ..store.graph import KnowledgeGraph, Source, read_sources
+from ..store.lock import holding
 from ..sparql.update import update_delta
 from ..validation.validate import ValidationResult
 
@@ -108,6 +109,7 @@ class Writer:
 
     # -- validating without writing ----------------------------------------------------------
 
+    @holding("reading", "kg.lock")
     def validate(self, sources: Iterable[Source], *, graph: str | None = None,
                  format: str | None = None, shapes: Graph | None = None
                  ) -> tuple[Delta, ValidationResult]:
@@ -130,6 +132,7 @@ class Writer:
         return delta, Checker(shapes=shapes, ontology=Graph(), checks=()).check(
             store, delta, exclude=others, lint=False)
 
+    @holding("reading", "kg.lock")
     def check(self, delta: Delta, store=None) -> ValidationResult:
         """The validation of ``delta`` against the store as it is (or ``store``, a view of
         it: see :meth:`_reading`)."""
@@ -144,6 +147,7 @@ class Writer:
             self._schema_cache = (version, Schema.from_store(store, exclude=_EXCLUDE))
         return self._schema_cache[1]
 
+    @holding("reading", "kg.lock")
     def labels(self, result: ValidationResult, delta: Delta | None = None) -> dict:
         """English labels of the focus nodes of ``result`` (from the store and ``delta``)."""
         from ..validation.entail import View
@@ -206,6 +210,7 @@ class Writer:
             lambda store: effective(store, (), store.quads_for_pattern(None, None, None, target)),
             agent=agent, description=f"Graph Store DELETE <{target.value}>")
 
+    @holding("reading", "kg.lock")
     def graph_exists(self, graph: str | None) -> bool:
         """Whether the graph holds at least one triple."""
         target = NamedNode(graph or USER)
@@ -213,10 +218,12 @@ class Writer:
 
     # -- the review queue --------------------------------------------------------------------
 
+    @holding("reading", "kg.lock")
     def pending(self) -> list[changelog.Pending]:
         """The changes waiting for review, oldest first."""
         return changelog.pending_changes(self.kg.store)
 
+    @holding("reading", "kg.lock")
     def pending_change(self, pending_id: str) -> changelog.Pending:
         """One pending change; NotFoundError if there is none with this id."""
         found = changelog.pending_change(self.kg.store, pending_id)
@@ -224,6 +231,7 @@ class Writer:
             raise NotFoundError(f"no pending change {pending_id!r}; `kg review list` lists them")
         return found
 
+    @holding("reading", "kg.lock")
     def recheck(self, pending_id: str) -> tuple[Delta, ValidationResult]:
         """A pending change as it would apply now, validated against the graph as it is now."""
         pending = self.pending_change(pending_id)
@@ -236,7 +244,8 @@ class Writer:
         version, if given) if it now validates; 422 with the report otherwise."""
         pending = self.pending_change(pending_id)
         added = pending.delta.added if replacement is None else frozenset(replacement)
-        record = frozenset(changelog.pending_quads(self.kg.store, pending_id))
+        with self.kg.lock.reading():
+            record = frozenset(changelog.pending_quads(self.kg.store, pending_id))
         return self._write(lambda store: effective(store, added, pending.delta.removed),
                            agent=agent, description=f"review: accepted {pending.description} "
                            f"sent by {pending.agent}", used=pending_id, also_remove=record)
@@ -244,7 +253,7 @@ class Writer:
     def discard(self, pending_id: str) -> None:
         """Drop a pending change from the review queue."""
         self.pending_change(pending_id)
-        with self._lock:
+        with self._lock, self.kg.lock.writing():
             self._commit(Delta(removed=frozenset(changelog.pending_quads(self.kg.store,
                                                                          pending_id))))
 
@@ -257,12 +266,13 @@ class Writer:
             raise UsageError(f"on-invalid={on_invalid!r}: use one of {', '.join(ON_INVALID)}")
         started = changelog.now()
         with self._lock:
-            store = self._reading()
-            delta = compute(store)
-            self._protect(delta)
-            if not delta and not also_remove:
-                return Outcome("unchanged")
-            result = self.check(delta, store)
+            with self.kg.lock.reading():  # no write comes between: writes take self._lock
+                store = self._reading()
+                delta = compute(store)
+                self._protect(delta)
+                if not delta and not also_remove:
+                    return Outcome("unchanged")
+                result = self.check(delta, store)
             counts = {"added": len(delta.added), "removed": len(delta.removed)}
             if not result.conforms:
                 if on_invalid == "reject":
@@ -283,10 +293,12 @@ class Writer:
 
     def _commit(self, delta: Delta) -> None:
         """Write ``delta`` and the inferred triples it changes; tell the query workers."""
-        with self.engine.store_lock.writing():  # in-process readers wait for the whole change
+        # readers in this process wait for the whole change; the engine hears of it before
+        # they go on (a query worker forked meanwhile is then given the right version)
+        with self.kg.lock.writing():
             outcome = self.kg.apply(delta.added, delta.removed)
-        self.engine.dataset_changed(Delta(delta.added | frozenset(outcome.added_quads),
-                                          delta.removed | frozenset(outcome.removed_quads)))
+            self.engine.dataset_changed(Delta(delta.added | frozenset(outcome.added_quads),
+                                              delta.removed | frozenset(outcome.removed_quads)))
 
     def _protect(self, delta: Delta) -> None:
         graphs = delta.graphs
