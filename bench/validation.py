@@ -43,15 +43,14 @@ from kg.writes.writer import Writer
 
 HERE = Path(__file__).resolve().parent
 
-#: 20 triples: a new central office (8) and a cooperation link it provides (12).
+#: 20 triples: a new central office (7) and a cooperation link it provides (13).
 CHANGE = """
 fipid:bench-office a fip:CentralOffice ;
     rdfs:label "Office de coopération (banc d'essai)"@fr , "Cooperation office (benchmark)"@en ;
     org:subOrganizationOf fipid:dcsd ;
     fip:basedIn fipid:bangkok ;
     fip:thematicDomain fipid:domain-security-cooperation ;
-    prov:wasDerivedFrom fipid:fs5-s030 ;
-    skos:altLabel "OCB" .
+    prov:wasDerivedFrom fipid:fs5-s030 .
 fipid:bench-link a fip:CooperationLink ;
     rdfs:label "Benchmark office training in Thailand (May 2023)"@en ,
         "Formation en Thaïlande (mai 2023)"@fr ;
@@ -61,7 +60,8 @@ fipid:bench-link a fip:CooperationLink ;
     fip:cooperationType fipid:cooptype-training ;
     fip:thematicDomain fipid:domain-forest-fire-management ;
     prov:atLocation fipid:thailand ;
-    dcterms:date "2023-05"^^xsd:gYearMonth ;
+    dcterms:date "2023-05-01"^^xsd:date ;
+    fip:datePrecision time:unitMonth ;
     fip:outcome "a training course"@en ;
     prov:wasDerivedFrom fipid:fs5-s030 .
 """
