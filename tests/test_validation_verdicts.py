@@ -107,6 +107,20 @@ def test_each_problem_is_reported_once(client):
         ["fipsh:LexicalFormCheck"]
 
 
+@pytest.mark.parametrize("case, loop", [
+    ("invalid/places/place-part-of-itself.ttl",
+     "fipid:indo-pacific fip:partOf fipid:madagascar . fipid:madagascar fip:partOf "
+     "fipid:indian-ocean . fipid:indian-ocean fip:partOf fipid:indo-pacific ."),
+    ("invalid/organisations/organisation-own-ancestor.ttl",
+     "fipid:meae org:subOrganizationOf fipid:dcsd . fipid:dcsd org:unitOf fipid:meae .")])
+def test_a_cycle_is_reported_with_the_triples_that_form_it(client, case, loop):
+    results = client.post("/validate", data=(CASES_DIR / case).read_bytes(),
+                          headers={"Content-Type": "text/turtle"}).get_json()["results"]
+    focus = loop.split()[0].replace("fipid:", "https://w3id.org/fr-indopacific/id/")
+    messages = [r["message"] for r in results if r["focusNode"] == focus]
+    assert any(m.endswith("The loop: " + loop) for m in messages), messages
+
+
 SHAPES = """@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <https://example.org/> .
 ex:BookShape a sh:NodeShape ; sh:targetClass ex:Book ;
     sh:property [ sh:path ex:title ; sh:minCount 1 ; sh:message "A book needs an ex:title."@en ] .
