@@ -196,10 +196,10 @@ SETTINGS: tuple[Setting, ...] = (
     # -- validation ---------------------------------------------------------------------------
     Setting("graph_shapes", {},
             "IRI=FILE pairs (spaces or commas between pairs; an IRI may take several files): "
-            "a named graph of your own and your SHACL shapes (Turtle) for it. POST /validate "
-            "?graph=IRI and the writes to that graph are validated against those shapes "
-            "only, on that graph only; the project's shapes and checks leave it out. Read at "
-            "start.", _graph_shapes),
+            "a named graph of your own and your SHACL shapes (Turtle) for it. "
+            "POST /validate?graph=IRI and the writes to that graph are validated against "
+            "those shapes only, on that graph only; the project's shapes and checks leave it "
+            "out. Read at start. Also read by `kg validate --graph IRI`.", _graph_shapes),
 )
 
 

@@ -38,11 +38,10 @@ from pyoxigraph import Literal, NamedNode, Quad, Store
 from rdflib import Graph
 
 from ..store.delta import Delta
-from ..namespaces import GRAPHS
+from ..namespaces import GRAPHS, compact
 from .entail import RDF_TYPE, SCHEMA_PREDICATES, Schema, View
 from .scope import Scope, analyse
 from ..terms import to_ox, to_rdflib
-from ..namespaces import compact
 from .cycles import cycle_of, cycle_steps
 from .beyond import beyond_shapes, datatype_results
 from .checks import Check, check_change, check_full, load_checks, touched_terms

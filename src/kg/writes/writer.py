@@ -163,7 +163,7 @@ class Writer:
         from ..validation.report import labels_for
         from ..terms import to_ox, to_rdflib
 
-        view = View(self.kg.store, delta, exclude=self._exclude)
+        view = View(self.kg.store, delta, exclude=_EXCLUDE)  # a graph of one's own names too
         label = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
         return labels_for(result, lambda node: [to_rdflib(o)
                                                 for o in view.objects(to_ox(node), label)])
