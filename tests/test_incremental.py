@@ -39,11 +39,23 @@ def _case_delta(path: Path) -> Delta:
                                  for q in parse(path=str(path), format=RdfFormat.TURTLE)))
 
 
-def _removal(store, subject: str, predicate: str, graph: NamedNode = FACTSHEET) -> Delta:
-    quads = store.quads_for_pattern(NamedNode(ID_NS + subject), NamedNode(predicate), None, graph)
+def _removal(store, subject: str, predicate: str, graph: NamedNode | None = FACTSHEET,
+             obj: str | None = None) -> Delta:
+    """The removal of ``fipid:subject predicate [obj]`` from ``graph`` (None: every graph)."""
+    quads = store.quads_for_pattern(NamedNode(ID_NS + subject), NamedNode(predicate),
+                                    NamedNode(obj) if obj else None, graph)
     removed = frozenset(quads)
     assert removed, f"fipid:{subject} has no <{predicate}> to remove"
     return Delta(removed=removed)
+
+
+def _label_of_another(store, subject: str, other: str) -> Delta:
+    """``fipid:subject`` given the English label of ``fipid:other`` (one entity, two IRIs?)."""
+    label = next(q.object for q in store.quads_for_pattern(
+        NamedNode(ID_NS + other), NamedNode(PREFIXES["rdfs"] + "label"), None)
+        if q.object.language == "en")
+    return Delta(added=frozenset({Quad(NamedNode(ID_NS + subject),
+                                       NamedNode(PREFIXES["rdfs"] + "label"), label, USER)}))
 
 
 @pytest.fixture(scope="module")
@@ -64,6 +76,20 @@ def changes(store) -> dict[str, Delta]:
     found["removal/unit-loses-parent"] = _removal(store, "ocrvp", ORG + "subOrganizationOf",
                                                 CURATION)  # background: the curators' graph
     found["removal/link-loses-provider"] = _removal(store, "coop-fle-lecturers", FIP + "provider")
+    # removals that SPARQL checks see: a curated assertion's triple goes (its assertion stays);
+    # a sentence loses its only use; the curators' note is no longer typed as one (the
+    # assertions derived from it lose their note: a pattern with no projected variable)
+    found["removal/asserted-triple-goes"] = _removal(store, "indonesia", FIP + "partOf", None,
+                                                     ID_NS + "south-east-asia")
+    found["removal/sentence-loses-its-only-use"] = _removal(
+        store, "legend-rescue-coordination-centre", PREFIXES["prov"] + "wasDerivedFrom", None,
+        ID_NS + "fs5-s067")
+    found["removal/curator-note-loses-its-class"] = _removal(
+        store, "note-french-police-structure", PREFIXES["rdf"] + "type", None,
+        FIP + "CuratorNote")
+    # a hub (a country every link points at) given another country's name
+    found["addition/hub-named-as-another-country"] = _label_of_another(store, "thailand",
+                                                                       "vietnam")
     return found
 
 
@@ -85,7 +111,10 @@ def full(store, checker, changes):
 
 
 NAMES = sorted([str(p.relative_to(CASES_DIR)) for p in CASE_FILES]
-               + ["removal/unit-loses-parent", "removal/link-loses-provider"])
+               + ["removal/unit-loses-parent", "removal/link-loses-provider",
+                  "removal/asserted-triple-goes", "removal/sentence-loses-its-only-use",
+                  "removal/curator-note-loses-its-class",
+                  "addition/hub-named-as-another-country"])
 
 
 @pytest.fixture(scope="module")
@@ -110,8 +139,8 @@ GRAPH_CHECKS = {path.stem.removesuffix("-violation")
 
 def _expected_to_fail(name: str) -> bool:
     """True for an invalid case (of the shapes or of the SPARQL checks the incremental run
-    makes) or a removal, False for a valid case."""
-    if name.startswith("removal/"):
+    makes) or a change made here (each breaks something), False for a valid case."""
+    if name.startswith(("removal/", "addition/")):
         return True
     expectations = parse_expectations(CASES_DIR / name)
     return any(e.kind == "violation" or e.kind == "check" and e.check not in GRAPH_CHECKS
@@ -145,6 +174,19 @@ def test_the_full_validation_finds_nothing_more(incremental, full):
     missed = {_key(f) for f in full.violations if not any(
         str(f.source_shape).endswith(_check_iri_name(check)) for check in GRAPH_CHECKS)} - found
     assert not missed, sorted(missed)
+
+
+@pytest.mark.parametrize("name, check", [
+    ("removal/asserted-triple-goes", "assertion-not-asserted"),
+    ("removal/sentence-loses-its-only-use", "orphan-sentence"),
+    ("removal/curator-note-loses-its-class", "curator-provenance"),
+    ("addition/hub-named-as-another-country", "duplicate-entity")])
+def test_a_change_made_here_is_caught_by_its_check(name, check, results):
+    """The changes above each break one SPARQL check, found incrementally (the curator
+    note's class is read by a pattern whose variable no row names: found by walking from it
+    to the assertions derived from the note)."""
+    assert any(str(f.source_shape).endswith(_check_iri_name(check))
+               for f in results[name].violations), [str(f) for f in results[name].results]
 
 
 @pytest.mark.parametrize("path", INVALID_CASES + WARNING_CASES,

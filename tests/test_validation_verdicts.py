@@ -17,7 +17,7 @@ from pyoxigraph import RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
 from kg.cli import main
-from kg.errors import ValidationFailedError
+from kg.errors import UsageError, ValidationFailedError
 from kg.web.app import close_app, create_app
 from kg.writes.writer import Writer
 
@@ -107,6 +107,20 @@ def test_each_problem_is_reported_once(client):
         ["fipsh:LexicalFormCheck"]
 
 
+@pytest.mark.parametrize("case, loop", [
+    ("invalid/places/place-part-of-itself.ttl",
+     "fipid:indo-pacific fip:partOf fipid:madagascar . fipid:madagascar fip:partOf "
+     "fipid:indian-ocean . fipid:indian-ocean fip:partOf fipid:indo-pacific ."),
+    ("invalid/organisations/organisation-own-ancestor.ttl",
+     "fipid:meae org:subOrganizationOf fipid:dcsd . fipid:dcsd org:unitOf fipid:meae .")])
+def test_a_cycle_is_reported_with_the_triples_that_form_it(client, case, loop):
+    results = client.post("/validate", data=(CASES_DIR / case).read_bytes(),
+                          headers={"Content-Type": "text/turtle"}).get_json()["results"]
+    focus = loop.split()[0].replace("fipid:", "https://w3id.org/fr-indopacific/id/")
+    messages = [r["message"] for r in results if r["focusNode"] == focus]
+    assert any(m.endswith("The loop: " + loop) for m in messages), messages
+
+
 SHAPES = """@prefix sh: <http://www.w3.org/ns/shacl#> . @prefix ex: <https://example.org/> .
 ex:BookShape a sh:NodeShape ; sh:targetClass ex:Book ;
     sh:property [ sh:path ex:title ; sh:minCount 1 ; sh:message "A book needs an ex:title."@en ] .
@@ -140,3 +154,102 @@ def test_validate_with_ones_own_shapes(tmp_path, args, expect_fip_warning):
     done = runner.invoke(main, ["-q", "validate", "--shapes", str(shapes), *args, str(fixed)],
                          catch_exceptions=False)
     assert done.exit_code == 0, done.output
+
+
+# -- a graph of one's own, declared in the server's settings ------------------------------------
+
+OWN = "https://example.org/my-graph"
+BAD_BOOKS = ("@prefix ex: <https://example.org/> .\nex:b1 a ex:Book ; ex:about "
+             "<https://w3id.org/fr-indopacific/id/dcsd> .\n")
+GOOD_BOOKS = '@prefix ex: <https://example.org/> .\nex:b1 a ex:Book ; ex:title "T" .\n'
+
+
+@pytest.fixture
+def own_shapes(tmp_path) -> str:
+    """The graph_shapes setting: OWN validated against the book shapes."""
+    shapes = tmp_path / "shapes.ttl"
+    shapes.write_text(SHAPES, encoding="utf-8")
+    return f"{OWN}={shapes}"
+
+
+def _violations(results: list[dict]) -> list[tuple]:
+    return [(r["focusNode"], r["message"]) for r in results if r["severity"] == "Violation"]
+
+
+def test_the_endpoint_validates_a_declared_graph_against_its_shapes_only(own_shapes):
+    app = create_app({"workers": 0, "graph_shapes": own_shapes})
+    try:
+        client = app.test_client()
+
+        def post(text: str, query: str = f"?graph={OWN}") -> dict:
+            response = client.post("/validate" + query, data=text.encode(),
+                                   headers={"Content-Type": "text/turtle"})
+            assert response.status_code == 200, response.get_data(as_text=True)
+            return response.get_json()
+
+        report = post(BAD_BOOKS)
+        assert not report["conforms"]
+        # their shapes only: no word from the project's shapes, checks or lint
+        assert _violations(report["results"]) == [("https://example.org/b1",
+                                                   "A book needs an ex:title.")]
+        assert len(report["results"]) == 1
+        assert post(GOOD_BOOKS)["conforms"]
+        # elsewhere (the user graph) the book shapes do not apply, the project's do
+        elsewhere = post(BAD_BOOKS, query="")
+        assert not any("ex:title" in r["message"] for r in elsewhere["results"])
+        assert client.post("/validate?graph=not%20an%20iri", data=GOOD_BOOKS.encode(),
+                           headers={"Content-Type": "text/turtle"}).status_code == 400
+    finally:
+        close_app(app)
+
+
+def test_a_write_to_a_declared_graph_is_gated_by_its_shapes(own_shapes):
+    config = Config.load({"graph_shapes": own_shapes}, environ={})
+    kg = KnowledgeGraph.open(config)
+    writer = Writer(kg, config=config)
+    before = len(kg)
+    with pytest.raises(ValidationFailedError) as refused:
+        writer.add_to_graph(OWN, parse(BAD_BOOKS.encode(), RdfFormat.TURTLE), agent="test")
+    assert [str(f.focus_node) for f in refused.value.result.violations] == \
+        ["https://example.org/b1"]
+    assert len(kg) == before
+    assert writer.add_to_graph(OWN, parse(GOOD_BOOKS.encode(), RdfFormat.TURTLE),
+                               agent="test").status == "committed"
+    # one update writing to both: each part is validated its own way, in one report
+    with pytest.raises(ValidationFailedError) as refused:
+        writer.update(f"""PREFIX ex: <https://example.org/>
+            INSERT DATA {{ GRAPH <{OWN}> {{ ex:b2 a ex:Book }}
+                           fipid:case-typo a fip:CooperationLinc . }}""", agent="test")
+    focus = {str(f.focus_node) for f in refused.value.result.violations}
+    assert focus == {"https://example.org/b2", "https://w3id.org/fr-indopacific/id/case-typo"}
+
+
+def test_kg_validate_uses_the_declared_shapes_of_a_graph(own_shapes, tmp_path):
+    data = tmp_path / "books.ttl"
+    data.write_text(BAD_BOOKS, encoding="utf-8")
+    done = CliRunner().invoke(main, ["-q", "validate", "--format", "json", "--graph", OWN,
+                                     str(data)], env={"KG_GRAPH_SHAPES": own_shapes},
+                              catch_exceptions=False)
+    assert done.exit_code == 1, done.output
+    assert _violations(json.loads(done.stdout)["results"]) == [
+        ("https://example.org/b1", "A book needs an ex:title.")]
+
+
+@pytest.mark.parametrize("value, says", [
+    ("https://example.org/g", "GRAPH-IRI=SHAPES-FILE"),
+    ("https://w3id.org/fr-indopacific/graph/user=shapes.ttl", "one of the project's graphs")])
+def test_a_bad_graph_shapes_setting_is_a_clear_error(value, says):
+    with pytest.raises(UsageError, match=says):
+        Config.load({"graph_shapes": value}, environ={})
+
+
+def test_a_missing_shapes_file_stops_the_start(tmp_path):
+    config = Config.load({"graph_shapes": f"{OWN}={tmp_path / 'none.ttl'}"}, environ={})
+    with pytest.raises(UsageError, match="none.ttl"):
+        Writer(KnowledgeGraph.open(config), config=config)
+
+
+def test_kg_serve_with_a_missing_shapes_file_says_so_and_does_not_start(run_kg, tmp_path):
+    done = run_kg("serve", "--port", "0", "--graph-shapes", f"{OWN}={tmp_path / 'none.ttl'}")
+    assert done.returncode == 2
+    assert b"none.ttl: No such file" in done.stderr and b"Traceback" not in done.stderr

@@ -78,6 +78,24 @@ def _names(value: str) -> tuple[str, ...]:
     return tuple(part.strip().lower() for part in value.split(",") if part.strip())
 
 
+def _graph_shapes(value: str) -> dict[str, tuple[Path, ...]]:
+    """``IRI=FILE`` pairs (spaces or commas between pairs; an IRI named twice takes both
+    files) as {graph IRI: shapes files}. The project's own graphs are refused: their
+    shapes are the project's (``kg validate --shapes`` adds to those)."""
+    from .namespaces import GRAPHS
+
+    found: dict[str, tuple[Path, ...]] = {}
+    for pair in value.replace(",", " ").split():
+        iri, sep, path = pair.partition("=")
+        if not sep or not path or ":" not in iri:
+            raise ValueError(f"{pair!r}: write GRAPH-IRI=SHAPES-FILE")
+        if iri in GRAPHS.values():
+            raise ValueError(f"<{iri}> is one of the project's graphs; shapes of your own "
+                             "apply to a graph of your own")
+        found[iri] = found.get(iri, ()) + (Path(path).expanduser(),)
+    return found
+
+
 def _base_url(value: str) -> str:
     # one trailing slash, so that base_url + "id/dcsd" is always a well-formed URL
     return value.rstrip("/") + "/" if value else ""
@@ -175,6 +193,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("load_allowlist", (),
             "Hosts (name or name:port, comma-separated) SPARQL LOAD may fetch from over "
             "HTTP(S). Empty: LOAD is refused; file: URLs always are.", _names),
+    # -- validation ---------------------------------------------------------------------------
+    Setting("graph_shapes", {},
+            "IRI=FILE pairs (spaces or commas between pairs; an IRI may take several files): "
+            "a named graph of your own and your SHACL shapes (Turtle) for it. "
+            "POST /validate?graph=IRI and the writes to that graph are validated against "
+            "those shapes only, on that graph only; the project's shapes and checks leave it "
+            "out. Read at start. Also read by `kg validate --graph IRI`.", _graph_shapes),
 )
 
 
@@ -213,6 +238,7 @@ class Config:
     backup_dir: Path | None = None
     allow_curated_writes: bool = False
     load_allowlist: tuple[str, ...] = ()
+    graph_shapes: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None,

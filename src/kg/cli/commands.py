@@ -266,7 +266,7 @@ _SERVE_SETTINGS = ("store", "store_update", "host", "port", "base_url", "timeout
                    "max_query_length", "max_body_size", "max_header_size", "max_nesting",
                    "max_rows", "cache_size", "service_allowlist", "service_map", "update_token",
                    "update_token_file", "backup_dir",
-                   "allow_curated_writes", "load_allowlist")
+                   "allow_curated_writes", "load_allowlist", "graph_shapes")
 
 
 def _serve_options(func):
@@ -288,6 +288,8 @@ def _serve_options(func):
 def _metavar(setting) -> str:
     if setting.name == "load_allowlist":
         return "HOSTS"
+    if setting.name == "graph_shapes":
+        return "IRI=FILE"
     if setting.default is None:  # unset by default: its name says what it holds
         kind = setting.name.rpartition("_")[2]
         return {"dir": "DIR", "file": "FILE"}.get(kind, "TEXT")

@@ -41,6 +41,21 @@ class Delta:
         return {None if isinstance(q.graph_name, DefaultGraph) else q.graph_name.value
                 for q in self.added | self.removed}
 
+    def restricted(self, graphs: set[str], *, keep: bool = True) -> "Delta":
+        """The part of the change in ``graphs`` (IRIs), or with ``keep=False`` outside them.
+
+        >>> from pyoxigraph import NamedNode, Quad
+        >>> q = Quad(NamedNode("http://e/a"), NamedNode("http://e/p"), NamedNode("http://e/b"),
+        ...          NamedNode("http://e/g"))
+        >>> bool(Delta(added=frozenset({q})).restricted({"http://e/g"}, keep=False))
+        False
+        """
+        def inside(quad: Quad) -> bool:
+            named = not isinstance(quad.graph_name, DefaultGraph)
+            return (named and quad.graph_name.value in graphs) == keep
+
+        return Delta(frozenset(filter(inside, self.added)), frozenset(filter(inside, self.removed)))
+
     def then(self, other: "Delta") -> "Delta":
         """This change followed by ``other`` (computed against the store after this one),
         as one change against the store before both.

@@ -4,15 +4,30 @@ Each ``*-violation.rq`` is a SELECT whose every row names an offender (see
 ``shapes/README.md``); its header says what it checks (``# Check:``) and how a row reads
 (``# Message:``, with ``{variable}`` placeholders). On the whole graph a check must return
 no row. On a change, the rows that matter are the rows the check gives *after* the change
-and not *before*, among the rows that name a node the change touches (its subjects, objects
-and predicates) — a check's rows name the nodes it reads around, so these are all of them.
+and not *before*.
 
-They are found without running the check on the whole graph. From every node the change
-touches, bound to each projected variable in turn, the check's triple patterns are walked
-outwards (predicates followed forwards or backwards, variable predicates too), collecting
-the triples the query can match; the check runs on those triples, before and after the
-change, and only the rows naming a touched node are kept: for them the triples collected
-are all the triples the full graph offers, so the rows are the full graph's rows.
+They are found without running the check on the whole graph. A row can appear or vanish
+only if one of the check's triple patterns, under the row's bindings, matches a triple the
+change adds or removes (in a NOT EXISTS too). So each changed triple is matched against
+each pattern; where it matches, the projected variable of the pattern that every row binds
+(an *anchor*: ``?a`` of ``?a rdfs:label ?shared``) takes that triple's term as a *seed*.
+The rows that matter are among the rows whose anchor is one of its seeds.
+
+From the seeds of each anchor, the check's triple patterns are walked outwards (predicates
+followed forwards or backwards, variable predicates too), collecting the triples the query
+can match; the check runs on those triples with the anchor bound to its seeds (``VALUES``),
+before and after the change: for these rows the triples collected are all the triples the
+full graph offers, so the rows are the full graph's rows. Binding the anchor keeps a check
+that pairs nodes (``duplicate-entity``) from pairing every node it collected, and seeding by
+pattern keeps a hub (a country the change points at) from being walked by checks that
+cannot read it there.
+
+A changed triple that matches a pattern with no anchor (``?note a fip:CuratorNote``, where
+``?note`` is not projected) passes its match on: the patterns are walked from the note, and
+the anchors reached (``?node prov:wasDerivedFrom ?note``) are seeded with the nodes reached.
+If no such walk can be complete, the check falls back to a wider rule: every node the
+change touches is a seed of every variable whose walk is complete, and the check runs on
+what was collected, its rows filtered.
 
 Two economies keep hubs (a class, a country) cheap: a walk goes forwards first and leaves
 ``rdf:type`` backwards for last, and a pattern whose other end is a variable used nowhere
@@ -23,12 +38,13 @@ Property paths other than a single IRI are not walked: :func:`load_checks` refus
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
 import rdflib
-from pyoxigraph import Literal, NamedNode, Quad, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
 from rdflib import URIRef, Variable
 
 from ..errors import UsageError
@@ -37,7 +53,7 @@ from ..store.delta import Delta
 from ..terms import to_ox, to_rdflib
 from .entail import View
 from .lint import SHAPES_NS
-from .scope import triple_patterns
+from .scope import grouped_triple_patterns
 from .validate import Finding
 
 _HEADER = re.compile(r"^#\s*(Check|Message):\s*(.*)$")
@@ -57,6 +73,15 @@ class Check:
     patterns: tuple[tuple, ...]
     #: Variables that occur once in the query: a pattern reaching one needs one triple.
     leaves: frozenset[str]
+    #: Projected variables bound by a triple pattern in every row, whose walk is complete:
+    #: a row that a changed triple alters binds one of them to a term of that triple.
+    anchors: frozenset[str] = frozenset()
+    #: The anchors that are a subject in every row (never a literal).
+    subjects: frozenset[str] = frozenset()
+    #: The block each pattern is written in (patterns of one block match together).
+    blocks: tuple[int, ...] = ()
+    #: Where the query's WHERE group opens (a VALUES clause goes there); -1 if not found.
+    where: int = -1
 
     @property
     def iri(self) -> URIRef:
@@ -107,15 +132,64 @@ def parse_check(path: Path) -> Check:
         raise UsageError(f"{path}: a check starts with '# Check:' and '# Message:' lines")
     query = prepareQuery(text)
     variables = tuple(str(v) for v in query.algebra["PV"])
-    patterns = tuple(triple_patterns(query.algebra))
+    grouped = tuple(grouped_triple_patterns(query.algebra))
+    patterns = tuple(triple for _, triple in grouped)
     for _, predicate, _ in patterns:
         if not isinstance(predicate, (URIRef, Variable)):
             raise UsageError(f"{path}: property paths are not supported in checks ({predicate})")
     counts = {v: len(re.findall(r"[?$]" + re.escape(v) + r"\b", text)) for v in
               {str(t) for p in patterns for t in p if isinstance(t, Variable)}}
-    return Check(name=name, query=text, description=" ".join(headers["Check"]),
-                 message=" ".join(headers["Message"]), variables=variables,
-                 patterns=patterns, leaves=frozenset(v for v, n in counts.items() if n == 1))
+    check = Check(name=name, query=text, description=" ".join(headers["Check"]),
+                  message=" ".join(headers["Message"]), variables=variables,
+                  patterns=patterns, leaves=frozenset(v for v, n in counts.items() if n == 1),
+                  blocks=tuple(block for block, _ in grouped))
+    certain = {str(v) for v in certain_variables(query.algebra)} & set(variables)
+    walkable = {v for v in certain if _walk(check, View(Store()), Variable(v), set()) is not None}
+    subjects = {str(v) for v in certain_variables(query.algebra, subjects=True)} & walkable
+    return replace(check, anchors=frozenset(walkable), subjects=frozenset(subjects),
+                   where=_where(text))
+
+
+def certain_variables(node, *, subjects: bool = False) -> set:
+    """The variables a triple pattern binds in every solution of an algebra ``node``
+    (those of OPTIONAL, BIND, VALUES and sub-queries are not: a VALUES clause joined on
+    one of them would invent rows instead of choosing among them); with ``subjects``,
+    those a pattern binds as its subject."""
+    from rdflib.plugins.sparql.parserutils import CompValue
+
+    if not isinstance(node, CompValue):
+        return set()
+    name = node.name
+
+    def inner(key: str) -> set:
+        return certain_variables(node[key], subjects=subjects)
+
+    if name == "BGP":
+        return {t for triple in node["triples"] for t in (triple[:1] if subjects else triple)
+                if isinstance(t, Variable)}
+    if name == "Join":
+        return inner("p1") | inner("p2")
+    if name in ("LeftJoin", "Minus"):
+        return inner("p1")
+    if name == "Union":
+        return inner("p1") & inner("p2")
+    if name in ("SelectQuery", "Project", "Distinct", "Reduced", "OrderBy", "Slice",
+                "Filter", "Extend", "Graph"):
+        return inner("p")
+    return set()  # a sub-query, VALUES, aggregates: nothing is certain
+
+
+def _where(text: str) -> int:
+    """The offset just inside the query's WHERE group, or -1 (comments skipped: their
+    ``{variable}`` placeholders are not braces of the query)."""
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if not line.lstrip().startswith("#"):
+            match = re.search(r"\bWHERE\s*\{", line, re.IGNORECASE)
+            if match:
+                return offset + match.end()
+        offset += len(line)
+    return -1
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -134,20 +208,100 @@ def touched_terms(delta: Delta, exclude: frozenset = frozenset()) -> set:
 
 def check_change(checks: Iterable[Check], store: Store, delta: Delta, *,
                  exclude: frozenset = frozenset()) -> list[Finding]:
-    """The rows each check gives after ``delta`` and not before, naming a touched node."""
-    touched = touched_terms(delta, exclude)
-    if not touched:
+    """The rows each check gives after ``delta`` and not before, among the rows the change
+    can alter (see the module docstring)."""
+    changed = [(q.subject, q.predicate, q.object) for q in delta.added | delta.removed
+               if q.graph_name not in exclude]
+    if not changed:
         return []
-    nodes = {t for q in delta.added | delta.removed if q.graph_name not in exclude
-             for t in (q.subject, q.object) if not isinstance(t, Literal)}
+    touched = touched_terms(delta, exclude)
     before, after = View(store, exclude=exclude), View(store, delta, exclude=exclude)
     found = []
     for check in checks:
-        new = _rows(check, after, touched, nodes)
+        seeds = check_seeds(check, changed, (before, after))
+        if seeds is None:  # a changed triple no anchor follows: the wider rule
+            seeds = _wide_seeds(check, touched, delta, exclude)
+            run = _filtered_rows
+        else:
+            run = _anchored_rows
+        if not seeds:
+            continue
+        new = run(check, after, seeds)
         if new:
-            new -= _rows(check, before, touched, nodes)
+            new -= run(check, before, seeds)
         found += [check.finding(dict(row), touched) for row in sorted(new, key=str)]
     return found
+
+
+def check_seeds(check: Check, changed: list[tuple], views: tuple = ()) -> dict[str, set] | None:
+    """The seeds of each anchor of ``check``: for every changed triple that a pattern
+    matches, the triple's term under the pattern's first anchor (subject, then object,
+    then predicate: a predicate is the widest start; a literal only if nothing else).
+    A match that would put a literal where every row has a node (``?sentence`` of
+    ``?node ?property ?sentence`` when ``?sentence a fip:SourceSentence``) alters no row.
+    A pattern with no anchor (``?note a fip:CuratorNote``) passes its match on: the
+    anchors a walk reaches from it in ``views`` are seeded with the nodes reached. None
+    if that walk cannot be complete."""
+    seeds: dict[str, set] = {}
+    for pattern in check.patterns:
+        candidates = [v for v in (pattern[0], pattern[2], pattern[1])
+                      if isinstance(v, Variable) and str(v) in check.anchors]
+        for triple in changed:
+            binding = _unify(pattern, triple)
+            if binding is None or any(isinstance(binding[v], Literal) and str(v) in
+                                      check.subjects for v in candidates):
+                continue
+            if not candidates:
+                if not _pass_on(check, binding, views, seeds):
+                    return None
+                continue
+            anchor = next((v for v in candidates if not isinstance(binding[v], Literal)),
+                          candidates[0])
+            seeds.setdefault(str(anchor), set()).add(binding[anchor])
+    return seeds
+
+
+def _pass_on(check: Check, binding: dict, views: tuple, seeds: dict) -> bool:
+    """Seed the anchors reached by a walk from a variable of a match without anchor, in
+    every view; False if no variable of the match can be walked from completely."""
+    for variable, value in binding.items():
+        if isinstance(value, Literal):
+            continue
+        reached = [_reach(check, view, variable, {value}) for view in views]
+        if views and all(r is not None for r in reached):
+            for bound in reached:
+                for anchor, nodes in bound.items():
+                    if str(anchor) in check.anchors:
+                        seeds.setdefault(str(anchor), set()).update(nodes)
+            return True
+    return False
+
+
+def _unify(pattern: tuple, triple: tuple) -> dict | None:
+    """The binding of the pattern's variables that makes it ``triple``, or None."""
+    binding: dict = {}
+    for term, value in zip(pattern, triple):
+        if isinstance(term, Variable):
+            if binding.setdefault(term, value) != value:
+                return None
+        elif _ox(term) != value:
+            return None
+    return binding
+
+
+@lru_cache(maxsize=1024)
+def _ox(term):
+    """A constant of a pattern as a pyoxigraph term (converted once per constant)."""
+    return to_ox(term)
+
+
+def _wide_seeds(check: Check, touched: set, delta: Delta, exclude: frozenset) -> dict:
+    """Every touched node for every variable (the change's predicates too, for a variable
+    that stands for terms: see :func:`_takes_predicates`)."""
+    nodes = {t for q in delta.added | delta.removed if q.graph_name not in exclude
+             for t in (q.subject, q.object) if not isinstance(t, Literal)}
+    return {v: (touched if _takes_predicates(check, Variable(v)) else nodes)
+            for v in check.variables}
 
 
 def check_full(checks: Iterable[Check], before: Store, after: Store, touched: set) -> list[Finding]:
@@ -165,21 +319,46 @@ def _run(check: Check, store: Store) -> set[tuple]:
     return {tuple((v, row[v]) for v in check.variables if row[v] is not None) for row in rows}
 
 
-def _rows(check: Check, view: View, touched: set, nodes: set) -> set[tuple]:
-    """The check's rows on the triples it can read from the touched nodes, in ``view``,
-    that name a touched node at a variable whose walk was complete."""
+def _collect(check: Check, view: View, seeds: dict) -> tuple[Store, set]:
+    """The triples of ``view`` each seeded variable's walk collects, in a store of their
+    own, and the variables whose walk was complete."""
     local = Store()
     triples: set = set()
     complete = set()
-    for root in check.variables:
-        found = _walk(check, view, Variable(root), touched if _takes_predicates(
-            check, Variable(root)) else nodes)
+    for root, nodes in seeds.items():
+        found = _walk(check, view, Variable(root), nodes)
         if found is not None:
             triples |= found
             complete.add(root)
     local.extend(Quad(s, p, o) for s, p, o in triples if not isinstance(s, Literal))
+    return local, complete
+
+
+def _anchored_rows(check: Check, view: View, seeds: dict) -> set[tuple]:
+    """The check's rows in ``view`` whose anchor is one of its seeds, anchor by anchor."""
+    local, _ = _collect(check, view, seeds)
+    rows: set = set()
+    for anchor, nodes in seeds.items():
+        rows |= _run_bound(check, local, anchor, nodes)
+    return rows
+
+
+def _filtered_rows(check: Check, view: View, seeds: dict) -> set[tuple]:
+    """The check's rows on the triples collected from the seeds, in ``view``, that name a
+    seed at a variable whose walk was complete (the wider rule)."""
+    local, complete = _collect(check, view, seeds)
     return {row for row in _run(check, local)
-            if any(v in complete and term in touched for v, term in row)}
+            if any(v in complete and term in seeds[v] for v, term in row)}
+
+
+def _run_bound(check: Check, store: Store, variable: str, nodes: set) -> set[tuple]:
+    """The check's rows in ``store`` with ``variable`` one of ``nodes``: bound by a VALUES
+    clause where the query allows it, so a check that pairs nodes pairs these only."""
+    if check.where < 0 or any(isinstance(n, BlankNode) for n in nodes):  # no VALUES for these
+        return {row for row in _run(check, store) if dict(row).get(variable) in nodes}
+    values = f"VALUES ?{variable} {{ {' '.join(str(n) for n in nodes)} }} "
+    bound = replace(check, query=check.query[:check.where] + values + check.query[check.where:])
+    return _run(bound, store)
 
 
 def _takes_predicates(check: Check, variable: Variable) -> bool:
@@ -196,26 +375,38 @@ def _walk(check: Check, view: View, root: Variable, touched: set) -> set | None:
     touched terms; None when the walk cannot be complete without reading a hub whole
     (every triple of a touched predicate; every node with a constant value, such as the
     instances of a class) — its rows are then found from the other variables."""
-    bound: dict = {root: {t for t in touched if not isinstance(t, Literal)}}
+    walked = _walk_bound(check, view, root, touched)
+    return None if walked is None else walked[0]
+
+
+def _reach(check: Check, view: View, root: Variable, touched: set) -> dict | None:
+    """The nodes each variable stands for on the walk of :func:`_walk` (None likewise)."""
+    walked = _walk_bound(check, view, root, touched)
+    return None if walked is None else walked[1]
+
+
+def _walk_bound(check: Check, view: View, root: Variable, touched: set) -> tuple | None:
+    """The walk of :func:`_walk`: the triples collected and the nodes of each variable."""
+    bound: dict = {root: set(touched)}
     triples: set = set()
-    todo = list(check.patterns)
+    todo = list(zip(check.blocks or [0] * len(check.patterns), check.patterns))
     while todo:
         steps = _next_steps(todo, bound)
         if not steps:
             break
         reached_by: dict = {}
-        for step in steps:  # every pattern reaching the same variable (UNION branches)
+        for step in steps:  # a pattern of each block reaching the same variable (UNION)
             todo.remove(step)
-            found = _step(check, view, step, bound, triples)
+            found = _step(check, view, step[1], bound, triples)
             if found is None:
                 return None
             if found[0] is not None:
                 reached_by.setdefault(found[0], set()).update(found[1])
         for variable, nodes in reached_by.items():
             bound.setdefault(variable, set()).update(nodes)
-    if any(isinstance(t, Variable) and t not in bound for pattern in todo for t in pattern):
+    if any(isinstance(t, Variable) and t not in bound for _, pattern in todo for t in pattern):
         return None  # reachable from constants only: a hub would be read whole
-    return triples
+    return triples, bound
 
 
 def _step(check: Check, view: View, step: tuple, bound: dict, triples: set):
@@ -261,29 +452,37 @@ def _values(term, bound: dict):
 
 
 def _next_steps(todo: list, bound: dict) -> list:
-    """The next patterns to walk: from a reached variable, forwards first, ``rdf:type``
-    backwards last, never from a constant (a class, ``true``: a hub). When the best
-    leads to an unreached variable, every pattern of the same rank leading there comes
-    along (the branches of a UNION reach it each their own way)."""
+    """The next (block, pattern) pairs to walk: from a reached variable, forwards first,
+    ``rdf:type`` backwards last, never from a constant (a class, ``true``: a hub). When
+    the best leads to an unreached variable, a pattern of every block leading there at
+    the same rank comes along (the branches of a UNION reach it each their own way); of
+    the patterns of one block, the one from the variable reached first (the root's
+    nodes are all the nodes it stands for; a variable reached later may have been
+    reached through a NOT EXISTS, by some of its nodes only)."""
+    order = {variable: index for index, variable in enumerate(bound)}
     ranked = []
-    for s, p, o in todo:
+    for block, (s, p, o) in todo:
         if _reached(s, bound):
-            ranked.append((0, o, (s, p, o)))
+            ranked.append((0, o, order[s], block, (s, p, o)))
         elif _reached(o, bound):
-            ranked.append((2 if p == rdflib.RDF.type else 1, s, (s, p, o)))
+            ranked.append((2 if p == rdflib.RDF.type else 1, s, order[o], block, (s, p, o)))
         elif _reached(p, bound):
-            ranked.append((1, None, (s, p, o)))
+            ranked.append((1, None, order[p], block, (s, p, o)))
     if not ranked:
         return []
-    rank, far, step = min(ranked, key=lambda r: (r[0], str(r[2])))
+    rank, far, _, block, step = min(ranked, key=lambda r: (r[0], r[2], str(r[4])))
     if not isinstance(far, Variable) or far in bound:
-        return [step]
-    return [st for r, f, st in ranked if r == rank and f == far]
+        return [(block, step)]
+    chosen: dict = {}
+    for r, f, start, b, st in sorted(ranked, key=lambda r: (r[2], str(r[4]))):
+        if r == rank and f == far:
+            chosen.setdefault(b, (b, st))
+    return list(chosen.values())
 
 
 def _matching(view: View, s, p, o, limit: int | None) -> set:
     """Triples of ``view`` matching the pattern (None: any), at most ``limit`` of them."""
-    if isinstance(s, Literal):
+    if isinstance(s, Literal) or isinstance(p, (Literal, BlankNode)):
         return set()
     found = set()
     for triple in view.matching(s, p, o):

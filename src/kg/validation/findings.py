@@ -50,6 +50,17 @@ def result_of(report: Graph) -> ValidationResult:
     return ValidationResult(conforms=conforms, results=results, report=report)
 
 
+def combined(results: list[ValidationResult]) -> ValidationResult:
+    """One result from the results of parts of a change (validated each its own way)."""
+    if len(results) == 1:
+        return results[0]
+    report = Graph()
+    for prefix, namespace in results[0].report.namespaces():
+        report.bind(prefix, namespace, override=False)
+    add(report, [finding for result in results for finding in result.results])
+    return result_of(report)
+
+
 def difference(new: Graph, old: Graph) -> Graph:
     """The report ``new`` without the results that ``old`` has too."""
     seen = {_key(old, node) for node in old.subjects(RDF.type, SH.ValidationResult)}

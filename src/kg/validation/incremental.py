@@ -38,10 +38,11 @@ from pyoxigraph import Literal, NamedNode, Quad, Store
 from rdflib import Graph
 
 from ..store.delta import Delta
-from ..namespaces import GRAPHS
+from ..namespaces import GRAPHS, compact
 from .entail import RDF_TYPE, SCHEMA_PREDICATES, Schema, View
 from .scope import Scope, analyse
-from ..terms import to_rdflib
+from ..terms import to_ox, to_rdflib
+from .cycles import cycle_of, cycle_steps
 from .beyond import beyond_shapes, datatype_results
 from .checks import Check, check_change, check_full, load_checks, touched_terms
 from .findings import add, difference, result_of
@@ -124,6 +125,7 @@ class Checker:
         # sh:hasValue...), unless a shape reads rdf:type as a path (counting every type)
         self._relevant_classes = None if (None, SH.path, rdflib.RDF.type) in self.shapes \
             else frozenset(NamedNode(term) for term in self._shape_terms)
+        self._cycles = cycle_steps(self.shapes)  # shapes whose results name a loop
 
     @classmethod
     @lru_cache(maxsize=1)
@@ -147,17 +149,36 @@ class Checker:
 
     def _with_beyond(self, result: ValidationResult, store: Store, delta: Delta,
                      checked: list, *, exclude: frozenset, lint: bool) -> ValidationResult:
-        """``result`` (the shapes') with the checks' rows, the literals and the lint."""
+        """``result`` (the shapes') with the checks' rows, the literals and the lint; a
+        cycle's result names the triples that form it."""
+        looped = self._show_cycles(result.report, View(store, delta, exclude=exclude))
         found, replaced = beyond_shapes(store, delta, result.results, checked,
                                         ontology_terms=self._ontology_terms,
                                         exclude=exclude, lint=lint)
         if not found:
-            return result
+            return result_of(result.report) if looped else result
         for node in datatype_results(result.report, replaced):
             result.report.remove((node, None, None))
             result.report.remove((None, None, node))
         add(result.report, found)
         return result_of(result.report)
+
+    def _show_cycles(self, report: Graph, view: View) -> bool:
+        """Add to the message of each cycle in ``report`` the triples of the loop; whether
+        there was one."""
+        looped = False
+        for node in list(report.subjects(SH.sourceShape, None)):
+            steps = self._cycles.get(report.value(node, SH.sourceShape))
+            focus = report.value(node, SH.focusNode)
+            loop = steps and cycle_of(view, to_ox(focus), steps)
+            if loop:
+                message = report.value(node, SH.resultMessage)
+                shown = " ".join(f"{_compact(s)} {_compact(p)} {_compact(o)} ."
+                                 for s, p, o in loop)
+                report.set((node, SH.resultMessage, rdflib.Literal(
+                    f"{message} The loop: {shown}", lang="en")))
+                looped = True
+        return looped
 
     def _ontology_terms(self, store: Store) -> set[str]:
         """Terms the ontology declares, and the ones the shapes name (schema:startDate...)."""
@@ -322,6 +343,10 @@ class Checker:
         for s, p, o in schema.entail(triples):
             graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))  # literal subjects too
         return graph
+
+
+def _compact(term) -> str:
+    return compact(term.value) if isinstance(term, NamedNode) else str(term)
 
 
 # -- the graph as one -------------------------------------------------------------------

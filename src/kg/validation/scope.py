@@ -327,17 +327,30 @@ class _Walker:
 
 def triple_patterns(node):
     """Every triple pattern in a SPARQL algebra tree (BGPs, EXISTS filters, sub-queries)."""
+    return (triple for _, triple in grouped_triple_patterns(node))
+
+
+def grouped_triple_patterns(node):
+    """Every triple pattern of :func:`triple_patterns` with the block it is written in
+    (a number): the patterns of one block match together, in one solution."""
+    from itertools import count
+
+    return _grouped(node, count())
+
+
+def _grouped(node, blocks):
     from rdflib.plugins.sparql.parserutils import CompValue
 
     if isinstance(node, CompValue):
         for key, value in node.items():
             if key == "triples" and isinstance(value, list):
-                yield from (tuple(t) for t in value if len(t) == 3)
+                block = next(blocks)
+                yield from ((block, tuple(t)) for t in value if len(t) == 3)
             else:
-                yield from triple_patterns(value)
+                yield from _grouped(value, blocks)
     elif isinstance(node, (list, tuple)) and not isinstance(node, (str, BNode)):
         for item in node:
-            yield from triple_patterns(item)
+            yield from _grouped(item, blocks)
     elif hasattr(node, "expr") or hasattr(node, "graph"):
         for attribute in ("expr", "graph", "other"):
-            yield from triple_patterns(getattr(node, attribute, None))
+            yield from _grouped(getattr(node, attribute, None), blocks)

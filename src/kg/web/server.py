@@ -85,8 +85,20 @@ def build_app(config: Config, _target: str = ""):
     return app
 
 
+def check_settings(config: Config) -> None:
+    """Read now the files the app reads at start (tokens, a graph's own shapes): a bad one
+    is then an error message before the server starts (UsageError), not a traceback from
+    its worker process."""
+    from ..validation.validate import load_turtle
+
+    load_credentials(config)
+    for paths in config.graph_shapes.values():
+        load_turtle(paths)
+
+
 def serve(config: Config) -> None:
     """Serve the endpoint until interrupted (Ctrl-C or SIGTERM)."""
+    check_settings(config)
     logging.getLogger("kg.access").setLevel(logging.INFO)
     server = Server(
         "kg.web.server:build_app", address=config.host, port=config.port,

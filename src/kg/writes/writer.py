@@ -46,7 +46,8 @@ from ..validation.report import render
 from ..store.graph import KnowledgeGraph, Source, read_sources
 from ..store.lock import holding
 from ..sparql.update import update_delta
-from ..validation.validate import ValidationResult
+from ..validation.findings import combined
+from ..validation.validate import ValidationResult, load_turtle
 
 ON_INVALID = ("reject", "quarantine")
 USER = GRAPHS["user"]
@@ -87,6 +88,12 @@ class Writer:
         self._lock = threading.Lock()  # one write at a time
         self._checker_lock = threading.Lock()
         self._schema_cache: tuple[int, Schema] | None = None
+        #: The graphs of researchers' own (the graph_shapes setting), each with a checker of
+        #: its shapes alone; read now, so that a bad shapes file stops the start.
+        self.own_graphs = {graph: own_checker(load_turtle(paths))
+                           for graph, paths in config.graph_shapes.items()}
+        # the project's validation leaves those graphs out (their data, their vocabulary)
+        self._exclude = _EXCLUDE | frozenset(NamedNode(g) for g in self.own_graphs)
 
     def _reading(self):
         """The store a validation reads: the embedded one, or, over a remote server (a
@@ -126,25 +133,31 @@ class Writer:
             return delta, self.check(delta, store)
         if graph is None or graph in GRAPHS.values():
             checker = Checker(shapes=self.checker.shapes + shapes, checks=self.checker.checks)
-            return delta, checker.check(store, delta, exclude=_EXCLUDE)
-        own = NamedNode(graph)
-        others = frozenset(g for g in store.named_graphs() if g != own) | {DefaultGraph()}
-        return delta, Checker(shapes=shapes, ontology=Graph(), checks=()).check(
-            store, delta, exclude=others, lint=False)
+            return delta, checker.check(store, delta, exclude=self._exclude)
+        return delta, _check_own(own_checker(shapes), graph, store, delta)
 
     @holding("reading", "kg.lock")
     def check(self, delta: Delta, store=None) -> ValidationResult:
         """The validation of ``delta`` against the store as it is (or ``store``, a view of
-        it: see :meth:`_reading`)."""
+        it: see :meth:`_reading`): its triples in a graph of the researchers' own against
+        that graph's shapes, the others against the project's."""
         store = self._reading() if store is None else store
-        return self.checker.check(store, delta, exclude=_EXCLUDE, schema=self._schema(store))
+        parts = {graph: part for graph in self.own_graphs
+                 if (part := delta.restricted({graph}))}
+        rest = delta.restricted(set(self.own_graphs), keep=False) if parts else delta
+        results = [_check_own(self.own_graphs[graph], graph, store, part)
+                   for graph, part in parts.items()]
+        if rest or not parts:
+            results.insert(0, self.checker.check(store, rest, exclude=self._exclude,
+                                                 schema=self._schema(store)))
+        return combined(results)
 
     def _schema(self, store) -> Schema:
         # the schema changes only with the store: kept while the engine's version stays
         # (every write through this writer bumps it)
         version = self.engine.version
         if self._schema_cache is None or self._schema_cache[0] != version:
-            self._schema_cache = (version, Schema.from_store(store, exclude=_EXCLUDE))
+            self._schema_cache = (version, Schema.from_store(store, exclude=self._exclude))
         return self._schema_cache[1]
 
     @holding("reading", "kg.lock")
@@ -154,7 +167,7 @@ class Writer:
         from ..validation.report import labels_for
         from ..terms import to_ox, to_rdflib
 
-        view = View(self.kg.store, delta, exclude=_EXCLUDE)
+        view = View(self.kg.store, delta, exclude=_EXCLUDE)  # a graph of one's own names too
         label = NamedNode("http://www.w3.org/2000/01/rdf-schema#label")
         return labels_for(result, lambda node: [to_rdflib(o)
                                                 for o in view.objects(to_ox(node), label)])
@@ -386,6 +399,19 @@ def _turtle():
     from ..sparql.formats import TURTLE
 
     return TURTLE
+
+
+def own_checker(shapes: Graph) -> Checker:
+    """The checker of a graph of a researcher's own: their shapes alone, no ontology, no
+    project checks, no lint (their vocabulary is theirs)."""
+    return Checker(shapes=shapes, ontology=Graph(), checks=())
+
+
+def _check_own(checker: Checker, graph: str, store, delta: Delta) -> ValidationResult:
+    """``delta`` (in ``graph`` only) validated on that graph alone."""
+    own = NamedNode(graph)
+    others = frozenset(g for g in store.named_graphs() if g != own) | {DefaultGraph()}
+    return checker.check(store, delta, exclude=others, lint=False)
 
 
 def _refusal(result: ValidationResult) -> str:
