@@ -95,7 +95,9 @@ class IsolatedExecutor:
         """Wait until ``process`` answers; stop it at the deadline, or as soon as it turns
         heavy while every heavy slot is taken. Returns whether it turned heavy."""
         pid, heavy = process.pid, False
-        started, cpu_before = time.monotonic(), process.cpu_seconds()
+        started, cpu_before = time.monotonic(), process.cpu_at_rest
+        if cpu_before is None:  # a new worker: its CPU time was never read
+            cpu_before = process.cpu_seconds()
         try:
             while not process.answered(min(_CHECK, deadline - time.monotonic())):
                 if time.monotonic() >= deadline:

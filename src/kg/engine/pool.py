@@ -47,7 +47,7 @@ log = logging.getLogger("kg")
 _STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to load its data
 _DELTA_LOG = 256  # changes kept for workers that are behind; further back: a new fork
 _MEMORY_CHECK = 0.05  # CPU seconds a worker uses between two looks at its memory
-_MIN_SHARE = 16 * 1024 * 1024  # a worker's share of the budget is at least this
+_MIN_SHARE = 4 * 1024 * 1024  # a worker's share of the budget is at least this
 
 
 class WorkerPool:
@@ -167,15 +167,22 @@ class WorkerPool:
 
     def give_back(self, process: WorkerProcess, *, keep: str | None = None) -> None:
         """Put ``process`` back among the idle workers after a query, or, forked and grown
-        past its share of memory, replace it by a fresh fork (``keep``: as :meth:`replace`)."""
-        if self.forks:
-            cpu = process.cpu_seconds()
-            if cpu is not None and cpu - process.cpu_checked >= _MEMORY_CHECK:
-                process.cpu_checked = cpu  # reading the memory costs more than a tiny query
-                if process.private_bytes() > self.share:
-                    self.replace(process, keep=keep)
-                    return
-        self.idle.put(process)
+        past its share of memory, replace it by a fresh fork (``keep``: as :meth:`replace`).
+        The memory is looked at after every ``_MEMORY_CHECK`` seconds of the worker's CPU
+        (reading it costs milliseconds at a million triples), off the request's path."""
+        cpu = process.cpu_at_rest = process.cpu_seconds()
+        if not self.forks or cpu is None or cpu - process.cpu_checked < _MEMORY_CHECK:
+            self.idle.put(process)
+            return
+        process.cpu_checked = cpu
+
+        def check() -> None:
+            if process.private_bytes() > self.share:
+                self.replace(process, keep=keep)
+            else:
+                self.idle.put(process)
+
+        threading.Thread(target=check, name="kg-worker-memory", daemon=True).start()
 
     def replace(self, process: WorkerProcess, *, keep: str | None = None) -> None:
         """Kill a worker and start another in the background; ``keep`` names the spool

@@ -68,6 +68,7 @@ class WorkerProcess:
         self.version: int | None = None
         self.checkpoint: str | None = None  #: on disk: its own copy of the store
         self.cpu_checked = 0.0  #: its CPU time when its memory was last looked at
+        self.cpu_at_rest: float | None = None  #: its CPU time when it last went idle
         self._status: int | None = None  # forked: its wait status, once collected
         # set up once: waiting for each answer and reading the CPU time cost no more calls
         self._answered = select.poll()

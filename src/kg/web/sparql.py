@@ -66,8 +66,15 @@ def endpoint() -> Response:
     return query_response(engine, engine.request(
         queries[0], accept=request.headers.get("Accept"), format=formats,
         default_graphs=params.getlist("default-graph-uri"),
-        named_graphs=params.getlist("named-graph-uri"), base_iri=request.base_url,
+        named_graphs=params.getlist("named-graph-uri"), base_iri=_base_iri(),
         inference=inference_parameter(params.get("inference"))))
+
+
+def _base_iri() -> str:
+    """The endpoint's IRI as the client reached it: the base of relative IRIs in a query."""
+    # what request.base_url gives, without its round trip through werkzeug's URI-to-IRI
+    # conversion (a tenth of the CPU of a tiny query)
+    return f"{request.scheme}://{request.host}{request.root_path}{request.path}"
 
 
 def _browser(override: str | None) -> bool:
@@ -80,7 +87,7 @@ def _browser(override: str | None) -> bool:
 def _update(text: str, params: MultiDict) -> Response:
     agent = writer_agent()
     outcome = get_writer().update(
-        text, agent=agent, base_iri=request.base_url,
+        text, agent=agent, base_iri=_base_iri(),
         using_graphs=params.getlist("using-graph-uri"),
         using_named_graphs=params.getlist("using-named-graph-uri"),
         on_invalid=params.get("on-invalid", "reject"))
