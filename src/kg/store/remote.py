@@ -77,8 +77,12 @@ class RemoteStore:
     """
 
     #: Writes of more quads than this are sent in batches of this size into staging graphs,
-    #: then moved into place by one last request (all or nothing; see :meth:`write`).
-    batch = 100_000
+    #: then moved into place by one last request (all or nothing; see :meth:`write`);
+    #: None: the dialect's size.
+    batch: int | None = None
+
+    #: Seconds a write request may take (a large load's last request moves every quad).
+    write_timeout = 3600.0
 
     def __init__(self, query_url: str, *, update_url: str | None = None,
                  timeout: float = 60.0, user_agent: str = "kg") -> None:
@@ -190,7 +194,7 @@ class RemoteStore:
         body = (prologue(prefixes, base_iri) + text).encode()
         self._graphs = None  # a graph may come or go
         self._post(self.update_url, body, "application/sparql-update", "*/*",
-                   None).response.close()
+                   self.write_timeout).response.close()
 
     def load(self, input: bytes | IO[bytes], format: RdfFormat, **_options) -> None:
         """Add the quads of an N-Quads document, all or nothing (see :meth:`write`)."""
@@ -206,22 +210,35 @@ class RemoteStore:
         any request fails the staging graphs are dropped and the store is as it was.
         """
         added, removed = list(added), list(removed)
-        if len(added) <= self.batch:
+        size = self.batch or self.dialect.batch
+        if len(added) <= size:
             operations = _operations(removed, added, self.dialect.block)
             if operations:
                 self.update(" ;\n".join(operations))
             return
+        if self.dialect.graph_store and not removed:
+            self._post_dataset(added)
+            return
         staging = _Staging(added)
         try:
-            for number, part in enumerate(staging.batches(self.batch), 1):
+            for number, part in enumerate(staging.batches(size), 1):
                 self.update(" ;\n".join(_operations((), part, self.dialect.block)))
                 log.info("sent %d of %d batches (%d quads) to the store at %s",
-                         number, staging.count(self.batch), len(part), self.update_url)
+                         number, staging.count(size), len(part), self.update_url)
             self.update(" ;\n".join(_operations(removed, (), self.dialect.block) +
                                      staging.moves()))
         except (KGError, OSError):
             self._drop(staging)
             raise
+
+    def _post_dataset(self, quads: list[Quad]) -> None:
+        """Add quads through the server's Graph Store endpoint, as one N-Quads document (one
+        transaction there)."""
+        url = urllib.parse.urljoin(self.query_url, self.dialect.graph_store)
+        body = serialize(quads, None, RdfFormat.N_QUADS)
+        log.info("sending %d quads (%d MB) to %s", len(quads), len(body) >> 20, url)
+        self._graphs = None
+        self._post(url, body, _NQUADS, "*/*", self.write_timeout).response.close()
 
     def _drop(self, staging: "_Staging") -> None:
         try:
@@ -265,13 +282,16 @@ class RemoteStore:
                 found += self.quads_for_pattern(*triple)
             else:
                 named.append(triple)
+        wanted = set(named)
         for start in range(0, len(named), batch):
-            rows = " ".join(f"({t.subject} {t.predicate} {t.object})"
-                            for t in named[start:start + batch])
-            # VALUES after the pattern: before it, Virtuoso 7.2 matches no literal once
-            # the block has two rows
-            found += [Quad(row["s"], row["p"], row["o"], row["g"]) for row in self.query(
-                f"SELECT * WHERE {{ GRAPH ?g {{ ?s ?p ?o }} VALUES (?s ?p ?o) {{ {rows} }} }}")]
+            # asked by subject and predicate, the objects compared here: Virtuoso 7.2 matches
+            # no literal in a VALUES block of two rows or more
+            pairs = " ".join(sorted({f"({t.subject} {t.predicate})"
+                                     for t in named[start:start + batch]}))
+            found += [quad for quad in (Quad(row["s"], row["p"], row["o"], row["g"]) for row in
+                                        self.query("SELECT * WHERE { VALUES (?s ?p) { "
+                                                   f"{pairs} }} GRAPH ?g {{ ?s ?p ?o }} }}"))
+                      if quad.triple in wanted]
         return found
 
     def named_graphs(self) -> list[NamedNode]:
