@@ -7,10 +7,11 @@ answer back unparsed (converted only when the server chose another format).
 
 from __future__ import annotations
 
+import io
 from typing import Iterator
 
-from pyoxigraph import (NamedNode, Quad, QueryResultsFormat, RdfFormat, parse,
-                        parse_query_results, serialize)
+from pyoxigraph import (BlankNode, NamedNode, Quad, QueryResultsFormat, RdfFormat,
+                        parse, parse_query_results, serialize)
 
 from ..errors import QuerySyntaxError
 from ..namespaces import PREFIXES
@@ -44,7 +45,9 @@ class RemoteExecutor:
         """Nothing to stop."""
 
     def dataset_changed(self, delta: Delta | None) -> None:
-        """Nothing to bring up to date: the server holds the one copy of the data."""
+        """Nothing to bring up to date: the server holds the one copy of the data (the
+        list of its graphs is asked again)."""
+        self.store.forget_graphs()
         self.version += 1
 
     def run(self, request: QueryRequest) -> tuple[Answer, int]:
@@ -67,14 +70,29 @@ class RemoteExecutor:
             body = serialize(quads, None, fmt.engine, prefixes=PREFIXES)
             return Answer(kind, fmt, len(quads), body), version
         text = prologue(PREFIXES, request.base_iri) + request.run_text
-        reply = store.send(text, fmt.media_type, timeout=self.timeout, **graphs)
+        dialect = store.dialect
+        # a format the server does not write as the standard says is asked as one it does
+        accept = fmt.media_type if dialect.writes(fmt.media_type) else \
+            _NTRIPLES if kind is ResultKind.GRAPH else _JSON
+        reply = store.send(text, accept, timeout=self.timeout, **graphs)
         head = reply.response.read(SPOOL_MEMORY + 1)
         if len(head) > SPOOL_MEMORY:  # large: pass the rest through as it comes
-            return Answer(kind, fmt, -1, stream=_Rest(head, reply)), version
+            rest = _Rest(head, reply)
+            if reply.media_type in fmt.media_types:
+                return Answer(kind, fmt, -1, stream=rest), version
+            if kind is ResultKind.SOLUTIONS and fmt.name in ("csv", "tsv") \
+                    and reply.media_type == _JSON:
+                return Answer(kind, fmt, -1, stream=_Tabular(rest, fmt.name)), version
+            head = b"".join(rest)  # converted whole: no streaming conversion for it
         reply.response.close()
+        head = dialect.repair(head)
         if reply.media_type not in fmt.media_types:  # the server chose another format
             head = _convert(head, reply.media_type, kind, fmt)
         return Answer(kind, fmt, _count(head, kind, fmt), head), version
+
+
+_JSON = "application/sparql-results+json"
+_NTRIPLES = "application/n-triples"
 
 
 class _Rest:
@@ -90,6 +108,65 @@ class _Rest:
 
     def close(self) -> None:
         self.reply.response.close()
+
+
+class _Tabular:
+    """A large answer in SPARQL JSON rewritten as CSV or TSV while it arrives (for a server
+    whose own CSV and TSV are not the standard's)."""
+
+    def __init__(self, source: _Rest, name: str) -> None:
+        self.source, self.name = source, name
+
+    def __iter__(self) -> Iterator[bytes]:
+        solutions = parse_query_results(_Reader(iter(self.source)), QueryResultsFormat.JSON)
+        names = [variable.value for variable in solutions.variables]
+        cell, end = (_csv_cell, "\r\n") if self.name == "csv" else (_tsv_cell, "\n")
+        header = ",".join(names) if self.name == "csv" else "\t".join("?" + n for n in names)
+        lines = [header + end]
+        for row in solutions:
+            lines.append((","if self.name == "csv" else "\t").join(
+                cell(row[n]) for n in names) + end)
+            if len(lines) >= 1000:
+                yield "".join(lines).encode()
+                lines = []
+        yield "".join(lines).encode()
+
+    def close(self) -> None:
+        self.source.close()
+
+
+def _csv_cell(term) -> str:
+    """A term in a SPARQL CSV answer: IRIs and literals as their text, quoted when needed."""
+    if term is None:
+        return ""
+    text = f"_:{term.value}" if isinstance(term, BlankNode) else term.value
+    return f'"{text.replace(chr(34), chr(34) * 2)}"' if any(c in text for c in ',"\r\n') else text
+
+
+def _tsv_cell(term) -> str:
+    """A term in a SPARQL TSV answer: as in N-Triples."""
+    return "" if term is None else str(term)
+
+
+class _Reader(io.RawIOBase):
+    """The pieces of an answer as a file, for pyoxigraph's parser to pull from."""
+
+    def __init__(self, pieces: Iterator[bytes]) -> None:
+        super().__init__()
+        self.pieces, self.left = pieces, b""
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.left:
+            self.left = next(self.pieces, None)
+            if self.left is None:
+                self.left = b""
+                return 0
+        size = min(len(buffer), len(self.left))
+        buffer[:size], self.left = self.left[:size], self.left[size:]
+        return size
 
 
 def _count(data: bytes, kind: ResultKind, fmt: Format) -> int:

@@ -14,7 +14,9 @@ default graph, as the embedded store does (Oxigraph: ``--union-default-graph``).
 from __future__ import annotations
 
 import http.client
+import logging
 import socket
+import uuid
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -26,8 +28,12 @@ from pyoxigraph import (BlankNode, DefaultGraph, Literal, NamedNode, Quad, Query
 
 from ..errors import KGError, QuerySyntaxError, QueryTimeoutError
 from ..sparql.guard import read
+from .dialect import Dialect, dialect_for
+
+log = logging.getLogger("kg")
 
 _JSON = "application/sparql-results+json"
+_NOTHING = "urn:x-kg:no-graph"  # the dataset of a query while the project has no graph there
 _NQUADS = "application/n-quads"
 _NTRIPLES = "application/n-triples"
 
@@ -70,18 +76,49 @@ class RemoteStore:
     ``query_url`` answers queries; ``update_url`` (default: the same) takes updates.
     """
 
+    #: Writes of more quads than this are sent in batches of this size into staging graphs,
+    #: then moved into place by one last request (all or nothing; see :meth:`write`);
+    #: None: the dialect's size.
+    batch: int | None = None
+
+    #: Seconds a write request may take (a large load's last request moves every quad).
+    write_timeout = 3600.0
+
     def __init__(self, query_url: str, *, update_url: str | None = None,
                  timeout: float = 60.0, user_agent: str = "kg") -> None:
         self.query_url, self.update_url = query_url, update_url or query_url
         self.timeout, self.user_agent = timeout, user_agent
+        self._dialect: Dialect | None = None
+        self._graphs: list[str] | None = None  # the project's graphs, while nothing is written
+
+    @property
+    def dialect(self) -> Dialect:
+        """What the server does differently (:mod:`kg.store.dialect`), known from the
+        ``Server`` header of its first answer (asked with an empty ASK if none came yet)."""
+        if self._dialect is None:
+            form = urllib.parse.urlencode({"query": "ASK {}"}).encode()
+            self._post(self.query_url, form, "application/x-www-form-urlencoded",
+                       "application/sparql-results+json", None).response.close()
+        return self._dialect or dialect_for(None)
 
     # -- the protocol --------------------------------------------------------------------
 
     def send(self, text: str, accept: str, *, default_graphs: Sequence[str] = (),
-             named_graphs: Sequence[str] = (), timeout: float | None = None) -> Reply:
+             named_graphs: Sequence[str] = (), timeout: float | None = None,
+             scoped: bool = True) -> Reply:
         """POST a query as the SPARQL 1.1 Protocol says; the answer unread. A client
-        error (4xx) raises the KGError that fits, with the server's message."""
-        form = [("query", text)] + [("default-graph-uri", g) for g in default_graphs] + \
+        error (4xx) raises the KGError that fits, with the server's message.
+
+        On a server that keeps graphs of its own (Virtuoso), a query that names no dataset
+        is given the project's graphs as its default and named graphs (``scoped``), so that
+        it sees what the embedded store would hold; not an ASK, which Virtuoso 7.2 answers
+        wrongly once a request names a dataset (true for a graph that does not exist).
+        """
+        if scoped and self.dialect.system_graphs and not (default_graphs or named_graphs) \
+                and not _names_dataset(text):
+            default_graphs = named_graphs = self.project_graphs() or [_NOTHING]
+        form = [("query", text)] + \
+            [("default-graph-uri", g) for g in default_graphs] + \
             [("named-graph-uri", g) for g in named_graphs]
         return self._post(self.query_url, urllib.parse.urlencode(form).encode(),
                           "application/x-www-form-urlencoded", accept, timeout)
@@ -93,7 +130,8 @@ class RemoteStore:
         try:
             response = urllib.request.urlopen(request, timeout=timeout or self.timeout)
         except urllib.error.HTTPError as exc:
-            message = exc.read().decode("utf-8", "replace").strip()[:2000]
+            self._know(exc.headers.get("Server"))
+            message = _message(exc.read().decode("utf-8", "replace"))
             exc.close()
             if exc.code in (400, 422):
                 raise QuerySyntaxError(f"the store at {url} refused it: {message}") from None
@@ -106,13 +144,31 @@ class RemoteStore:
         except (urllib.error.URLError, OSError) as exc:
             raise RemoteStoreError(f"cannot reach the store at {url}: "
                                    f"{getattr(exc, 'reason', exc)}") from None
+        self._know(response.headers.get("Server"))
         length = response.headers.get("Content-Length")
         return Reply(response.status, response.headers.get_content_type(),
                      int(length) if length and length.isdigit() else None, response)
 
+    def project_graphs(self) -> list[str]:
+        """The named graphs there but the server's own, asked again after each write."""
+        if self._graphs is None:
+            pattern, hide = self.dialect.graph_pattern, self.dialect.hide("?g")
+            text = f"SELECT DISTINCT ?g WHERE {{ GRAPH ?g {pattern} {hide} }}"
+            self._graphs = [row["g"].value for row in parse_query_results(
+                self._read(text, _JSON, scoped=False), QueryResultsFormat.JSON)]
+        return self._graphs
+
+    def forget_graphs(self) -> None:
+        """Ask for the graphs again next time (something else may have written there)."""
+        self._graphs = None
+
+    def _know(self, server: str | None) -> None:
+        if self._dialect is None:
+            self._dialect = dialect_for(server)
+
     def _read(self, text: str, accept: str, **options) -> bytes:
         try:
-            return b"".join(self.send(text, accept, **options).chunks())
+            return self.dialect.repair(b"".join(self.send(text, accept, **options).chunks()))
         except (socket.timeout, TimeoutError):
             raise QueryTimeoutError(f"the store at {self.query_url} stopped answering") from None
 
@@ -136,21 +192,60 @@ class RemoteStore:
                base_iri: str | None = None) -> None:
         """Run an update there, as one request (applied atomically by the server)."""
         body = (prologue(prefixes, base_iri) + text).encode()
+        self._graphs = None  # a graph may come or go
         self._post(self.update_url, body, "application/sparql-update", "*/*",
-                   None).response.close()
+                   self.write_timeout).response.close()
 
     def load(self, input: bytes | IO[bytes], format: RdfFormat, **_options) -> None:
-        """Add the quads of an N-Quads document, in one INSERT DATA request."""
+        """Add the quads of an N-Quads document, all or nothing (see :meth:`write`)."""
         quads = parse(input, RdfFormat.N_QUADS if format is None else format)
         self.write(added=quads)
 
     def write(self, added: Iterable[Quad] = (), removed: Iterable[Quad] = ()) -> None:
-        """Remove then add quads, in one update request (all or nothing)."""
+        """Remove then add quads, all or nothing.
+
+        Up to :attr:`batch` quads go in one update request, which SPARQL 1.1 servers apply
+        atomically. More are sent in batches into staging graphs of their own, then one
+        last request removes ``removed`` and moves the staged quads into their graphs; if
+        any request fails the staging graphs are dropped and the store is as it was.
+        """
         added, removed = list(added), list(removed)
-        parts = ([f"DELETE DATA {{ {_data(removed)} }}"] if removed else []) + \
-            ([f"INSERT DATA {{ {_data(added)} }}"] if added else [])
-        if parts:
-            self.update(" ;\n".join(parts))
+        size = self.batch or self.dialect.batch
+        if len(added) <= size:
+            operations = _operations(removed, added, self.dialect.block)
+            if operations:
+                self.update(" ;\n".join(operations))
+            return
+        if self.dialect.graph_store and not removed:
+            self._post_dataset(added)
+            return
+        staging = _Staging(added)
+        try:
+            for number, part in enumerate(staging.batches(size), 1):
+                self.update(" ;\n".join(_operations((), part, self.dialect.block)))
+                log.info("sent %d of %d batches (%d quads) to the store at %s",
+                         number, staging.count(size), len(part), self.update_url)
+            self.update(" ;\n".join(_operations(removed, (), self.dialect.block) +
+                                     staging.moves()))
+        except (KGError, OSError):
+            self._drop(staging)
+            raise
+
+    def _post_dataset(self, quads: list[Quad]) -> None:
+        """Add quads through the server's Graph Store endpoint, as one N-Quads document (one
+        transaction there)."""
+        url = urllib.parse.urljoin(self.query_url, self.dialect.graph_store)
+        body = serialize(quads, None, RdfFormat.N_QUADS)
+        log.info("sending %d quads (%d MB) to %s", len(quads), len(body) >> 20, url)
+        self._graphs = None
+        self._post(url, body, _NQUADS, "*/*", self.write_timeout).response.close()
+
+    def _drop(self, staging: "_Staging") -> None:
+        try:
+            self.update(" ;\n".join(staging.drops()))
+        except KGError as exc:  # the first error is the one to report
+            log.warning("could not drop the staging graphs %s: %s",
+                        ", ".join(staging.graphs.values()), exc)
 
     def extend(self, quads: Iterable[Quad]) -> None:
         """Add quads (one request)."""
@@ -162,7 +257,7 @@ class RemoteStore:
 
     def remove(self, quad: Quad) -> None:
         """Remove one quad."""
-        self.update(f"DELETE DATA {{ {_data([quad])} }}")
+        self.write(removed=[quad])
 
     def quads_for_pattern(self, subject=None, predicate=None, object=None,
                           graph_name=None) -> list[Quad]:
@@ -187,16 +282,21 @@ class RemoteStore:
                 found += self.quads_for_pattern(*triple)
             else:
                 named.append(triple)
+        wanted = set(named)
         for start in range(0, len(named), batch):
-            rows = " ".join(f"({t.subject} {t.predicate} {t.object})"
-                            for t in named[start:start + batch])
-            found += [Quad(row["s"], row["p"], row["o"], row["g"]) for row in self.query(
-                f"SELECT * WHERE {{ VALUES (?s ?p ?o) {{ {rows} }} GRAPH ?g {{ ?s ?p ?o }} }}")]
+            # asked by subject and predicate, the objects compared here: Virtuoso 7.2 matches
+            # no literal in a VALUES block of two rows or more
+            pairs = " ".join(sorted({f"({t.subject} {t.predicate})"
+                                     for t in named[start:start + batch]}))
+            found += [quad for quad in (Quad(row["s"], row["p"], row["o"], row["g"]) for row in
+                                        self.query("SELECT * WHERE { VALUES (?s ?p) { "
+                                                   f"{pairs} }} GRAPH ?g {{ ?s ?p ?o }} }}"))
+                      if quad.triple in wanted]
         return found
 
     def named_graphs(self) -> list[NamedNode]:
         """The named graphs there."""
-        return [row["g"] for row in self.query("SELECT DISTINCT ?g WHERE { GRAPH ?g {} }")]
+        return [NamedNode(graph) for graph in self.project_graphs()]
 
     def contains_named_graph(self, graph: NamedNode) -> bool:
         """Whether the named graph holds anything there."""
@@ -231,15 +331,100 @@ class RemoteStore:
         return f"RemoteStore({self.query_url!r})"
 
 
-def _data(quads: Iterable[Quad]) -> str:
-    """Quads as the body of INSERT DATA / DELETE DATA (N-Triples syntax, by graph)."""
+def _names_dataset(text: str) -> bool:
+    """Whether a query is an ASK or names its own dataset (FROM): left unscoped."""
+    request = read(text)
+    return request.form == "ASK" or "FROM" in request.keywords
+
+
+def _operations(removed: Iterable[Quad], added: Iterable[Quad], block: int) -> list[str]:
+    """The update operations that remove then add quads: DELETE DATA and INSERT DATA, their
+    GRAPH blocks of at most ``block`` triples (0: any number). Quads with a blank node are
+    added by one ``INSERT {…} WHERE {}``: a blank node stands for a new node there, the same
+    one throughout the template, where some servers (Virtuoso) refuse it in INSERT DATA."""
+    removed, added = list(removed), list(added)
+    blank = [q for q in added if _has_blank(q)]
+    ground = [q for q in added if not _has_blank(q)]
+    operations = [f"DELETE DATA {{ {_data(removed, block)} }}"] if removed else []
+    if ground:
+        operations.append(f"INSERT DATA {{ {_data(ground, block)} }}")
+    if blank:
+        operations.append(f"INSERT {{ {_data(blank, block)} }} WHERE {{}}")
+    return operations
+
+
+def _has_blank(quad: Quad) -> bool:
+    return isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
+
+
+def _data(quads: Iterable[Quad], block: int = 0) -> str:
+    """Quads as the body of INSERT DATA / DELETE DATA (N-Triples syntax, by graph, in GRAPH
+    blocks of at most ``block`` triples)."""
     graphs: dict[str, list[str]] = {}
     for quad in quads:
         graph = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
         graphs.setdefault(graph, []).append(f"{quad.subject} {quad.predicate} {quad.object} .")
-    return " ".join(" ".join(lines) if not graph else f"GRAPH {graph} {{ {' '.join(lines)} }}"
-                    for graph, lines in graphs.items())
+    parts = []
+    for graph, lines in graphs.items():
+        size = block or len(lines)
+        for start in range(0, len(lines), size):
+            text = " ".join(lines[start:start + size])
+            parts.append(f"GRAPH {graph} {{ {text} }}" if graph else text)
+    return " ".join(parts)
 
+
+def _message(body: str) -> str:
+    """The useful part of a server's error body: Virtuoso repeats the whole request after
+    its message (megabytes, for a large update), and says SR186 when SPARQL Update was not
+    granted to the user it runs anonymous requests as."""
+    message = body.split("\n\nSPARQL query:", 1)[0].strip()[:2000]
+    if "SR186" in message and "SPARQL" in message:
+        message += (" — allow SPARQL Update on that endpoint (in Virtuoso's isql: "
+                    "GRANT SPARQL_UPDATE TO \"SPARQL\";)")
+    return message
+
+
+class _Staging:
+    """Where a large write waits until its last request: one staging graph per target graph,
+    named ``urn:x-kg:staging:<random>:<n>``."""
+
+    def __init__(self, quads: list[Quad]) -> None:
+        self.quads = quads
+        token = uuid.uuid4().hex
+        self.graphs: dict[str, str] = {}  # target (as written in SPARQL; "" default) -> staging
+        for quad in quads:
+            target = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
+            if target not in self.graphs:
+                self.graphs[target] = f"<urn:x-kg:staging:{token}:{len(self.graphs)}>"
+
+    def _staged(self, quad: Quad) -> Quad:
+        target = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
+        return Quad(quad.subject, quad.predicate, quad.object,
+                    NamedNode(self.graphs[target][1:-1]))
+
+    def batches(self, size: int) -> Iterator[list[Quad]]:
+        """The quads in their staging graphs, ``size`` at a time; those with a blank node
+        all in the last batch (a blank node is one node within one request only)."""
+        ground, blank = [], []
+        for quad in self.quads:
+            (blank if _has_blank(quad) else ground).append(quad)
+        for start in range(0, len(ground), size):
+            yield [self._staged(q) for q in ground[start:start + size]]
+        if blank:
+            yield [self._staged(q) for q in blank]
+
+    def count(self, size: int) -> int:
+        """How many batches :meth:`batches` makes (for progress)."""
+        return -(-len(self.quads) // size)
+
+    def moves(self) -> list[str]:
+        """The operations that move every staged quad into its graph."""
+        return [f"ADD {staging} TO {target or 'DEFAULT'} ; DROP SILENT GRAPH {staging}"
+                for target, staging in self.graphs.items()]
+
+    def drops(self) -> list[str]:
+        """The operations that drop the staging graphs."""
+        return [f"DROP SILENT GRAPH {staging}" for staging in self.graphs.values()]
 
 
 class Mirror:
@@ -272,8 +457,11 @@ class Mirror:
         # blank nodes cannot be named in a request: data about them is not mirrored
         if isinstance(subject, NamedNode):
             self._fetch(("s", subject), f"{subject} ?p ?o BIND({subject} AS ?s)")
-        elif isinstance(object, (NamedNode, Literal)):
+        elif isinstance(object, NamedNode) or isinstance(object, Literal) and \
+                self.remote.dialect.can_match(object):
             self._fetch(("o", object), f"?s ?p {object} BIND({object} AS ?o)")
+        elif isinstance(object, Literal):  # a literal the server cannot be asked about
+            return iter(())
         elif isinstance(graph_name, NamedNode):
             self._fetch(("g", graph_name), f"?s ?p ?o FILTER(?g = {graph_name})")
         elif isinstance(predicate, NamedNode):
