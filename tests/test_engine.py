@@ -11,7 +11,6 @@ import pytest
 
 from kg import Config, KnowledgeGraph, Source
 from conftest import engine_for
-from kg.engine.process import anonymous_bytes
 from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
                        QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
                        QueryTooComplexError, ResultTooLargeError, TooLargeError)
@@ -143,52 +142,56 @@ def test_on_disk_store_is_read_by_the_workers(tmp_path):
         engine.close()
 
 
-def test_in_memory_workers_are_forked_from_the_server_and_share_its_data(bundled):
+def test_in_memory_the_workers_are_threads_of_one_host_forked_with_the_data(bundled):
     engine = engine_for(bundled, workers=3, timeout=20).start()
     try:
-        workers = list(engine.executor.pool._workers)
-        assert {parent_of(w.pid) for w in workers} == {os.getpid()}  # no process parsed it
-        assert not [n for n in os.listdir(engine.executor.pool.spool_dir) if n.startswith("snapshot")]
+        pool = engine.executor.pool
+        slots = list(pool._workers)
+        assert len(slots) == 3 and {s.pid for s in slots} == {pool.host.pid}
+        assert parent_of(pool.host.pid) == os.getpid()  # forked from here: nothing parsed
+        assert len({s.task for s in slots}) == 3  # a thread each
+        assert not [n for n in os.listdir(pool.spool_dir) if n.startswith("snapshot")]
         answers = {engine.query("SELECT (COUNT(*) AS ?n) { ?s ?p ?o }").read()
                    for _ in range(6)}
-        assert len(answers) == 1  # every worker holds the same data
-        # the data is on pages shared with this process: each worker holds little of its own
-        assert max(w.private_bytes() for w in workers) < anonymous_bytes() / 4
+        assert len(answers) == 1
+        # the data is on pages shared with this process: the host holds little of its own
+        with open(f"/proc/{pool.host.pid}/status") as status:
+            resident = int(status.read().split("RssAnon:")[1].split()[0]) * 1024
+        assert pool.host.private_bytes() < resident / 4
     finally:
         engine.close()
 
 
-def test_forked_workers_name_blank_nodes_each_their_own_way(bundled):
+def test_forked_hosts_name_blank_nodes_each_their_own_way(bundled):
     bundled.query("SELECT (BNODE() AS ?b) {}")  # the forking thread's generator is started
-    engine = engine_for(bundled, workers=2, timeout=20).start()
-    try:
-        pool = engine.executor.pool
-        first, second = pool.idle.get(), pool.idle.get()
-        names = []
-        for worker in (first, second):  # each answers one of the queries
-            pool.idle.put(worker)
-            names.append(engine.query(f"SELECT (BNODE() AS ?b) {{}} # {worker.pid}").read())
-            pool.idle.get()
-        assert names[0] != names[1]
-        pool.idle.put(first)
-        pool.idle.put(second)
-    finally:
-        engine.close()
+    names = []
+    for _ in range(2):
+        engine = engine_for(bundled, workers=1, timeout=20).start()
+        try:
+            names.append(engine.query("SELECT (BNODE() AS ?b) {}").read())
+        finally:
+            engine.close()
+    assert names[0] != names[1]
 
 
-def test_a_worker_grown_past_its_share_of_memory_is_replaced_by_a_fresh_fork(bundled):
-    engine = engine_for(bundled, workers=2, timeout=20).start()
+def test_a_query_on_a_host_stopped_for_another_runs_again_on_the_next(bundled):
+    """A runaway query is stopped by killing its host: a query another thread of that host
+    was answering is answered all the same, by the host that replaces it."""
+    engine = engine_for(bundled, workers=2, timeout=120, heavy_after=120).start()
+    pool = engine.executor.pool
+    long = "SELECT (COUNT(*) AS ?n) { { SELECT * { ?a ?b ?c . ?d ?e ?f } LIMIT 3000000 } }"
     try:
-        pool = engine.executor.pool
-        pool.share = 0  # any private page is too many
-        grown = pool.idle.queue[-1]  # the next one taken (last in, first out)
-        grown.cpu_checked = -1.0  # its memory is looked at after this query
-        assert engine.query("ASK { fipid:dcsd ?p ?o }").read().endswith(b"true}")
-        assert wait_until(lambda: len(pool._workers) == 2 and grown not in pool._workers)
-        with pytest.raises(ProcessLookupError):
-            os.kill(grown.pid, 0)  # ended and collected
-        assert all(engine.query("ASK { fipid:dcsd ?p ?o }").read().endswith(b"true}")
-                   for _ in range(4))
+        first = pool.host
+        held = pool.idle.get()  # the other thread, as if a runaway query held it
+        answers = []
+        thread = threading.Thread(target=lambda: answers.append(engine.query(long).read()))
+        thread.start()
+        assert wait_until(lambda: pool.idle.qsize() == 0)  # the long query has its thread
+        pool.replace(held)  # what the runaway's deadline does
+        thread.join(300)
+        assert answers and b'"3000000"' in answers[0]
+        assert pool.host is not first and first.stopped
+        assert engine.query("ASK { ?s ?p ?o }").read().endswith(b"true}")
     finally:
         engine.close()
 

@@ -7,7 +7,7 @@ from its cache, and hands the rest to one executor, chosen once by the configura
 
 - :class:`InProcessExecutor`: in this process, on the live store (``kg query``, tests);
   no deadline, no process start.
-- :class:`~kg.engine.isolated.IsolatedExecutor`: in worker processes, stopped at the
+- :class:`~kg.engine.isolated.IsolatedExecutor`: in workers outside this process, stopped at the
   timeout (``kg serve`` on the embedded store).
 - :class:`~kg.engine.remote.RemoteExecutor`: passed through to a SPARQL server (``--store``).
 

@@ -1,18 +1,22 @@
-"""Queries in worker processes, each under a deadline: the executor ``kg serve`` uses.
+"""Queries in workers, each under a deadline: the executor ``kg serve`` uses.
 
 pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so each
-query runs in a worker process of a :class:`~kg.engine.pool.WorkerPool`. The caller waits
-with a deadline; past it the worker is killed (SIGKILL frees the CPU at once), replaced in
-the background, and the caller gets QueryTimeoutError (503) while the other workers keep
-answering. A worker writes the complete answer before the caller sees a byte. A crash in
-the parser (deep nesting overflows its stack) only ends a worker.
+query runs in a worker of a :class:`~kg.engine.pool.WorkerPool`: in memory a thread of the
+query host (a process forked from the server with its data), on disk a process of its own.
+The caller waits with a deadline; past it the worker's process is killed (SIGKILL frees the
+CPU at once) and replaced in the background, and the caller gets QueryTimeoutError (503).
+In memory that stops the host's other threads too: the queries they were answering run
+again on the new host, within their own deadlines, so short queries keep being answered. A
+worker writes the complete answer before the caller sees a byte. A crash in the parser
+(deep nesting overflows its stack) only ends a worker's process.
 
 **Heavy queries do not starve quick ones.** A query that has used more than ``heavy_after``
 seconds of CPU is *heavy*; at most ``heavy_queries`` run at once, and one that turns heavy
 beyond that is stopped at once (503, "busy") instead of at its deadline. A heavy query goes
-on at a lower CPU priority (afterwards its worker gets its priority back, or, where the
-server may not raise it, is replaced), so short queries keep the processors. CPU time, not
-elapsed time, decides: a query slowed down by a busy machine is never taken for a runaway.
+on at a lower CPU priority (afterwards its worker gets its priority back; where the server
+may not raise it, a worker process is replaced and a host's thread keeps it), so short
+queries keep the processors. CPU time (the worker thread's own), not elapsed time, decides:
+a query slowed down by a busy machine is never taken for a runaway.
 """
 
 from __future__ import annotations
@@ -28,13 +32,13 @@ from ..sparql.request import QueryRequest
 from ..store.delta import Delta
 from ..store.graph import KnowledgeGraph
 from .pool import WorkerPool
-from .process import WorkerProcess, rebuild_error
+from .process import Worker, WorkerProcess, rebuild_error
 
 _CHECK = 0.1  # seconds between two looks at a running query's CPU time
 
 
 class IsolatedExecutor:
-    """Runs each query in one of ``workers`` worker processes, stopped at ``timeout``."""
+    """Runs each query in one of ``workers`` workers, stopped at ``timeout``."""
 
     def __init__(self, kg: KnowledgeGraph, *, workers: int = 6, timeout: float = 30.0,
                  heavy_queries: int = 3, heavy_after: float = 1.0) -> None:
@@ -58,43 +62,58 @@ class IsolatedExecutor:
 
     def run(self, request: QueryRequest) -> tuple[Answer, int]:
         """The complete answer to ``request`` and the data version it was computed on."""
-        pool = self.pool
         deadline = time.monotonic() + self.timeout
         try:
-            process = pool.idle.get(timeout=self.timeout)
+            return self._attempt(request, deadline)
+        except _StoppedForAnother:
+            # its host was stopped for another query (a runaway): once more, on the new
+            # host, within the same deadline
+            try:
+                return self._attempt(request, deadline)
+            except _StoppedForAnother:
+                raise errors.BusyError("the query was interrupted twice while runaway queries "
+                                       "were stopped; retry later") from None
+
+    def _attempt(self, request: QueryRequest, deadline: float) -> tuple[Answer, int]:
+        pool = self.pool
+        try:
+            worker = pool.idle.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise errors.QueryTimeoutError(
                 f"all {pool.workers} query workers stayed busy for {self.timeout:g} s; "
                 "try again later") from None
-        process = pool.up_to_date(process)
+        worker = pool.up_to_date(worker)
         try:
-            process.conn.send(("query", request))
-            heavy = self._wait(process, deadline)
-            reply = process.conn.recv()
+            worker.conn.send(("query", request))
+            heavy = self._wait(worker, deadline)
+            reply = worker.conn.recv()
         except (EOFError, OSError) as exc:
-            process.kill()  # if it is not quite gone yet (its exit code is kept meanwhile)
-            code = process.exit_code()
-            pool.replace(process)
+            if pool.stopped_for_another(worker):
+                raise _StoppedForAnother() from exc
+            worker.kill()  # if it is not quite gone yet (its exit code is kept meanwhile)
+            code = worker.exit_code()
+            pool.replace(worker)
             raise errors.EngineError(f"the query engine process ended unexpectedly (exit "
                                      f"code {code}); the query may be too complex") from exc
-        spooled = reply[1].path if reply[0] == "ok" else None
-        if heavy and not _restore_priority(process.pid):
-            # it runs at a lower priority now: a fresh worker takes its place (on disk at
-            # the cost of opening the store again, which is why the priority is restored
-            # where the server may)
-            pool.replace(process, keep=spooled)
+        if reply[0] == "ok" and reply[1].path is not None:
+            reply[1].path = pool.claim(reply[1].path)
+        if heavy and not _restore_priority(worker.task) and isinstance(worker, WorkerProcess):
+            # it runs at a lower priority now: a fresh process takes its place (at the cost
+            # of opening the store again, which is why the priority is restored where the
+            # server may); a thread of the host keeps it (its host is not stopped for that)
+            pool.replace(worker)
         else:
-            pool.give_back(process, keep=spooled)
+            pool.give_back(worker)
         if reply[0] == "error":
             raise rebuild_error(*reply[1:])
         if reply[0] == "fault":
             raise errors.EngineError(f"the query engine failed: {reply[1]}")
-        return reply[1], process.version
+        return reply[1], worker.version
 
-    def _wait(self, process: WorkerProcess, deadline: float) -> bool:
+    def _wait(self, process: Worker, deadline: float) -> bool:
         """Wait until ``process`` answers; stop it at the deadline, or as soon as it turns
         heavy while every heavy slot is taken. Returns whether it turned heavy."""
-        pid, heavy = process.pid, False
+        heavy = False
         started, cpu_before = time.monotonic(), process.cpu_at_rest
         if cpu_before is None:  # a new worker: its CPU time was never read
             cpu_before = process.cpu_seconds()
@@ -119,7 +138,7 @@ class IsolatedExecutor:
                             "most this endpoint runs at once, so that short queries keep "
                             "being answered); retry later, or narrow it")
                     heavy = True
-                    _lower_priority(pid)
+                    _lower_priority(process.task)
         finally:
             if heavy:
                 self._heavy.release()
@@ -141,3 +160,7 @@ def _restore_priority(pid: int) -> bool:
         return os.getpriority(os.PRIO_PROCESS, pid) == 0
     except (AttributeError, OSError):
         return False
+
+
+class _StoppedForAnother(Exception):
+    """The worker's host was stopped for another query: this one may run again."""

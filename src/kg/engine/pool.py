@@ -1,33 +1,34 @@
-"""The query worker pool's life cycle: start, replace, recycle, and keep each worker's data
-up to date.
+"""The query workers' life cycle: start, replace, and keep each worker's data up to date.
 
-pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so each
-query runs in a persistent worker process holding a view of the data. This module keeps
-those processes: the engine (:mod:`kg.engine.isolated`, which adds the queries, deadlines
-and the heavy-query cap) takes an idle worker from the pool and gives it back, or has it
-replaced when it was killed.
+pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so
+queries run outside the server process, where they can be stopped by ending a process. This
+module keeps the workers: the engine (:mod:`kg.engine.isolated`, which adds the queries,
+deadlines and the heavy-query cap) takes an idle worker from the pool and gives it back, or
+has it replaced when it was stopped.
 
-**In memory, one copy of the data.** Workers are forked from the server process (Linux),
-under the store's lock: they start in milliseconds with the server's data, on pages they
-share with it. Oxigraph's in-memory store writes reference counts on what a query reads,
-so a worker slowly takes copies of the pages it reads; a worker whose private memory grows
-past its share of a fixed budget (half the server's heap, split between the workers) is
-replaced by a fresh fork. The memory of the tree is then the server's, plus that budget,
-whatever the number of workers. A killed worker is replaced the same way.
+**In memory (Linux): one host, one more copy at most.** The workers are the threads of one
+query host (:class:`~kg.engine.process.Host`), forked from the server process under the
+store's lock: it starts in milliseconds with the server's data, on pages it shares with
+it. Oxigraph's in-memory store writes reference counts where a query reads, so the host
+copies the pages its queries read: at most one copy of the data, whatever ``--workers``
+is. Stopping a runaway query kills the host; a new one is forked at once and the queries
+the others were answering run again on it.
+
+**On disk, and in memory off Linux**, each worker is a process of its own: on disk it
+opens its own checkpoint of the store (RocksDB hard links: milliseconds; never the store
+the server writes to, which Oxigraph forbids), off Linux it parses a snapshot.
 
 Writes go through the process owning the store; each change bumps a version number and
 each worker brings its view up to date before its next query, all at once (a worker
-answers one query at a time, so it never shows half a change): in memory it receives the
-changes (:class:`~kg.store.delta.Delta` as N-Quads) made since its version, or, too far
-behind, is replaced by a new worker. On disk, workers are processes of their own, each
-opening its own checkpoint of the store (RocksDB hard links: milliseconds; never the store
-the server writes to, which Oxigraph forbids), to which it applies the changes as workers
-in memory do: a write never makes a worker open the store again. Off Linux, in memory,
-workers parse a snapshot.
+answers one query at a time, so it never shows half a change): it receives the changes
+(:class:`~kg.store.delta.Delta` as N-Quads) made since its version and applies them to its
+view (in memory) or its checkpoint (on disk) — a write never makes a worker load the data
+again — or, too far behind, is replaced.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import queue
@@ -40,18 +41,16 @@ from pyoxigraph import RdfFormat
 from .. import errors
 from ..store.delta import Delta
 from ..store.graph import KnowledgeGraph
-from .process import CAN_FORK, WorkerProcess, anonymous_bytes, start_context
+from .process import CAN_FORK, Host, Worker, WorkerProcess, start_context
 
 log = logging.getLogger("kg")
 
 _STARTUP_TIMEOUT = 120.0  # seconds a new worker may take to load its data
-_DELTA_LOG = 256  # changes kept for workers that are behind; further back: a new fork
-_MEMORY_CHECK = 0.05  # CPU seconds a worker uses between two looks at its memory
-_MIN_SHARE = 4 * 1024 * 1024  # a worker's share of the budget is at least this
+_DELTA_LOG = 256  # changes kept for workers that are behind; further back: a new worker
 
 
 class WorkerPool:
-    """``workers`` query worker processes, each holding a version of ``kg``'s data.
+    """``workers`` query workers, each holding a version of ``kg``'s data.
 
     Kept by :class:`kg.engine.isolated.IsolatedExecutor` (one per endpoint), which takes
     a worker from :attr:`idle`, brings it to :attr:`version` with :meth:`up_to_date`, and
@@ -64,26 +63,26 @@ class WorkerPool:
         self.version = 0
         self.spool_dir = tempfile.mkdtemp(prefix="kg-spool-")
         # last in, first out: the worker that answered last answers next, with its caches
-        # warm; taking them in turn made each query pay for a cold process (3x the CPU)
-        self.idle: queue.LifoQueue[WorkerProcess] = queue.LifoQueue()
+        # warm; taking them in turn made each query pay for a cold one (3x the CPU)
+        self.idle: queue.LifoQueue[Worker] = queue.LifoQueue()
         self._lock = threading.Lock()
         self._snapshot: tuple[int, str] | None = None  # off Linux, in memory: a file
         self._deltas: dict[int, tuple[bytes, bytes]] = {}  # version -> the change that made it
         self._checkpoint_dir: str | None = None  # on disk: each worker's copy of the store
-        self._workers: set[WorkerProcess] = set()
-        #: in memory on Linux, workers are forked from this process with its data
-        self.forks = CAN_FORK and kg.config.data_dir is None
-        self._context = None if self.forks else start_context()
-        self.share = 0  # bytes of private memory a forked worker may hold (set by start)
+        self._workers: set[Worker] = set()
+        #: in memory on Linux, the workers are the threads of a host forked from here
+        self.host: Host | None = None
+        self._hosted = CAN_FORK and kg.config.data_dir is None
+        self._context = None if self._hosted else start_context()
         self._closed = False
 
     def start(self) -> "WorkerPool":
-        """Start the worker processes and wait until each holds the data."""
-        if self.forks:
-            budget = anonymous_bytes() // 2
-            self.share = max(_MIN_SHARE, budget // max(1, self.workers))
+        """Start the workers and wait until each holds the data."""
+        if self._hosted:
+            self._start_host()
+            return self
         for _ in range(self.workers):
-            process = self._new_worker()
+            process = self._new_process()
             self._workers.add(process)
             self.idle.put(process)
         with self._lock:
@@ -94,15 +93,51 @@ class WorkerPool:
                 self._snapshot = None
         return self
 
-    def _new_worker(self) -> WorkerProcess:
-        """A worker holding the current version of the data: forked from this process (in
-        memory, on Linux), else a process of its own that opens its own checkpoint of the
-        store (on disk) or parses a snapshot."""
-        if self.forks:
-            with self.kg.lock.writing():  # no thread is inside the store while it forks
-                process = WorkerProcess.forked(self.kg.store, self.spool_dir)
-                process.version = self.version
-            return process
+    # -- in memory: the host -----------------------------------------------------------------
+
+    def _start_host(self) -> Host:
+        with self.kg.lock.writing():  # no thread is inside the store while it forks
+            host = Host.forked(self.kg.store, self.spool_dir, self.workers)
+            host.version = self.version
+        try:
+            host.wait_ready(_STARTUP_TIMEOUT)
+        except errors.KGError:
+            self._forget(host.pid)
+            raise
+        with self._lock:
+            if self._closed:
+                host.kill()
+                return host
+            self.host = host
+            self._workers = set(host.slots)
+        for slot in host.slots:
+            self.idle.put(slot)
+        return host
+
+    def _replace_host(self, host: Host) -> None:
+        with self._lock:
+            if host is not self.host:
+                return  # replaced already (every slot of a stopped host reports it)
+            self.host = None  # its slots are not given back
+        host.kill()
+        self._forget(host.pid)
+        while True:  # its idle slots are gone with it
+            try:
+                self.idle.get_nowait()
+            except queue.Empty:
+                break
+        self._in_background(self._start_host)
+
+    def stopped_for_another(self, worker: Worker) -> bool:
+        """Whether ``worker`` ended because the engine stopped its host for another
+        query (its own query did nothing wrong: it may run again)."""
+        return isinstance(getattr(worker, "host", None), Host) and worker.host.stopped
+
+    # -- on disk, and in memory off Linux: processes of their own -----------------------------
+
+    def _new_process(self) -> WorkerProcess:
+        """A worker process of its own holding the current version of the data: its own
+        checkpoint of the store (on disk) or a snapshot it parses."""
         process = WorkerProcess.start(self._context, self.spool_dir)
         try:
             version, source = self._source(process)
@@ -143,78 +178,99 @@ class WorkerPool:
         self.kg.store.backup(process.checkpoint)
         return process.checkpoint
 
-    def up_to_date(self, process: WorkerProcess) -> WorkerProcess:
-        """``process`` brought to the current version with the changes since its own, or,
-        when those are no longer all kept, the new worker that takes its place. Raises
+    def _discard(self, process: WorkerProcess) -> None:
+        process.kill()
+        self._workers.discard(process)
+        self._forget(process.pid)
+        if process.checkpoint is not None:
+            shutil.rmtree(process.checkpoint, ignore_errors=True)
+
+    # -- both ----------------------------------------------------------------------------------
+
+    def up_to_date(self, worker: Worker) -> Worker:
+        """``worker`` brought to the current version with the changes since its own, or,
+        when those are no longer all kept, the worker that takes its place. Raises
         EngineError when it could not take a change (it is replaced meanwhile)."""
-        if process.version == self.version:
-            return process
-        with self._lock:
-            kept = all(v in self._deltas for v in range(process.version + 1, self.version + 1))
-            version = self.version
-            deltas = [self._deltas[v] for v in range(process.version + 1, version + 1)] if kept else []
-        if not kept:
-            self._discard(process)
-            fresh = self._new_worker()  # in memory a fork: milliseconds
-            self._workers.add(fresh)
-            return fresh
-        try:
-            process.load({"deltas": deltas}, version, _STARTUP_TIMEOUT)
-        except errors.KGError:  # it could not take the change: replace it
-            self.replace(process)
-            raise
-        return process
+        if worker.version == self.version:
+            return worker
+        host = getattr(worker, "host", None)
+        with host.lock if host is not None else contextlib.nullcontext():  # one slot per host
+            if worker.version == self.version:
+                return worker
+            with self._lock:
+                version = self.version
+                kept = all(v in self._deltas for v in range(worker.version + 1, version + 1))
+                deltas = [self._deltas[v] for v in range(worker.version + 1, version + 1)
+                          ] if kept else []
+            if kept:
+                try:
+                    worker.load({"deltas": deltas}, version, _STARTUP_TIMEOUT)
+                    return worker
+                except errors.KGError:  # it could not take the change: replace it
+                    self.replace(worker)
+                    raise
+        if host is not None:
+            self._replace_host(host)
+            try:
+                return self.idle.get(timeout=_STARTUP_TIMEOUT)
+            except queue.Empty:
+                raise errors.EngineError("no query worker started in time") from None
+        self._discard(worker)
+        fresh = self._new_process()
+        self._workers.add(fresh)
+        return fresh
 
-    def give_back(self, process: WorkerProcess, *, keep: str | None = None) -> None:
-        """Put ``process`` back among the idle workers after a query, or, forked and grown
-        past its share of memory, replace it by a fresh fork (``keep``: as :meth:`replace`).
-        The memory is looked at after every ``_MEMORY_CHECK`` seconds of the worker's CPU
-        (reading it costs milliseconds at a million triples), off the request's path."""
-        cpu = process.cpu_at_rest = process.cpu_seconds()
-        if not self.forks or cpu is None or cpu - process.cpu_checked < _MEMORY_CHECK:
-            self.idle.put(process)
+    def give_back(self, worker: Worker) -> None:
+        """Put ``worker`` back among the idle workers after a query (unless its host is
+        gone meanwhile)."""
+        worker.cpu_at_rest = worker.cpu_seconds()
+        host = getattr(worker, "host", None)
+        if host is None or host is self.host:
+            self.idle.put(worker)
+
+    def replace(self, worker: Worker) -> None:
+        """Stop a worker (in memory: its host, every slot with it) and start another in the
+        background."""
+        host = getattr(worker, "host", None)
+        if host is not None:
+            self._replace_host(host)
             return
-        process.cpu_checked = cpu
-
-        def check() -> None:
-            if process.private_bytes() > self.share:
-                self.replace(process, keep=keep)
-            else:
-                self.idle.put(process)
-
-        threading.Thread(target=check, name="kg-worker-memory", daemon=True).start()
-
-    def replace(self, process: WorkerProcess, *, keep: str | None = None) -> None:
-        """Kill a worker and start another in the background; ``keep`` names the spool
-        file of an answer it finished (every other file of it is a partial answer)."""
-        self._discard(process, keep=keep)
+        self._discard(worker)
 
         def spawn() -> None:
-            if self._closed:
-                return
-            try:
-                fresh = self._new_worker()
-            except (errors.KGError, OSError):  # OSError: the pool closed under it
-                if not self._closed:
-                    log.exception("a replacement query worker failed to start")
-                return
+            fresh = self._new_process()
             self._workers.add(fresh)
             self.idle.put(fresh)
             if self._closed:  # closed while it started
                 fresh.kill()
 
-        threading.Thread(target=spawn, name="kg-worker-replace", daemon=True).start()
+        self._in_background(spawn)
 
-    def _discard(self, process: WorkerProcess, *, keep: str | None = None) -> None:
-        pid = process.pid
-        process.kill()
-        self._workers.discard(process)
-        for name in os.listdir(self.spool_dir):  # what it was writing when killed
-            path = os.path.join(self.spool_dir, name)
-            if name.startswith(f"kg-{pid}-") and path != keep:
-                os.unlink(path)
-        if process.checkpoint is not None:
-            shutil.rmtree(process.checkpoint, ignore_errors=True)
+    def _in_background(self, start) -> None:
+        def run() -> None:
+            if self._closed:
+                return
+            try:
+                start()
+            except (errors.KGError, OSError):  # OSError: the pool closed under it
+                if not self._closed:
+                    log.exception("a replacement query worker failed to start")
+
+        threading.Thread(target=run, name="kg-worker-replace", daemon=True).start()
+
+    def claim(self, path: str) -> str:
+        """The spool file of an answer the engine received, renamed so that it outlives
+        the worker that wrote it (whose other files are removed when it ends)."""
+        kept = os.path.join(self.spool_dir, "kept-" + os.path.basename(path))
+        os.replace(path, kept)
+        return kept
+
+    def _forget(self, pid: int) -> None:
+        # the spool files of an ended process: partial answers of the queries it was
+        # answering (those it finished were claimed)
+        for name in os.listdir(self.spool_dir):
+            if name.startswith(f"kg-{pid}-"):
+                os.unlink(os.path.join(self.spool_dir, name))
 
     def new_version(self, delta: Delta | None) -> None:
         """Count a change of the data; its ``delta``, if given, is kept for the workers
@@ -228,7 +284,11 @@ class WorkerPool:
 
     def close(self) -> None:
         """Stop the workers and remove the spool folder and the checkpoints."""
-        self._closed = True
+        with self._lock:
+            self._closed = True
+            host = self.host
+        if host is not None:
+            host.kill()
         while True:
             try:
                 self.idle.get_nowait().kill()

@@ -24,7 +24,7 @@ from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
 from .. import errors
-from .worker import main as worker_main
+from .worker import answer_on_threads, main as worker_main
 
 try:
     _TICKS = os.sysconf("SC_CLK_TCK")
@@ -59,22 +59,17 @@ def start_context():
     return multiprocessing.get_context("spawn")
 
 
-class WorkerProcess:
-    """One worker process and the engine's end of its pipe: forked from this process with
-    its data, or started on its own (it loads its data itself)."""
+class Worker:
+    """The engine's end of one worker: its pipe, a wait for its answer, its CPU time."""
 
-    def __init__(self, conn: Connection, pid: int, *, process=None) -> None:
-        self.conn, self.pid, self._process = conn, pid, process
-        self.version: int | None = None
-        self.checkpoint: str | None = None  #: on disk: its own copy of the store
-        self.cpu_checked = 0.0  #: its CPU time when its memory was last looked at
+    def __init__(self, conn: Connection, stat: str) -> None:
+        self.conn = conn
         self.cpu_at_rest: float | None = None  #: its CPU time when it last went idle
-        self._status: int | None = None  # forked: its wait status, once collected
         # set up once: waiting for each answer and reading the CPU time cost no more calls
         self._answered = select.poll()
         self._answered.register(conn.fileno(), select.POLLIN)
         try:
-            self._stat: int | None = os.open(f"/proc/{pid}/stat", os.O_RDONLY)
+            self._stat: int | None = os.open(stat, os.O_RDONLY)
         except OSError:  # no /proc: elapsed time stands in for CPU time
             self._stat = None
 
@@ -91,59 +86,6 @@ class WorkerProcess:
         except OSError:
             return None
         return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14, 15
-
-    def private_bytes(self) -> int:
-        """The memory the worker holds alone (pages it wrote since the fork); 0 where
-        /proc does not tell."""
-        return private_bytes(self.pid)
-
-    @classmethod
-    def start(cls, context, spool_dir: str) -> "WorkerProcess":
-        """A worker process of its own, without data yet."""
-        conn, child = context.Pipe()
-        process = context.Process(target=worker_main, args=(child, spool_dir),
-                                  daemon=True, name="kg-query-worker")
-        process.start()
-        child.close()
-        return cls(conn, process.pid, process=process)
-
-    @classmethod
-    def forked(cls, store, spool_dir: str) -> "WorkerProcess":
-        """A worker forked from this process, holding ``store`` as it is now: pages shared
-        with this process until either writes them.
-
-        Call it holding the store's lock for writing (:attr:`KnowledgeGraph.lock`): a fork
-        copies only the calling thread, and any lock another thread held inside the store
-        would stay held in the worker for ever. The worker's other inherited state (the
-        server's sockets, other workers' pipes) is closed before it answers anything.
-        """
-        ours, theirs = Pipe()
-        gc.freeze()  # the collector would write to every object's page in the worker
-        try:
-            with warnings.catch_warnings():
-                # Python 3.12+ warns that a fork of a threaded process may deadlock in the
-                # child: the store's lock, held here, is what rules that out
-                warnings.simplefilter("ignore", DeprecationWarning)
-                pid = os.fork()
-        except OSError:
-            gc.unfreeze()
-            ours.close()
-            theirs.close()
-            raise
-        if pid == 0:
-            try:
-                _become_worker(keep=theirs.fileno())
-                # a thread of its own: the random generator Oxigraph names blank nodes with
-                # is per thread, and the forking thread's was copied into every fork (two
-                # workers would give BNODE() the same names)
-                answering = threading.Thread(target=worker_main, args=(theirs, spool_dir, store))
-                answering.start()
-                answering.join()
-            finally:
-                os._exit(0)
-        gc.unfreeze()
-        theirs.close()
-        return cls(ours, pid)
 
     def load(self, source: dict, version: int, timeout: float) -> None:
         """Send the worker its data (``{"nquads_file"|"path"|"deltas": …}``) and wait until
@@ -164,40 +106,173 @@ class WorkerProcess:
             raise errors.EngineError(f"a query worker ended while loading the data: {reply[1]}")
         self.version = version
 
-    def exit_code(self) -> int | str:
-        """How the worker ended, once it has (after :meth:`kill`)."""
-        if self._process is not None:
-            self._process.join(1)
-            return self._process.exitcode
-        return "unknown" if self._status is None else os.waitstatus_to_exitcode(self._status)
-
-    def kill(self) -> None:
-        """End the process at once (SIGKILL frees its CPU) and close the pipe."""
-        if self._process is not None:
-            self._process.kill()
-            self._process.join(5)
-        elif self._status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)  # our child: its pid is ours until collected
-                self._status = os.waitpid(self.pid, 0)[1]
-            except (ProcessLookupError, ChildProcessError):
-                self._status = 0
+    def _close(self) -> None:
         if self._stat is not None:
             os.close(self._stat)
             self._stat = None
         self.conn.close()
 
 
+class WorkerProcess(Worker):
+    """A worker process of its own, which loads its data itself (on disk, its own checkpoint
+    of the store; in memory off Linux, a snapshot)."""
+
+    def __init__(self, conn: Connection, process) -> None:
+        super().__init__(conn, f"/proc/{process.pid}/stat")
+        self.pid = self.task = process.pid  # task: what a CPU priority is set on
+        self._process = process
+        self.version: int | None = None
+        self.checkpoint: str | None = None  #: on disk: its own copy of the store
+
+    @classmethod
+    def start(cls, context, spool_dir: str) -> "WorkerProcess":
+        """A worker process of its own, without data yet."""
+        conn, child = context.Pipe()
+        process = context.Process(target=worker_main, args=(child, spool_dir),
+                                  daemon=True, name="kg-query-worker")
+        process.start()
+        child.close()
+        return cls(conn, process)
+
+    def exit_code(self) -> int | str:
+        """How the worker ended, once it has (after :meth:`kill`)."""
+        self._process.join(1)
+        return self._process.exitcode
+
+    def kill(self) -> None:
+        """End the process at once (SIGKILL frees its CPU) and close the pipe."""
+        self._process.kill()
+        self._process.join(5)
+        self._close()
+
+
+class Host:
+    """A process forked from this one with the data, answering on one thread per slot
+    (:class:`Slot`): the one copy of the data the queries read, in memory on Linux.
+
+    Reading makes the host copy the pages it reads (Oxigraph's in-memory store counts
+    references where it reads), so its memory grows to at most one copy of the data,
+    however many slots answer at once. A runaway query is stopped by killing the host:
+    the queries its other slots were answering are run again on the host that replaces it.
+    """
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.slots: list[Slot] = []
+        self.version: int | None = None
+        self.stopped = False  #: killed by the engine (its slots' other queries may run again)
+        self.lock = threading.Lock()  # one slot at a time brings the data up to date
+        self._status: int | None = None
+
+    @classmethod
+    def forked(cls, store, spool_dir: str, slots: int) -> "Host":
+        """A host forked from this process, holding ``store`` as it is now, on pages shared
+        with this process until either writes them; call :meth:`wait_ready` next.
+
+        Call it holding the store's lock for writing (:attr:`KnowledgeGraph.lock`): a fork
+        copies only the calling thread, and any lock another thread held inside the store
+        would stay held in the host for ever. The host's other inherited state (the server's
+        sockets, the pipes of an earlier host) is closed before it answers anything.
+        """
+        pipes = [Pipe() for _ in range(slots)]
+        gc.freeze()  # the collector would write to every object's page in the host
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns that a fork of a threaded process may deadlock in the
+                # child: the store's lock, held here, is what rules that out
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:
+            gc.unfreeze()
+            for ours, theirs in pipes:
+                ours.close()
+                theirs.close()
+            raise
+        if pid == 0:
+            try:
+                _become_worker(keep={theirs.fileno() for _, theirs in pipes})
+                answer_on_threads([theirs for _, theirs in pipes], spool_dir, store)
+            finally:
+                os._exit(0)
+        gc.unfreeze()
+        host = cls(pid)
+        for ours, theirs in pipes:
+            theirs.close()
+            host.slots.append(Slot(ours, host))
+        return host
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until every slot's thread has told its id (EngineError if one did not)."""
+        for slot in self.slots:
+            try:
+                if not slot.conn.poll(timeout):
+                    raise errors.EngineError("the query host did not start in time")
+                _, slot.task = slot.conn.recv()
+            except (EOFError, OSError) as exc:
+                self.kill()
+                raise errors.EngineError(f"the query host ended as it started (exit code "
+                                         f"{self.exit_code()})") from exc
+            slot.watch(f"/proc/{self.pid}/task/{slot.task}/stat")
+
+    def private_bytes(self) -> int:
+        """The memory the host holds alone (the pages it wrote since the fork)."""
+        return private_bytes(self.pid)
+
+    def exit_code(self) -> int | str:
+        """How the host ended, once it has (after :meth:`kill`)."""
+        return "unknown" if self._status is None else os.waitstatus_to_exitcode(self._status)
+
+    def kill(self) -> None:
+        """End the host at once (SIGKILL frees its CPU), every slot with it."""
+        self.stopped = True
+        if self._status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)  # our child: its pid is ours until collected
+                self._status = os.waitpid(self.pid, 0)[1]
+            except (ProcessLookupError, ChildProcessError):
+                self._status = 0
+            for slot in self.slots:
+                slot._close()
+
+
+class Slot(Worker):
+    """One answering thread of a :class:`Host`: a worker as the engine sees it; its CPU
+    time and priority are its thread's, its version and its end the host's."""
+
+    def __init__(self, conn: Connection, host: Host) -> None:
+        self.conn, self.host = conn, host
+        self.pid = host.pid
+        self.task: int | None = None  #: its thread's id (set by Host.wait_ready)
+        self.cpu_at_rest = None
+        self._stat = None
+        self.checkpoint = None
+
+    def watch(self, stat: str) -> None:
+        """Start reading the thread's CPU time from ``stat`` and waiting on the pipe."""
+        Worker.__init__(self, self.conn, stat)
+
+    @property
+    def version(self) -> int | None:
+        """The version of the data the host holds."""
+        return self.host.version
+
+    @version.setter
+    def version(self, value: int | None) -> None:
+        self.host.version = value
+
+    def exit_code(self) -> int | str:
+        """How the host ended."""
+        return self.host.exit_code()
+
+    def kill(self) -> None:
+        """End the host (a thread cannot be stopped alone)."""
+        self.host.kill()
+
+
 def private_bytes(pid: int | str = "self") -> int:
     """The memory process ``pid`` holds alone (private pages, from smaps_rollup); 0 where
     /proc does not tell."""
     return _kilobytes(f"/proc/{pid}/smaps_rollup", (b"Private_Clean:", b"Private_Dirty:"))
-
-
-def anonymous_bytes(pid: int | str = "self") -> int:
-    """The anonymous memory (heap, the in-memory store) resident in process ``pid``, shared
-    with its forks or not; 0 where /proc does not tell."""
-    return _kilobytes(f"/proc/{pid}/status", (b"RssAnon:",))
 
 
 def _kilobytes(path: str, fields: tuple[bytes, ...]) -> int:
@@ -210,11 +285,11 @@ def _kilobytes(path: str, fields: tuple[bytes, ...]) -> int:
                       if line.startswith(fields))
 
 
-def _become_worker(keep: int) -> None:
-    """In a freshly forked worker: drop what belonged to the server."""
+def _become_worker(keep: set[int]) -> None:
+    """In a freshly forked host: drop what belonged to the server."""
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
-        if fd > 2 and fd != keep:
+        if fd > 2 and fd not in keep:
             try:
                 os.close(fd)
             except OSError:  # the folder listing's own descriptor, gone already

@@ -1,14 +1,16 @@
 """What a query worker does: run one query, write its complete answer.
 
-A worker process answers :class:`~kg.sparql.request.QueryRequest` objects one at a time
-with :func:`kg.sparql.answer.write_answer` (the serialiser every caller shares), so that a
-runaway query is stopped by ending the process. :func:`main` is the worker process's loop.
+A worker answers :class:`~kg.sparql.request.QueryRequest` objects one at a time with
+:func:`kg.sparql.answer.write_answer` (the serialiser every caller shares), so that a
+runaway query is stopped by ending its process. :func:`main` is a worker's loop: a process
+of its own, or one thread of the query host (:func:`answer_on_threads`).
 Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 from pyoxigraph import RdfFormat, Store
@@ -69,6 +71,27 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
             conn.send(error_message(exc))
         except Exception as exc:  # noqa: BLE001 - reported to the engine as a 500, never 400
             conn.send(("fault", f"{type(exc).__name__}: {exc}"))
+
+
+def answer_on_threads(conns: list, spool_dir: str, store: Store) -> None:
+    """The query host (:class:`kg.engine.process.Host`): :func:`main` on one thread per
+    pipe, over one ``store``, each thread first telling its id (its CPU time and priority
+    are watched and set per thread). Returns when every pipe is closed.
+
+    Each runs on a thread started here, never on the thread that forked the host: the
+    random generator Oxigraph names blank nodes with is per thread, and the forking
+    thread's was copied into every fork (two hosts would give BNODE() the same names).
+    """
+    def answer(conn) -> None:
+        conn.send(("started", threading.get_native_id()))
+        main(conn, spool_dir, store)
+
+    threads = [threading.Thread(target=answer, args=(conn,), name="kg-query-slot")
+               for conn in conns]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 def _load(source: dict[str, Any], store: Store | None) -> Store:
