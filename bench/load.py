@@ -186,9 +186,11 @@ def missing_writes(url: str, slugs: list[str]) -> list[str]:
 
 def run(*, seconds: float, readers: int, writers: int, runaways: int = 0,
         folder: Path, timeout: float = 30, until_writes: int = 0, until_reads: int = 0,
-        max_seconds: float = 300, memory: bool = False, triples: int = 3) -> dict:
+        max_seconds: float = 300, memory: bool = False, triples: int = 3,
+        settings: dict | None = None) -> dict:
     """One load run against a fresh server in ``folder`` (on disk, or in ``memory``), each
-    write of ``triples`` triples; returns the figures.
+    write of ``triples`` triples, with ``settings`` (KG_* variables) over the run's own;
+    returns the figures.
 
     It lasts ``seconds``, and then goes on until ``until_writes`` writes were acknowledged
     and ``until_reads`` reads answered, for ``max_seconds`` at the most: a test waits for
@@ -200,7 +202,8 @@ def run(*, seconds: float, readers: int, writers: int, runaways: int = 0,
     server = KGServer(folder, *storage, env={
         "KG_UPDATE_TOKEN": f"load:{TOKEN}", "KG_CLIENT_REQUESTS": str(4 * (readers + writers
                                                                             + runaways + 2)),
-        "KG_THREADS": str(readers + writers + runaways + 4), "KG_TIMEOUT": str(timeout)})
+        "KG_THREADS": str(readers + writers + runaways + 4), "KG_TIMEOUT": str(timeout),
+        **(settings or {})})
     try:
         server.wait(120)
         stop = threading.Event()
