@@ -170,8 +170,11 @@ def recompute(kg: "KnowledgeGraph") -> Outcome:
     """
     store = kg.store
     started = time.perf_counter()
-    derived = closure(store)
-    old = _inferred(store)
+    # over a remote server, the reasoner reads a local copy: one pass over the quads instead
+    # of a query per rule and a request per 500 entailments (at 1M, 57 s of a 78 s load)
+    source = _local_copy(store) if hasattr(store, "write") else store
+    derived = closure(source)
+    old = _inferred(source)
     stale = list(_quads(old - derived, _INFERRED))
     if hasattr(store, "write"):  # a remote store: one request, not one per quad
         store.write(removed=stale)
@@ -186,6 +189,12 @@ def recompute(kg: "KnowledgeGraph") -> Outcome:
     outcome.seconds = time.perf_counter() - started
     log.info("reasoning: %d inferred triples in %.3f s", outcome.inferred, outcome.seconds)
     return outcome
+
+
+def _local_copy(store) -> Store:
+    local = Store()
+    local.extend(store.all_quads())
+    return local
 
 
 def update(kg: "KnowledgeGraph", added: Iterable[Quad | Triple] = (),
