@@ -162,6 +162,7 @@ class Host:
         self.version: int | None = None
         self.stopped = False  #: killed by the engine (its slots' other queries may run again)
         self.lock = threading.Lock()  # one slot at a time brings the data up to date
+        self._starting: list[Connection] = []  # pipes of threads not yet heard from
         self._status: int | None = None
 
     @classmethod
@@ -198,21 +199,23 @@ class Host:
         host = cls(pid)
         for ours, theirs in pipes:
             theirs.close()
-            host.slots.append(Slot(ours, host))
+            host._starting.append(ours)
         return host
 
     def wait_ready(self, timeout: float) -> None:
-        """Wait until every slot's thread has told its id (EngineError if one did not)."""
-        for slot in self.slots:
+        """Wait until every thread has told its id, and make its :class:`Slot`
+        (EngineError if one did not)."""
+        for conn in self._starting:
             try:
-                if not slot.conn.poll(timeout):
+                if not conn.poll(timeout):
                     raise errors.EngineError("the query host did not start in time")
-                _, slot.task = slot.conn.recv()
+                _, thread = conn.recv()
             except (EOFError, OSError) as exc:
                 self.kill()
                 raise errors.EngineError(f"the query host ended as it started (exit code "
                                          f"{self.exit_code()})") from exc
-            slot.watch(f"/proc/{self.pid}/task/{slot.task}/stat")
+            self.slots.append(Slot(conn, self, thread))
+        self._starting = []
 
     def private_bytes(self) -> int:
         """The memory the host holds alone (the pages it wrote since the fork)."""
@@ -233,23 +236,19 @@ class Host:
                 self._status = 0
             for slot in self.slots:
                 slot._close()
+            for conn in self._starting:
+                conn.close()
 
 
 class Slot(Worker):
     """One answering thread of a :class:`Host`: a worker as the engine sees it; its CPU
     time and priority are its thread's, its version and its end the host's."""
 
-    def __init__(self, conn: Connection, host: Host) -> None:
-        self.conn, self.host = conn, host
-        self.pid = host.pid
-        self.task: int | None = None  #: its thread's id (set by Host.wait_ready)
-        self.cpu_at_rest = None
-        self._stat = None
+    def __init__(self, conn: Connection, host: Host, thread: int) -> None:
+        super().__init__(conn, f"/proc/{host.pid}/task/{thread}/stat")
+        self.host = host
+        self.pid, self.task = host.pid, thread  # task: what a CPU priority is set on
         self.checkpoint = None
-
-    def watch(self, stat: str) -> None:
-        """Start reading the thread's CPU time from ``stat`` and waiting on the pipe."""
-        Worker.__init__(self, self.conn, stat)
 
     @property
     def version(self) -> int | None:
