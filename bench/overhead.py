@@ -119,19 +119,21 @@ def tiny_window(server: Server, clients: int, seconds: float) -> tuple[float, fl
     return 1000 * spent / max(1, done - started), (done - started) / elapsed
 
 
-def tiny(running: list[Server], rounds: int, seconds: float) -> None:
-    """The tree's CPU per tiny request at 1 and 8 clients, servers alternating per round."""
-    print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start")
+def tiny(running: list[Server], rounds: int, seconds: float) -> str:
+    """The tree's CPU per tiny request at 1 and 8 clients, servers alternating per round:
+    Markdown tables (bench/peers.py adds them to its report)."""
+    lines = [f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} at the start"]
     for clients in (1, 8):
         rows: dict[str, list[tuple[float, float]]] = {s.name: [] for s in running}
         for round_number in range(rounds):
             for server in (running if round_number % 2 == 0 else running[::-1]):
                 rows[server.name].append(tiny_window(server, clients, seconds))
-        print(f"\n{clients} client(s), {rounds} windows of {seconds:g} s each:\n")
-        print("| source | tree CPU / tiny request (ms) | requests / s |\n|---|---:|---:|")
+        lines += ["", f"{clients} client(s), {rounds} windows of {seconds:g} s each:", "",
+                  "| source | tree CPU / tiny request (ms) | requests / s |", "|---|---:|---:|"]
         for name, figures in rows.items():
-            print(f"| {name} | {statistics.median(f[0] for f in figures):.2f} | "
-                  f"{statistics.median(f[1] for f in figures):.0f} |")
+            lines.append(f"| {name} | {statistics.median(f[0] for f in figures):.2f} | "
+                         f"{statistics.median(f[1] for f in figures):.0f} |")
+    return "\n".join(lines)
 
 
 def main() -> None:
@@ -162,7 +164,7 @@ def main() -> None:
         for server in running:
             server.start(log_dir)
         if args.tiny:
-            tiny(running, args.rounds, args.tiny)
+            print(tiny(running, args.rounds, args.tiny))
             return
         mix = queries()
         for round_number in range(args.rounds):

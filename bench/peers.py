@@ -6,15 +6,19 @@ Run by hand from the repository root (never in CI); figures go to docs/benchmark
     PYTHONPATH=src python bench/generate.py 100k     # the data (also 10k, 1M)
     PYTHONPATH=src python bench/peers.py 100k        # all servers, all measurements
     PYTHONPATH=src python bench/peers.py 1M --servers kg,oxigraph --rounds 5
+    PYTHONPATH=src python bench/peers.py 1M --servers remote,"kg (memory)" --rounds 5
 
 What it does, on loopback, on the same data (bench/data/<size>/dataset.nq):
 
 1. bulk-loads the data into fresh on-disk stores with ``kg load`` and ``oxigraph load``
-   (time, peak memory);
+   (time, peak memory); for the servers ``remote`` picks (Virtuoso, Oxigraph's server on
+   disk; tests/virtuoso.py must find Virtuoso) with ``kg load`` through ``--store``, into
+   new databases in a temporary folder, removed at the end;
 2. starts every server (``kg serve`` in memory and on ``--data-dir``, with its query
    timeout, row limit and update token — the validation gate — switched on; ``oxigraph
    serve`` in memory, loaded through its Graph Store endpoint, and on disk; rdflib-endpoint)
-   and times each until it answers a query over the data;
+   and times each until it answers a query over the data; ``kg serve --store`` in front of
+   each remote server, which is also asked directly;
 3. runs the query mix (bench/mix.py) ``--rounds`` times, interleaved: each round sends
    each query to every server in turn, in a rotating order. Each request carries a
    distinct comment, so no server (kg's result cache included) answers from a cache;
@@ -24,7 +28,9 @@ What it does, on loopback, on the same data (bench/data/<size>/dataset.nq):
    order for ``--seconds``);
 6. shows the effect of kg's result cache: the same query repeated, and revalidated with
    If-None-Match (304);
-7. stops every server and reports the peak memory of each server's process tree: the sum
+7. measures the CPU of each kg server's process tree per tiny request, at 1 and 8 clients
+   (bench/overhead.py's ``--tiny``), kg servers alternating: the fixed cost of a request;
+8. stops every server and reports the peak memory of each server's process tree: the sum
    of the processes' RSS, and their PSS (a page shared by several processes counted once).
 
 A query that fails or passes ``--query-timeout`` on a server is marked and not sent to that
@@ -41,6 +47,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import statistics
 import sys
@@ -53,7 +60,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from mix import Query, queries  # noqa: E402
-from servers import Server, prepare_disk, servers  # noqa: E402
+from overhead import tiny  # noqa: E402
+from servers import Server, prepare_disk, prepare_remote, servers  # noqa: E402
 
 JSON_RESULTS = "application/sparql-results+json"
 NTRIPLES = "application/n-triples"
@@ -249,7 +257,14 @@ def mb(size: int) -> str:
     return f"{size / 2**20:.0f}"
 
 
-def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: float) -> str:
+def reference(server: Server) -> str:
+    """What a kg server is compared with: the server behind it, or Oxigraph's server."""
+    return server.behind or {"memory": "oxigraph (memory)", "disk": "oxigraph (disk)"}.get(
+        server.mode, "")
+
+
+def report(run: Run, size: str, loads, ready, peaks, rates, caches, fixed: str,
+           started: float) -> str:
     names = [server.name for server in run.servers]
     lines = [f"### {size} triples", "",
              f"Machine: {platform.node()}, {os.cpu_count()} cores, Python "
@@ -259,15 +274,14 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
              f"{time.time() - started:.0f} s in all.", "",
              f"Command: `{' '.join(['PYTHONPATH=src python'] + sys.argv)}`", ""]
     if loads:
-        lines += ["Bulk load of `dataset.nq` into a fresh on-disk store:", "",
+        lines += ["Bulk load of `dataset.nq` into a fresh on-disk store (through `--store`: "
+                  "into the server named):", "",
                   "| command | time (s) | peak RSS (MB) |", "|---|---:|---:|"]
         lines += [f"| `{name}` | {secs:.1f} | {mb(peak)} |" for name, (secs, peak) in loads.items()]
         lines.append("")
     header = "| query | kind | rows | " + " | ".join(f"{n} median / p95 (ms)" for n in names)
-    ref = {"memory": "oxigraph (memory)", "disk": "oxigraph (disk)"}
-    ratio_of = [s for s in run.servers if s.name.startswith("kg")
-                and ref[s.mode] in names]
-    header += "".join(f" | {s.name} ÷ {ref[s.mode]}" for s in ratio_of)
+    ratio_of = [s for s in run.servers if s.name.startswith("kg") and reference(s) in names]
+    header += "".join(f" | {s.name} ÷ {reference(s)}" for s in ratio_of)
     lines += ["Latency per query (one client):", "", header + " |",
               "|" + "---|" * 3 + "---:|" * (len(names) + len(ratio_of))]
     mismatches: list[str] = []
@@ -284,7 +298,7 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
                              if values else "–")
         for server in ratio_of:
             mine, theirs = (run.times.get((server.name, query.name)),
-                            run.times.get((ref[server.mode], query.name)))
+                            run.times.get((reference(server), query.name)))
             cells.append(f"{statistics.median(mine) / statistics.median(theirs):.2f}"
                          if mine and theirs else "–")
         rows = "/".join(str(c) for c in sorted(counts))
@@ -317,6 +331,15 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
             for label, kinds in (("all", ("cq", "heavy")), ("cq", ("cq",)), ("heavy", ("heavy",))):
                 parts.append(f"{label} {means[(server.name, kinds)] / means[(other, kinds)]:.2f}")
             lines.append(f"- {server.name} ÷ {other}: " + ", ".join(parts))
+    for server in ratio_of:  # the acceptance of --store: the queries over 10 ms there
+        ratios = {q.name: statistics.median(run.times[(server.name, q.name)])
+                  / statistics.median(run.times[(reference(server), q.name)])
+                  for q in run.mix if (server.name, q.name) in run.times
+                  and statistics.median(run.times.get((reference(server), q.name), [0])) > .01}
+        if server.behind and ratios:
+            worst = max(ratios, key=ratios.get)
+            lines.append(f"- {server.name} ÷ {server.behind}, the {len(ratios)} queries over "
+                         f"10 ms there: at most {ratios[worst]:.2f} ({worst})")
     lines += ["", "Throughput (queries/s over the mix; errors in brackets), time to ready, "
               "peak memory of the process tree:", "",
               "| server | 1 client | 4 clients | 8 clients | ready (s) | peak RSS sum (MB) "
@@ -330,7 +353,7 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
         lines.append(f"| {name} | " + " | ".join(cells) + f" | {ready[name]:.2f} | "
                      f"{mb(peaks[name][0])} | {mb(peaks[name][1])} |")
     for server in ratio_of:
-        other = ref[server.mode]
+        other = reference(server)
         rate, theirs = rates.get((server.name, 8)), rates.get((other, 8))
         if rate and theirs and theirs[0] and peaks.get(other) and all(peaks[other]):
             mine, their = peaks[server.name], peaks[other]
@@ -347,6 +370,9 @@ def report(run: Run, size: str, loads, ready, peaks, rates, caches, started: flo
         for name, cache in caches.items():
             lines.append(f"| {name} | {ms(cache['first'])} | {ms(cache['repeated'])} | "
                          f"{ms(cache['revalidated'])} | {cache['status'] or 'no ETag'} |")
+    if fixed:
+        lines += ["", "CPU of each kg server's process tree per tiny request (an ASK and a label "
+                  "look-up, alternating):", "", fixed]
     if mismatches:
         lines += ["", "Result sizes that differ (rows, or triples for CONSTRUCT):", ""] + mismatches
     if run.failed:
@@ -375,6 +401,8 @@ def main() -> None:
     parser.add_argument("--no-load", action="store_true",
                         help="reuse the on-disk stores of the previous run")
     parser.add_argument("--output", type=Path, help="also write the Markdown report here")
+    parser.add_argument("--tiny", type=float, default=5, metavar="SECONDS",
+                        help="each window of the CPU per tiny request (0: not measured)")
     parser.add_argument("--compare-src", type=Path, help="another checkout's src/: also run "
                         "its kg serve in memory, as kg-compare (memory)")
     args = parser.parse_args()
@@ -388,13 +416,17 @@ def main() -> None:
     work.mkdir(exist_ok=True)
     log_dir = Path(tempfile.mkdtemp(prefix="kg-bench-logs-"))
     which = set(args.servers.split(","))
-    running = servers(data, work, which=which, compare_src=args.compare_src)
+    remote = Path(tempfile.mkdtemp(prefix="kg-bench-remote-"))
+    running = servers(data, work, which=which, compare_src=args.compare_src, remote=remote)
     loads = {}
     if not args.no_load and any(s.mode == "disk" for s in running):
         print("bulk load…", file=sys.stderr)
         loads = prepare_disk(data, work)
-    ready, peaks, rates, caches = {}, {}, {}, {}
+    ready, peaks, rates, caches, fixed = {}, {}, {}, {}, ""
     try:
+        if any(s.store for s in running):
+            print("kg load through --store…", file=sys.stderr)
+            loads.update(prepare_remote(data, running, log_dir))
         for server in running:
             print(f"starting {server.name}…", file=sys.stderr)
             server.start(log_dir)
@@ -409,10 +441,14 @@ def main() -> None:
         for server in running:
             if server.name.startswith("kg"):
                 caches[server.name] = run.cache_effect(server)
+        if args.tiny:
+            print("CPU per tiny request…", file=sys.stderr)
+            fixed = tiny([s for s in running if s.name.startswith("kg")], 3, args.tiny)
     finally:
         for server in running:
             peaks[server.name] = server.stop()
-    text = report(run, args.size, loads, ready, peaks, rates, caches, started)
+        shutil.rmtree(remote, ignore_errors=True)
+    text = report(run, args.size, loads, ready, peaks, rates, caches, fixed, started)
     print(text)
     if args.output:
         with open(args.output, "a", encoding="utf-8") as out:

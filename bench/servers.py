@@ -23,6 +23,10 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests"))
+
+import virtuoso  # noqa: E402  (tests/virtuoso.py: a throw-away Virtuoso)
+
 RDFLIB_ENDPOINT = HERE / ".venv-rdflib-endpoint" / "bin" / "rdflib-endpoint"
 READY_TIMEOUT = 900.0  # seconds a server may take to load 1M triples (rdflib-endpoint: minutes)
 TOKEN = "bench:" + "0" * 32  # the update token kg serves with: the validation gate is on
@@ -130,6 +134,10 @@ class Server:
     path: str  #: the query endpoint's path, e.g. /sparql
     env: dict = field(default_factory=dict)
     upload: Path | None = None  #: N-Quads to POST to /store once up (Oxigraph in memory)
+    #: a server kg stores in: the settings that point kg at it (KG_STORE, KG_STORE_UPDATE)
+    store: dict = field(default_factory=dict)
+    behind: str = ""  #: kg serve --store: the name of the server it passes queries to
+    params: dict = field(default_factory=dict)  #: sent with every query, e.g. a dataset
     port: int = 0
     process: subprocess.Popen | None = None
     sampler: MemorySampler | None = None
@@ -185,7 +193,8 @@ class Server:
               connection: http.client.HTTPConnection | None = None,
               headers: dict | None = None) -> tuple[int, bytes]:
         """GET the query (on ``connection`` when given, kept alive), return status and body."""
-        target = self.path + "?" + urllib.parse.urlencode({"query": text})
+        target = self.path + "?" + urllib.parse.urlencode({"query": text, **self.params},
+                                                          doseq=True)
         if connection is None:
             return self.request("GET", target, None, {"Accept": accept, **(headers or {})},
                                 timeout)
@@ -216,17 +225,26 @@ def kg_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "kg", *args]
 
 
-def servers(data: Path, work: Path, *, which: set[str],
-            compare_src: Path | None = None) -> list[Server]:
+def servers(data: Path, work: Path, *, which: set[str], compare_src: Path | None = None,
+            remote: Path | None = None) -> list[Server]:
     """The servers to compare on the dataset folder ``data`` (from bench/generate.py);
     ``work`` holds their on-disk stores (prepared by :func:`prepare_disk`). With
     ``compare_src`` (another checkout's ``src``), ``kg-compare (memory)`` runs that code too,
-    interleaved with the others: a before and after in the same run."""
+    interleaved with the others: a before and after in the same run.
+
+    The servers of mode "remote" are picked by their full names or all by ``remote``:
+    Virtuoso and Oxigraph's server on disk, each with its database in ``remote`` (filled
+    by :func:`prepare_remote`), and a ``kg serve --store`` in front of each."""
     nquads = data / "dataset.nq"
     kg_env = {"PYTHONPATH": str(REPO / "src"), "KG_UPDATE_TOKEN": TOKEN,
               "KG_BUNDLE_DIR": str(data / "bundle")}
     kg_serve = ["serve", "--port", "{port}", "--timeout", "30"]
     oxigraph = shutil.which("oxigraph") or "oxigraph"
+    remote = remote or work / "remote"
+    virtuoso_port, oxigraph_port = free_port(), free_port()
+    on_virtuoso = {"KG_STORE": f"http://127.0.0.1:{virtuoso_port}/sparql"}
+    on_oxigraph = {"KG_STORE": f"http://127.0.0.1:{oxigraph_port}/query",
+                   "KG_STORE_UPDATE": f"http://127.0.0.1:{oxigraph_port}/update"}
     all_servers = [
         Server("kg (memory)", "memory", kg_command(*kg_serve), "/sparql", kg_env),
         Server("oxigraph (memory)", "memory",
@@ -240,13 +258,24 @@ def servers(data: Path, work: Path, *, which: set[str],
         Server("rdflib-endpoint", "memory",
                [str(RDFLIB_ENDPOINT), "serve", str(nquads), "--host", "127.0.0.1",
                 "--port", "{port}"], "/"),
+        Server("virtuoso", "remote", ["virtuoso-t", "+foreground", "+configfile",
+                                      str(remote / "virtuoso" / "virtuoso.ini")], "/sparql",
+               port=virtuoso_port, store=on_virtuoso),
+        Server("kg --store virtuoso", "remote", kg_command(*kg_serve), "/sparql",
+               {**kg_env, **on_virtuoso}, behind="virtuoso"),
+        Server("oxigraph server", "remote",
+               [oxigraph, "serve", "--location", str(remote / "oxigraph"), "--bind",
+                "127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "30"], "/query",
+               port=oxigraph_port, store=on_oxigraph),
+        Server("kg --store oxigraph", "remote", kg_command(*kg_serve), "/sparql",
+               {**kg_env, **on_oxigraph}, behind="oxigraph server"),
     ]
     if compare_src is not None:
         all_servers.insert(1, Server("kg-compare (memory)", "memory", kg_command(*kg_serve),
                                      "/sparql", {**kg_env, "PYTHONPATH": str(compare_src)}))
         which = which | {"kg-compare"}
-    return [server for server in all_servers if server.name.split()[0] in which
-            or server.name in which]
+    return [server for server in all_servers if server.name in which or server.mode in which
+            or server.name.split()[0] in which and server.mode != "remote"]
 
 
 def prepare_disk(data: Path, work: Path) -> dict[str, tuple[float, int]]:
@@ -265,4 +294,41 @@ def prepare_disk(data: Path, work: Path) -> dict[str, tuple[float, int]]:
     results["oxigraph load"] = run_measured(
         [shutil.which("oxigraph") or "oxigraph", "load", "--location",
          str(work / "oxigraph-store"), "--file", str(nquads)])
+    return results
+
+
+def prepare_remote(data: Path, running: list[Server], log_dir: Path,
+                   ) -> dict[str, tuple[float, int]]:
+    """Fill each server kg stores in (``Server.store``) with ``kg load`` through ``--store``,
+    on a new database, then stop it; return (seconds, peak RSS of kg) of each load.
+
+    Virtuoso's database is made by tests/virtuoso.py (SPARQL Update granted), and its
+    direct queries then name the project's graphs as their dataset, as kg's do (Virtuoso's
+    own graphs are in its default graph: see kg.store.remote)."""
+    from kg.store.remote import RemoteStore
+
+    env = {**{k: v for k, v in os.environ.items() if k != "KG_BUNDLE_DIR"},
+           "PYTHONPATH": str(REPO / "src")}
+    results = {}
+    for server in running:
+        if not server.store:
+            continue
+        if server.name == "virtuoso":
+            folder = Path(server.command[-1]).parent
+            shutil.rmtree(folder, ignore_errors=True)
+            started = virtuoso.start(folder, buffers=340_000, http_port=server.port)
+        else:
+            shutil.rmtree(server.command[server.command.index("--location") + 1],
+                          ignore_errors=True)
+            server.start(log_dir)
+            started = server
+        try:
+            results[f"kg load → {server.name}"] = run_measured(
+                kg_command("--quiet", "load", str(data / "dataset.nq")),
+                env={**env, **server.store}, cwd=REPO)
+            if server.name == "virtuoso":
+                graphs = RemoteStore(server.store["KG_STORE"]).project_graphs()
+                server.params = {"default-graph-uri": graphs, "named-graph-uri": graphs}
+        finally:
+            started.stop()
     return results

@@ -359,3 +359,23 @@ def test_validation_over_a_mirror_gives_the_embedded_verdicts(kg):
         delta = Delta(added=frozenset(Quad(q.subject, q.predicate, q.object, user)
                                       for q in parse(path=str(path), format=RdfFormat.TURTLE)))
         assert findings(Mirror(kg.store), delta) == findings(local, delta), path.name
+
+
+def test_reading_the_whole_store_waits_as_long_as_a_write(monkeypatch):
+    """The reasoner's copy of a store without a Graph Store endpoint (Virtuoso) is one
+    SELECT of every quad: at 1M it outlives a query's timeout (kg load into Virtuoso
+    failed after 30 s), so it waits as long as a write does."""
+    from kg.store.dialect import dialect_for
+
+    store = RemoteStore("http://127.0.0.1:9/sparql", timeout=30)
+    store._dialect = dialect_for("Virtuoso/07.20.3229 (Linux) x86_64-pc-linux-gnu")
+    asked = {}
+
+    def read(text, accept, **options):
+        asked.update(options)
+        return json.dumps({"head": {"vars": ["s", "p", "o", "g"]}, "results": {"bindings": [
+            {v: {"type": "uri", "value": f"http://example.org/{v}"} for v in "spog"}]}}).encode()
+
+    monkeypatch.setattr(store, "_read", read)
+    assert store.all_quads() == [Quad(*(NamedNode(f"http://example.org/{v}") for v in "spog"))]
+    assert asked["timeout"] == store.write_timeout

@@ -121,14 +121,17 @@ class Virtuoso:
             self.process.wait(10)
 
 
-def start(folder: Path, *, buffers: int = 20000, timeout: float = 120) -> Virtuoso:
+def start(folder: Path, *, buffers: int = 20000, timeout: float = 120,
+          http_port: int = 0) -> Virtuoso:
     """Start Virtuoso on a new database in ``folder`` and allow SPARQL Update at /sparql.
 
     ``buffers`` are 8 KB pages of cache (Virtuoso's advice: about 2/3 of the memory it may
-    use). Waits until its SPARQL endpoint answers, up to ``timeout`` seconds.
+    use). ``http_port``: the SPARQL endpoint's port (0: a free one). The ``virtuoso.ini`` left
+    in ``folder`` starts the same database again. Waits until its SPARQL endpoint answers, up
+    to ``timeout`` seconds.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    sql_port, http_port = _free_port(), _free_port()
+    sql_port, http_port = _free_port(), http_port or _free_port()
     (folder / "virtuoso.ini").write_text(INI.format(
         dir=folder, sql_port=sql_port, http_port=http_port, buffers=buffers,
         dirty=buffers * 3 // 4))
