@@ -32,7 +32,7 @@ from ..sparql.request import QueryRequest
 from ..store.delta import Delta
 from ..store.graph import KnowledgeGraph
 from .pool import WorkerPool
-from .process import Worker, WorkerProcess, rebuild_error
+from .process import Worker, rebuild_error
 
 _CHECK = 0.1  # seconds between two looks at a running query's CPU time
 
@@ -97,7 +97,7 @@ class IsolatedExecutor:
                                      f"code {code}); the query may be too complex") from exc
         if reply[0] == "ok" and reply[1].path is not None:
             reply[1].path = pool.claim(reply[1].path)
-        if heavy and not _restore_priority(worker.task) and isinstance(worker, WorkerProcess):
+        if heavy and not _restore_priority(worker.task) and worker.host is None:
             # it runs at a lower priority now: a fresh process takes its place (at the cost
             # of opening the store again, which is why the priority is restored where the
             # server may); a thread of the host keeps it (its host is not stopped for that)

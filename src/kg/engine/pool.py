@@ -95,7 +95,7 @@ class WorkerPool:
 
     # -- in memory: the host -----------------------------------------------------------------
 
-    def _start_host(self) -> Host:
+    def _start_host(self) -> None:
         with self.kg.lock.writing():  # no thread is inside the store while it forks
             host = Host.forked(self.kg.store, self.spool_dir, self.workers)
             host.version = self.version
@@ -107,12 +107,11 @@ class WorkerPool:
         with self._lock:
             if self._closed:
                 host.kill()
-                return host
+                return
             self.host = host
             self._workers = set(host.slots)
         for slot in host.slots:
             self.idle.put(slot)
-        return host
 
     def _replace_host(self, host: Host) -> None:
         with self._lock:
@@ -131,7 +130,7 @@ class WorkerPool:
     def stopped_for_another(self, worker: Worker) -> bool:
         """Whether ``worker`` ended because the engine stopped its host for another
         query (its own query did nothing wrong: it may run again)."""
-        return isinstance(getattr(worker, "host", None), Host) and worker.host.stopped
+        return worker.host is not None and worker.host.stopped
 
     # -- on disk, and in memory off Linux: processes of their own -----------------------------
 
@@ -193,7 +192,7 @@ class WorkerPool:
         EngineError when it could not take a change (it is replaced meanwhile)."""
         if worker.version == self.version:
             return worker
-        host = getattr(worker, "host", None)
+        host = worker.host
         with host.lock if host is not None else contextlib.nullcontext():  # one slot per host
             if worker.version == self.version:
                 return worker
@@ -224,14 +223,14 @@ class WorkerPool:
         """Put ``worker`` back among the idle workers after a query (unless its host is
         gone meanwhile)."""
         worker.cpu_at_rest = worker.cpu_seconds()
-        host = getattr(worker, "host", None)
+        host = worker.host
         if host is None or host is self.host:
             self.idle.put(worker)
 
     def replace(self, worker: Worker) -> None:
         """Stop a worker (in memory: its host, every slot with it) and start another in the
         background."""
-        host = getattr(worker, "host", None)
+        host = worker.host
         if host is not None:
             self._replace_host(host)
             return

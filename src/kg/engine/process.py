@@ -62,6 +62,9 @@ def start_context():
 class Worker:
     """The engine's end of one worker: its pipe, a wait for its answer, its CPU time."""
 
+    #: the query host it is a thread of (in memory on Linux); None: a process of its own
+    host: "Host | None" = None
+
     def __init__(self, conn: Connection, stat: str) -> None:
         self.conn = conn
         self.cpu_at_rest: float | None = None  #: its CPU time when it last went idle
@@ -217,10 +220,6 @@ class Host:
             self.slots.append(Slot(conn, self, thread))
         self._starting = []
 
-    def private_bytes(self) -> int:
-        """The memory the host holds alone (the pages it wrote since the fork)."""
-        return private_bytes(self.pid)
-
     def exit_code(self) -> int | str:
         """How the host ended, once it has (after :meth:`kill`)."""
         return "unknown" if self._status is None else os.waitstatus_to_exitcode(self._status)
@@ -248,7 +247,6 @@ class Slot(Worker):
         super().__init__(conn, f"/proc/{host.pid}/task/{thread}/stat")
         self.host = host
         self.pid, self.task = host.pid, thread  # task: what a CPU priority is set on
-        self.checkpoint = None
 
     @property
     def version(self) -> int | None:
@@ -266,22 +264,6 @@ class Slot(Worker):
     def kill(self) -> None:
         """End the host (a thread cannot be stopped alone)."""
         self.host.kill()
-
-
-def private_bytes(pid: int | str = "self") -> int:
-    """The memory process ``pid`` holds alone (private pages, from smaps_rollup); 0 where
-    /proc does not tell."""
-    return _kilobytes(f"/proc/{pid}/smaps_rollup", (b"Private_Clean:", b"Private_Dirty:"))
-
-
-def _kilobytes(path: str, fields: tuple[bytes, ...]) -> int:
-    try:
-        with open(path, "rb") as numbers:
-            text = numbers.read()
-    except OSError:
-        return 0
-    return 1024 * sum(int(line.split()[1]) for line in text.splitlines()
-                      if line.startswith(fields))
 
 
 def _become_worker(keep: set[int]) -> None:

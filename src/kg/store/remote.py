@@ -97,7 +97,7 @@ class RemoteStore:
         ``Server`` header of its first answer (asked with an empty ASK if none came yet)."""
         if self._dialect is None:
             form = urllib.parse.urlencode({"query": "ASK {}"}).encode()
-            self._post(self.query_url, form, "application/x-www-form-urlencoded",
+            self._request(self.query_url, form, "application/x-www-form-urlencoded",
                        "application/sparql-results+json", None).response.close()
         return self._dialect or dialect_for(None)
 
@@ -120,10 +120,10 @@ class RemoteStore:
         form = [("query", text)] + \
             [("default-graph-uri", g) for g in default_graphs] + \
             [("named-graph-uri", g) for g in named_graphs]
-        return self._post(self.query_url, urllib.parse.urlencode(form).encode(),
+        return self._request(self.query_url, urllib.parse.urlencode(form).encode(),
                           "application/x-www-form-urlencoded", accept, timeout)
 
-    def _post(self, url: str, body: bytes | None, content_type: str, accept: str,
+    def _request(self, url: str, body: bytes | None, content_type: str, accept: str,
               timeout: float | None, *, method: str = "POST") -> Reply:
         headers = {"Accept": accept, "User-Agent": self.user_agent}
         if body is not None:
@@ -195,7 +195,7 @@ class RemoteStore:
         """Run an update there, as one request (applied atomically by the server)."""
         body = (prologue(prefixes, base_iri) + text).encode()
         self._graphs = None  # a graph may come or go
-        self._post(self.update_url, body, "application/sparql-update", "*/*",
+        self._request(self.update_url, body, "application/sparql-update", "*/*",
                    self.write_timeout).response.close()
 
     def load(self, input: bytes | IO[bytes], format: RdfFormat, **_options) -> None:
@@ -240,7 +240,7 @@ class RemoteStore:
         body = serialize(quads, None, RdfFormat.N_QUADS)
         log.info("sending %d quads (%d MB) to %s", len(quads), len(body) >> 20, url)
         self._graphs = None
-        self._post(url, body, _NQUADS, "*/*", self.write_timeout).response.close()
+        self._request(url, body, _NQUADS, "*/*", self.write_timeout).response.close()
 
     def _drop(self, staging: "_Staging") -> None:
         try:
@@ -284,7 +284,7 @@ class RemoteStore:
                 QueryResultsFormat.JSON)
             return [Quad(row["s"], row["p"], row["o"], row["g"]) for row in rows]
         url = urllib.parse.urljoin(self.query_url, self.dialect.graph_store)
-        reply = self._post(url, None, "", _NQUADS, self.write_timeout, method="GET")
+        reply = self._request(url, None, "", _NQUADS, self.write_timeout, method="GET")
         with reply.response:
             return [quad for quad in parse(reply.response, RdfFormat.N_QUADS)
                     if not isinstance(quad.graph_name, DefaultGraph)]
