@@ -24,7 +24,8 @@ from kg import Config, KnowledgeGraph, Source
 from kg.web.app import close_app, create_app
 from kg.errors import InputSyntaxError, QuerySyntaxError
 from kg.namespaces import GRAPHS
-from kg.store.remote import RemoteStore, RemoteStoreError
+from kg.store.http import RemoteStoreError
+from kg.store.remote import RemoteStore
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 JSON_RESULTS = "application/sparql-results+json"

@@ -20,7 +20,8 @@ from ..sparql.answer import SPOOL_MEMORY, Answer
 from ..sparql.formats import Format, ResultKind
 from ..sparql.request import QueryRequest
 from ..store.delta import Delta
-from ..store.remote import RemoteStore, RemoteStoreError, Reply, prologue
+from ..store.http import RemoteStoreError, Reply
+from ..store.remote import RemoteStore, prologue
 
 
 class RemoteExecutor:
@@ -42,7 +43,8 @@ class RemoteExecutor:
         return self
 
     def close(self) -> None:
-        """Nothing to stop."""
+        """Close the connections kept open to the server."""
+        self.store.close()
 
     def dataset_changed(self, delta: Delta | None) -> None:
         """Nothing to bring up to date: the server holds the one copy of the data (the
@@ -75,7 +77,7 @@ class RemoteExecutor:
         accept = fmt.media_type if dialect.writes(fmt.media_type) else \
             _NTRIPLES if kind is ResultKind.GRAPH else _JSON
         reply = store.send(text, accept, timeout=self.timeout, **graphs)
-        head = reply.response.read(SPOOL_MEMORY + 1)
+        head = reply.read(SPOOL_MEMORY + 1)
         if len(head) > SPOOL_MEMORY:  # large: pass the rest through as it comes
             rest = _Rest(head, reply)
             if reply.media_type in fmt.media_types:
@@ -84,7 +86,7 @@ class RemoteExecutor:
                     and reply.media_type == _JSON:
                 return Answer(kind, fmt, -1, stream=_Tabular(rest, fmt.name)), version
             head = b"".join(rest)  # converted whole: no streaming conversion for it
-        reply.response.close()
+        reply.close()
         head = dialect.repair(head)
         if reply.media_type not in fmt.media_types:  # the server chose another format
             head = _convert(head, reply.media_type, kind, fmt)
@@ -107,7 +109,7 @@ class _Rest:
         yield from self.reply.chunks()
 
     def close(self) -> None:
-        self.reply.response.close()
+        self.reply.close()
 
 
 class _Tabular:

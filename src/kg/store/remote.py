@@ -13,22 +13,19 @@ default graph, as the embedded store does (Oxigraph: ``--union-default-graph``).
 
 from __future__ import annotations
 
-import http.client
 import logging
 import socket
 import uuid
-import urllib.error
 import urllib.parse
-import urllib.request
-from dataclasses import dataclass
 from typing import IO, Iterable, Iterator, Sequence
 
 from pyoxigraph import (BlankNode, DefaultGraph, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
                         Store, Triple, parse, parse_query_results, serialize)
 
-from ..errors import KGError, QuerySyntaxError, QueryTimeoutError
+from ..errors import KGError, QueryTimeoutError
 from ..sparql.guard import read
 from .dialect import Dialect, dialect_for
+from .http import Client, Reply
 
 log = logging.getLogger("kg")
 
@@ -36,30 +33,6 @@ _JSON = "application/sparql-results+json"
 _NOTHING = "urn:x-kg:no-graph"  # the dataset of a query while the project has no graph there
 _NQUADS = "application/n-quads"
 _NTRIPLES = "application/n-triples"
-
-
-class RemoteStoreError(KGError):
-    """The remote store failed or could not be reached (502 Bad Gateway)."""
-
-    status = 502
-
-
-@dataclass
-class Reply:
-    """A remote answer: status, media type, length (if sent) and the open response."""
-
-    status: int
-    media_type: str
-    length: int | None
-    response: http.client.HTTPResponse
-
-    def chunks(self, size: int = 64 * 1024) -> Iterator[bytes]:
-        """The body in pieces, as it arrives; the connection is closed at the end."""
-        try:
-            while chunk := self.response.read(size):
-                yield chunk
-        finally:
-            self.response.close()
 
 
 def prologue(prefixes: dict[str, str] | None, base_iri: str | None) -> str:
@@ -90,6 +63,7 @@ class RemoteStore:
         self.timeout, self.user_agent = timeout, user_agent
         self._dialect: Dialect | None = None
         self._graphs: list[str] | None = None  # the project's graphs, while nothing is written
+        self._client = Client(user_agent, self._know)
 
     @property
     def dialect(self) -> Dialect:
@@ -97,8 +71,8 @@ class RemoteStore:
         ``Server`` header of its first answer (asked with an empty ASK if none came yet)."""
         if self._dialect is None:
             form = urllib.parse.urlencode({"query": "ASK {}"}).encode()
-            self._request(self.query_url, form, "application/x-www-form-urlencoded",
-                       "application/sparql-results+json", None).response.close()
+            b"".join(self._request(self.query_url, form, "application/x-www-form-urlencoded",
+                                   "application/sparql-results+json", None, keep=True).chunks())
         return self._dialect or dialect_for(None)
 
     # -- the protocol --------------------------------------------------------------------
@@ -121,35 +95,16 @@ class RemoteStore:
             [("default-graph-uri", g) for g in default_graphs] + \
             [("named-graph-uri", g) for g in named_graphs]
         return self._request(self.query_url, urllib.parse.urlencode(form).encode(),
-                          "application/x-www-form-urlencoded", accept, timeout)
+                             "application/x-www-form-urlencoded", accept, timeout, keep=True)
+
+    def close(self) -> None:
+        """Close the connections kept open to the server."""
+        self._client.close()
 
     def _request(self, url: str, body: bytes | None, content_type: str, accept: str,
-              timeout: float | None, *, method: str = "POST") -> Reply:
-        headers = {"Accept": accept, "User-Agent": self.user_agent}
-        if body is not None:
-            headers["Content-Type"] = content_type
-        request = urllib.request.Request(url, body, method=method, headers=headers)
-        try:
-            response = urllib.request.urlopen(request, timeout=timeout or self.timeout)
-        except urllib.error.HTTPError as exc:
-            self._know(exc.headers.get("Server"))
-            message = _message(exc.read().decode("utf-8", "replace"))
-            exc.close()
-            if exc.code in (400, 422):
-                raise QuerySyntaxError(f"the store at {url} refused it: {message}") from None
-            if exc.code in (503, 504):
-                raise QueryTimeoutError(f"the store at {url} gave up: {message}") from None
-            raise RemoteStoreError(f"the store at {url} answered {exc.code}: {message}") from None
-        except (socket.timeout, TimeoutError):
-            raise QueryTimeoutError(f"no answer from the store at {url} within "
-                                    f"{timeout or self.timeout:g} s") from None
-        except (urllib.error.URLError, OSError) as exc:
-            raise RemoteStoreError(f"cannot reach the store at {url}: "
-                                   f"{getattr(exc, 'reason', exc)}") from None
-        self._know(response.headers.get("Server"))
-        length = response.headers.get("Content-Length")
-        return Reply(response.status, response.headers.get_content_type(),
-                     int(length) if length and length.isdigit() else None, response)
+                 timeout: float | None, *, method: str = "POST", keep: bool = False) -> Reply:
+        return self._client.exchange(url, body, content_type, accept, timeout or self.timeout,
+                                     method=method, keep=keep)
 
     def project_graphs(self) -> list[str]:
         """The named graphs there but the server's own, asked again after each write."""
@@ -196,7 +151,7 @@ class RemoteStore:
         body = (prologue(prefixes, base_iri) + text).encode()
         self._graphs = None  # a graph may come or go
         self._request(self.update_url, body, "application/sparql-update", "*/*",
-                   self.write_timeout).response.close()
+                      self.write_timeout).close()
 
     def load(self, input: bytes | IO[bytes], format: RdfFormat, **_options) -> None:
         """Add the quads of an N-Quads document, all or nothing (see :meth:`write`)."""
@@ -240,7 +195,7 @@ class RemoteStore:
         body = serialize(quads, None, RdfFormat.N_QUADS)
         log.info("sending %d quads (%d MB) to %s", len(quads), len(body) >> 20, url)
         self._graphs = None
-        self._request(url, body, _NQUADS, "*/*", self.write_timeout).response.close()
+        self._request(url, body, _NQUADS, "*/*", self.write_timeout).close()
 
     def _drop(self, staging: "_Staging") -> None:
         try:
@@ -285,9 +240,11 @@ class RemoteStore:
             return [Quad(row["s"], row["p"], row["o"], row["g"]) for row in rows]
         url = urllib.parse.urljoin(self.query_url, self.dialect.graph_store)
         reply = self._request(url, None, "", _NQUADS, self.write_timeout, method="GET")
-        with reply.response:
+        try:
             return [quad for quad in parse(reply.response, RdfFormat.N_QUADS)
                     if not isinstance(quad.graph_name, DefaultGraph)]
+        finally:
+            reply.close()
 
     def quads_of(self, triples: Iterable[Triple], batch: int = 500) -> list[Quad]:
         """The quads there whose triple is one of ``triples``, in any graph: one query per
@@ -388,17 +345,6 @@ def _data(quads: Iterable[Quad], block: int = 0) -> str:
             text = " ".join(lines[start:start + size])
             parts.append(f"GRAPH {graph} {{ {text} }}" if graph else text)
     return " ".join(parts)
-
-
-def _message(body: str) -> str:
-    """The useful part of a server's error body: Virtuoso repeats the whole request after
-    its message (megabytes, for a large update), and says SR186 when SPARQL Update was not
-    granted to the user it runs anonymous requests as."""
-    message = body.split("\n\nSPARQL query:", 1)[0].strip()[:2000]
-    if "SR186" in message and "SPARQL" in message:
-        message += (" — allow SPARQL Update on that endpoint (in Virtuoso's isql: "
-                    "GRANT SPARQL_UPDATE TO \"SPARQL\";)")
-    return message
 
 
 class _Staging:
