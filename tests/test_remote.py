@@ -124,6 +124,26 @@ def test_load_is_one_update_and_all_or_nothing(kg):
     assert len(kg) == before
 
 
+def test_a_large_load_there_infers_what_the_embedded_store_does(kg):
+    """A load too large to follow incrementally: the file goes to the server while the
+    reasoner works on a local copy; the server ends up with the file and the embedded
+    store's entailments."""
+    units = "".join(f"<http://e/unit{i}> a org:OrganizationalUnit ; org:unitOf fipid:meae .\n"
+                    for i in range(400))
+    source = Source("units.ttl", ("@prefix org: <http://www.w3.org/ns/org#> .\n"
+                                  "@prefix fipid: <https://w3id.org/fr-indopacific/id/> .\n"
+                                  + units).encode())
+    embedded = KnowledgeGraph.open(Config.load({}, environ={}))
+    before = len(kg)
+    assert kg.load([source]) == embedded.load([source]) > 800  # the file and what it entails
+    typed = "SELECT (COUNT(*) AS ?n) WHERE { GRAPH fipg:inferred { ?u a org:Organization } " \
+            "FILTER(STRSTARTS(STR(?u), 'http://e/unit')) }"
+    assert [int(row["n"].value) for row in kg.query(typed).solutions] == \
+        [int(row["n"].value) for row in embedded.query(typed).solutions] == [400]
+    kg.update("DELETE WHERE { GRAPH fipg:user { ?u ?p ?o } }")
+    assert len(kg) == before
+
+
 def test_errors_of_the_remote_server_keep_its_message(kg, remote):
     with pytest.raises(QuerySyntaxError, match="refused"):
         kg.query("SELECT WHERE {")

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Iterable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Triple
 
@@ -163,19 +163,25 @@ def closure(store: Store) -> set[Triple]:
     return set(entailed) - _asserted_among(store, entailed)
 
 
-def recompute(kg: "KnowledgeGraph") -> Outcome:
+def recompute(kg: "KnowledgeGraph", copy: Store | None = None,
+              before_writing: Callable[[], object] = lambda: None) -> Outcome:
     """Rebuild the inferred graph from the asserted graphs (``kg reason``, start-up).
 
-    Only the difference with the stored inferred graph is written.
+    Only the difference with the stored inferred graph is written. ``copy``: a local
+    store holding what a remote store holds (else it is read from the server);
+    ``before_writing`` is called once the closure is computed (a load still under way
+    is waited for there).
     """
     store = kg.store
     started = time.perf_counter()
     # over a remote server, the reasoner reads a local copy: one pass over the quads instead
     # of a query per rule and a request per 500 entailments (at 1M, 57 s of a 78 s load)
-    source = _local_copy(store) if hasattr(store, "write") else store
+    source = store if not hasattr(store, "write") else copy if copy is not None \
+        else _local_copy(store)
     derived = closure(source)
     old = _inferred(source)
     stale = list(_quads(old - derived, _INFERRED))
+    before_writing()
     if hasattr(store, "write"):  # a remote store: one request, not one per quad
         store.write(removed=stale)
     else:

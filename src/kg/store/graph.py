@@ -10,6 +10,7 @@ import ctypes
 import io
 import logging
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Callable, Sequence
@@ -298,6 +299,9 @@ class KnowledgeGraph:
         incremental = reason and reasoning.is_small(self.store, len(staging)) and not any(
             isinstance(term, BlankNode) for quad in staging for term in quad.triple)
         added = [quad for quad in staging if quad not in self.store] if incremental else []
+        if reason and not incremental and hasattr(self.store, "add_document") \
+                and not staging.query(_ANY_BLANK):
+            return self._load_remote(staging)
         before = len(self.store)
         try:
             self.store.load(staging.dump(format=RdfFormat.N_QUADS), RdfFormat.N_QUADS)
@@ -307,6 +311,22 @@ class KnowledgeGraph:
             reasoning.update(self, added=added)
         elif reason and not incremental:
             reasoning.recompute(self)
+        return len(self.store) - before
+
+    def _load_remote(self, staging: Store) -> int:
+        """Load into a remote store while the reasoner works on a local copy of what the
+        server will then hold — its quads before, and the file's — instead of reading every
+        quad back from it afterwards (the server's blank nodes are its own: a file with
+        some is read back)."""
+        before = len(self.store)
+        document = staging.dump(format=RdfFormat.N_QUADS)
+        staging.extend(self.store.all_quads())
+        with ThreadPoolExecutor(1, thread_name_prefix="kg-load") as sending:
+            sent = sending.submit(self.store.add_document, document)
+            try:
+                reasoning.recompute(self, copy=staging, before_writing=sent.result)
+            finally:
+                sent.result()  # an error sending the file is the one to report
         return len(self.store) - before
 
     def _bulk_sized(self, sources: Sequence[Source]) -> bool:
@@ -523,6 +543,8 @@ class KnowledgeGraph:
     def __len__(self) -> int:
         return len(self.store)
 
+
+_ANY_BLANK = "ASK { GRAPH ?g { ?s ?p ?o } FILTER(isBlank(?s) || isBlank(?o)) }"
 
 _COUNTS_QUERY = """
 SELECT (COUNT(DISTINCT ?class) AS ?classes) (COUNT(DISTINCT ?property) AS ?properties)

@@ -158,6 +158,13 @@ class RemoteStore:
         quads = parse(input, RdfFormat.N_QUADS if format is None else format)
         self.write(added=quads)
 
+    def add_document(self, document: bytes) -> None:
+        """Add the quads of an N-Quads document, all or nothing: sent as it is to the
+        server's Graph Store endpoint (one transaction there), else as :meth:`write` does."""
+        if not self.dialect.graph_store:
+            return self.load(document, RdfFormat.N_QUADS)
+        self._post_dataset(document)
+
     def write(self, added: Iterable[Quad] = (), removed: Iterable[Quad] = ()) -> None:
         """Remove then add quads, all or nothing.
 
@@ -188,12 +195,12 @@ class RemoteStore:
             self._drop(staging)
             raise
 
-    def _post_dataset(self, quads: list[Quad]) -> None:
-        """Add quads through the server's Graph Store endpoint, as one N-Quads document (one
-        transaction there)."""
+    def _post_dataset(self, quads: list[Quad] | bytes) -> None:
+        """Add quads (or an N-Quads document) through the server's Graph Store endpoint, as
+        one N-Quads document (one transaction there)."""
         url = urllib.parse.urljoin(self.query_url, self.dialect.graph_store)
-        body = serialize(quads, None, RdfFormat.N_QUADS)
-        log.info("sending %d quads (%d MB) to %s", len(quads), len(body) >> 20, url)
+        body = quads if isinstance(quads, bytes) else serialize(quads, None, RdfFormat.N_QUADS)
+        log.info("sending %d MB of N-Quads to %s", len(body) >> 20, url)
         self._graphs = None
         self._request(url, body, _NQUADS, "*/*", self.write_timeout).close()
 
