@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict, deque
+from dataclasses import dataclass
 from functools import lru_cache
 
 import rdflib
@@ -77,6 +78,9 @@ class _Runner:
         self.shapes = list(self.shapes_graph.shapes)
         for shape in self.shapes:
             shape.set_advanced(True)  # SPARQL-based targets (SHACL-AF)
+        # a shape without targets is only ever reached through another (sh:node, sh:property)
+        self.targeted = [(shape, _Targets.of(shape)) for shape in self.shapes]
+        self.targeted = [(shape, targets) for shape, targets in self.targeted if targets]
         self.executor = SHACLExecutor(advanced_mode=True, allow_warnings=True)
         self.lock = threading.Lock()  # pySHACL's shape objects are not made for threads
 
@@ -87,15 +91,70 @@ class _Runner:
 
         data = DataGraph.from_rdflib(graph)
         reports, conforms = [], True
+        subclasses: dict = {}  # per run: a class and its subclasses in ``graph``
         with self.lock:
-            for shape in self.shapes:
-                targets = [node for node in shape.focus_nodes(data) if node in focus]
+            for shape, declared in self.targeted:
+                targets = [node for node in shape.focus_nodes(data) if node in focus] \
+                    if declared.advanced else declared.among(graph, focus, subclasses)
                 if targets:
                     ok, found = shape.validate(self.executor, data, focus=targets)
                     conforms = conforms and ok
                     reports.extend(found)
             report, _ = Validator.create_validation_report(self.shapes_graph, conforms, reports)
         return report
+
+
+@dataclass(frozen=True)
+class _Targets:
+    """A shape's target declarations, read once: which of some focus nodes it targets is
+    then a few look-ups about those nodes, where pySHACL's ``Shape.focus_nodes`` lists
+    every instance of every target class in the graph (half the cost of a gated write)."""
+
+    nodes: frozenset
+    classes: frozenset  # sh:targetClass, and the shape itself when it is a class
+    subjects_of: frozenset
+    objects_of: frozenset
+    selects: tuple[str, ...]  # SHACL-AF SPARQL targets, their prefixes declared
+    advanced: bool  # other SHACL-AF targets: left to pySHACL
+
+    @classmethod
+    def of(cls, shape) -> "_Targets":
+        from pyshacl.consts import SH_SPARQLTarget
+
+        nodes, classes, implicit, objects_of, subjects_of = shape.target()
+        custom = list(shape.advanced_target().values())
+        selects = tuple(target["qh"].apply_prefixes(target["qh"].select_text)
+                        for target in custom if target.get("type") == SH_SPARQLTarget)
+        return cls(frozenset(nodes), frozenset(classes) | frozenset(implicit),
+                   frozenset(subjects_of), frozenset(objects_of), selects,
+                   len(selects) < len(custom))
+
+    def __bool__(self) -> bool:
+        return bool(self.nodes or self.classes or self.subjects_of or self.objects_of
+                    or self.selects or self.advanced)
+
+    def among(self, graph: Graph, focus: set, subclasses: dict) -> list:
+        """The nodes of ``focus`` this shape targets in ``graph``, as pySHACL finds them
+        (instances of a target class or of its subclasses in ``graph``; the ``?this`` of
+        a SPARQL target)."""
+        found = {node for node in focus
+                 if node in self.nodes or any((node, p, None) in graph for p in self.subjects_of)
+                 or any((None, p, node) in graph for p in self.objects_of)
+                 or self._instance(graph, node, subclasses)}
+        for select in self.selects:
+            found |= {row["this"] for row in graph.query(select)} & focus
+        return list(found)
+
+    def _instance(self, graph: Graph, node, subclasses: dict) -> bool:
+        types = set(graph.objects(node, rdflib.RDF.type)) if self.classes else set()
+        if not types or self.classes & types:
+            return bool(types)
+        for target in self.classes:
+            if target not in subclasses:
+                subclasses[target] = set(graph.transitive_subjects(rdflib.RDFS.subClassOf, target))
+            if types & subclasses[target]:
+                return True
+        return False
 
 
 class Checker:
