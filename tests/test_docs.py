@@ -16,6 +16,7 @@ Command blocks are the fenced ``sh`` and ``console`` blocks of README.md and doc
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import shlex
@@ -387,3 +388,32 @@ def test_a_broken_link_or_anchor_fails_the_build(tmp_path):
     done = build(copy, tmp_path / "site")
     assert done.returncode != 0
     assert "no-such-page.md" in done.stderr and "#no-such-section" in done.stderr
+
+
+# -- the architecture page ---------------------------------------------------------------------
+
+_HOP = re.compile(r"`((?:[a-z_]+/)*[a-z_]+\.py):([A-Za-z_][\w.]*)`")
+
+
+def _defines(module: Path, name: str) -> bool:
+    """Whether ``module`` defines ``name`` (a function or class, or ``Class.method``)."""
+    scope = ast.parse(module.read_text(encoding="utf-8")).body
+    for part in name.split("."):
+        found = next((node for node in scope if isinstance(
+            node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == part),
+            None)
+        if found is None:
+            return False
+        scope = found.body
+    return True
+
+
+def test_the_hops_on_the_architecture_page_exist():
+    """Every ``file:function`` the architecture page names is in ``src/kg/`` (a module or a
+    function that moved fails here: the page is then brought up to date)."""
+    hops = _HOP.findall(_page("architecture.md"))
+    assert len(hops) >= 30
+    missing = [f"{path}:{name}" for path, name in hops
+               if not (ROOT / "src" / "kg" / path).is_file()
+               or not _defines(ROOT / "src" / "kg" / path, name)]
+    assert not missing, f"docs/architecture.md names what src/kg/ does not define: {missing}"
