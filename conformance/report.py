@@ -1,4 +1,4 @@
-"""Tables of a run, in Markdown (the README's "Conformance" section) and plain text."""
+"""Tables of a run, in Markdown (the Conformance page of the manual, docs/conformance.md) and plain text."""
 
 from __future__ import annotations
 

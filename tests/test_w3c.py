@@ -1,7 +1,7 @@
-"""W3C SPARQL conformance: our endpoint against Oxigraph's server and the README's counts.
+"""W3C SPARQL conformance: our endpoint against Oxigraph's server and the manual's counts (docs/conformance.md).
 
 The harness lives in ``conformance/``; this module runs it once (a few seconds) and checks
-the claims the README makes, then tests the comparison rules on small cases.
+the claims the manual makes, then tests the comparison rules on small cases.
 """
 
 from __future__ import annotations
@@ -24,13 +24,13 @@ from conformance.run import DEFAULT_SUITES, app_available, run
 from conformance.targets import OxigraphServer
 
 REPO = Path(__file__).resolve().parents[1]
-README = REPO / "README.md"
+README = REPO / "docs" / "conformance.md"  # the manual's Conformance page
 SUITES = Suites(DEFAULT_SUITES)
 
 needs_suites = pytest.mark.skipif(not SUITES.sparql.is_dir(),
                                   reason=f"the W3C test data is not at {DEFAULT_SUITES}")
 
-# Known gaps of our endpoint that put it below Oxigraph's count (see README, Conformance).
+# Known gaps of our endpoint that put it below Oxigraph's count (see docs/conformance.md).
 # strict: once they are fixed the test passes, and XPASS fails until this marker goes.
 
 @pytest.fixture(scope="module")
