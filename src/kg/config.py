@@ -191,6 +191,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("allow_curated_writes", False,
             "Let writes change the curated graphs (ontology, fact sheet, Wikidata snapshot). "
             "Unset: they are refused (403) and additions go to the user graph.", _flag),
+    Setting("write_niceness", 5,
+            "Scheduling priority lowered by this much (nice) for the thread that validates "
+            "and applies writes, so that reads go first on a busy machine; 0: as every "
+            "thread.", int),
     Setting("load_allowlist", (),
             "Hosts (name or name:port, comma-separated) SPARQL LOAD may fetch from over "
             "HTTP(S). Empty: LOAD is refused; file: URLs always are.", _names),
@@ -238,6 +242,7 @@ class Config:
     update_token_file: Path | None = None
     backup_dir: Path | None = None
     allow_curated_writes: bool = False
+    write_niceness: int = 5
     load_allowlist: tuple[str, ...] = ()
     graph_shapes: Mapping[str, tuple[Path, ...]] = field(default_factory=dict)
 

@@ -266,7 +266,7 @@ _SERVE_SETTINGS = ("store", "store_update", "host", "port", "base_url", "timeout
                    "max_query_length", "max_body_size", "max_header_size", "max_nesting",
                    "max_rows", "cache_size", "service_allowlist", "service_map", "update_token",
                    "update_token_file", "backup_dir",
-                   "allow_curated_writes", "load_allowlist", "graph_shapes")
+                   "allow_curated_writes", "write_niceness", "load_allowlist", "graph_shapes")
 
 
 def _serve_options(func):

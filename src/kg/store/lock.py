@@ -53,6 +53,10 @@ class ReadWriteLock:
                 self._readers -= 1
                 self._cond.notify_all()
 
+    def held(self) -> bool:
+        """Whether this thread holds the lock, to read or to write."""
+        return bool(getattr(self._mine, "depth", 0)) or self._writer == threading.get_ident()
+
     @contextlib.contextmanager
     def writing(self):
         """Hold the lock alone (a thread reading cannot start to write: it would wait for

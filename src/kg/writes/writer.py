@@ -45,6 +45,7 @@ from ..namespaces import CHANGE_NS, CURATED_GRAPHS, GRAPHS, REVIEW_NS, SERVER_GR
 from ..validation.report import render
 from ..store.graph import KnowledgeGraph, Source, read_sources
 from ..store.lock import holding
+from .lane import WriteLane
 from ..sparql.update import update_delta
 from ..validation.findings import combined
 from ..validation.validate import ValidationResult, load_turtle
@@ -86,6 +87,7 @@ class Writer:
         self.allowlist = config.load_allowlist
         self._resolve = resolve
         self._lock = threading.Lock()  # one write at a time
+        self.lane = WriteLane(config.write_niceness)
         self._checker_lock = threading.Lock()
         self._schema_cache: tuple[int, Schema] | None = None
         #: The graphs of researchers' own (the graph_shapes setting), each with a checker of
@@ -272,9 +274,14 @@ class Writer:
 
     # -- the one path of every write ---------------------------------------------------------
 
-    def _write(self, compute: Callable[[Store], Delta], *, agent: str, description: str,
-               on_invalid: str = "reject", used: str | None = None,
-               also_remove: frozenset[Quad] = frozenset()) -> Outcome:
+    def _write(self, compute: Callable[[Store], Delta], **options) -> Outcome:
+        if self.kg.lock.held():  # a reader or writer of the store: not on another thread
+            return self._write_now(compute, **options)
+        return self.lane.run(lambda: self._write_now(compute, **options))
+
+    def _write_now(self, compute: Callable[[Store], Delta], *, agent: str, description: str,
+                   on_invalid: str = "reject", used: str | None = None,
+                   also_remove: frozenset[Quad] = frozenset()) -> Outcome:
         if on_invalid not in ON_INVALID:
             raise UsageError(f"on-invalid={on_invalid!r}: use one of {', '.join(ON_INVALID)}")
         started = changelog.now()
