@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 
 import pytest
@@ -217,3 +218,30 @@ def test_query_workers_on_disk_apply_each_write_to_their_own_checkpoint(checker,
     finally:
         engine.close()
     assert not list(tmp_path.glob(".kg-checkpoints-*"))
+
+
+class _WatchedChecker(Checker):
+    """The bundled checker, noting the scheduling priority of each thread it validates on."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.niceness: list[int] = []
+
+    def check(self, *args, **kwargs):
+        self.niceness.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return super().check(*args, **kwargs)
+
+
+@pytest.mark.skipif(not hasattr(os, "setpriority"), reason="per-thread priorities are POSIX")
+def test_writes_are_validated_on_a_thread_of_lowered_priority(tmp_path):
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    config = Config.load({"data_dir": str(tmp_path / "store"), "write_niceness": 7}, environ={})
+    checker = _WatchedChecker()
+    writer = Writer(KnowledgeGraph.open(config), config=config, checker=checker)
+    writer.update(LINK, agent="test")
+    with pytest.raises(ValidationFailedError):  # a refusal reaches the caller as before
+        writer.update(BROKEN, agent="test")
+    assert checker.niceness == [min(mine + 7, 19)] * 2
+    assert _ask(writer, "ASK { fipid:w-link a fip:CooperationLink }")
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine
+    writer.lane.close()
