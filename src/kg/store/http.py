@@ -126,8 +126,10 @@ class Client:
                     else http.client.HTTPConnection
                 connection = kind(parts.netloc, timeout=timeout)
                 self._open.add(connection)
-            elif connection.sock is not None:
-                connection.sock.settimeout(timeout)
+            else:
+                connection.timeout = timeout  # for a connection it opens again
+                if connection.sock is not None:
+                    connection.sock.settimeout(timeout)
             try:
                 connection.request(method, target, body, headers)
                 response = connection.getresponse()
