@@ -316,8 +316,9 @@ class KnowledgeGraph:
     def _load_remote(self, staging: Store) -> int:
         """Load into a remote store while the reasoner works on a local copy of what the
         server will then hold — its quads before, and the file's — instead of reading every
-        quad back from it afterwards (the server's blank nodes are its own: a file with
-        some is read back)."""
+        quad back from it afterwards. (Not for a file with blank nodes: the server names
+        them anew, so the copy would not match; :func:`kg.reasoning.recompute` reads it
+        back.)"""
         before = len(self.store)
         document = staging.dump(format=RdfFormat.N_QUADS)
         staging.extend(self.store.all_quads())
