@@ -34,7 +34,7 @@ from collections import defaultdict, deque
 from functools import lru_cache
 
 import rdflib
-from pyoxigraph import Literal, NamedNode, Quad, Store
+from pyoxigraph import Literal, NamedNode, Store
 from rdflib import Graph
 
 from ..store.delta import Delta
@@ -207,14 +207,15 @@ class Checker:
     def full(self, store: Store, delta: Delta, *, exclude: frozenset = frozenset(),
              lint: bool = True) -> ValidationResult:
         """The same verdict by two full pySHACL validations (after and before the change),
-        and the SPARQL checks run on the whole graph after and before."""
+        and the SPARQL checks run on the whole graph after and before (its named graphs
+        kept)."""
         before, after = union(store, exclude), union(store, exclude, delta)
         new = validate(after, shapes=self.shapes, ontology=self.ontology)
         report = new.report
         if not (new.conforms and not new.results):
             old = validate(before, shapes=self.shapes, ontology=self.ontology)
             report = difference(new.report, old.report)
-        checked = check_full(self.checks, _store(before), _store(after),
+        checked = check_full(self.checks, _quads(store, exclude), _quads(store, exclude, delta),
                              touched_terms(delta, exclude))
         return self._with_beyond(result_of(report), store, delta, checked, exclude=exclude,
                                  lint=lint)
@@ -362,10 +363,11 @@ def union(store: Store, exclude: frozenset, delta: Delta | None = None) -> Graph
     return graph
 
 
-def _store(graph: Graph) -> Store:
-    from ..terms import to_ox
-
-    store = Store()
-    store.extend(Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph
-                 if not isinstance(s, rdflib.Literal))
-    return store
+def _quads(store: Store, exclude: frozenset, delta: Delta | None = None) -> Store:
+    """The quads of every graph but ``exclude``, after ``delta`` if given, in a store of
+    their own: each in its graph, for the checks over named graphs."""
+    removed = delta.removed if delta else frozenset()
+    copy = Store()
+    copy.extend(q for q in store if q.graph_name not in exclude and q not in removed)
+    copy.extend(q for q in (delta.added if delta else ()) if q.graph_name not in exclude)
+    return copy
