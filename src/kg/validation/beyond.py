@@ -11,7 +11,9 @@ shape, see the same problem, it is reported once, by the one that says most:
 * an undeclared ``fip:`` property or class: the lint (it suggests the nearest term), not the
   ``undeclared-fip-term`` check;
 * an untagged text or a Wikidata link that a shape or check already refuses: not the lint's
-  warning too.
+  warning too;
+* a triple that a shape refuses and a check names too (an untagged ``rdfs:label``): the
+  shape's result, which the shape cases name, not the check's row as well.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from .lint import SHAPES_NS
 from .literals import literal_problems
 from .validate import SH, Finding
 from ..store.delta import Delta
-from ..terms import to_rdflib
+from ..terms import to_ox, to_rdflib
 
 LEXICAL_FORM = SHAPES_NS + "LexicalFormCheck"
 _UNDECLARED_CHECK = SHAPES_NS + "UndeclaredFipTermCheck"
@@ -54,6 +56,8 @@ def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...]
     named = {f.value if f.value is not None else f.path for f in linted
              if str(f.source_shape) == kg_lint.UNDECLARED_TERM}
     checked = [f for f in checked if not (str(f.source_shape) == _UNDECLARED_CHECK and f.focus_node in named)]
+    refused = {_value_key(f) for f in shape_results if f.severity == "Violation"}
+    checked = [f for f in checked if f.path is None or _value_key(f) not in refused]
     violated = {(f.focus_node, f.path) for f in shape_results if f.severity == "Violation"}
     violated |= {(f.focus_node, None) for f in checked}
     for warning in linted:
@@ -62,6 +66,12 @@ def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...]
                             and (warning.focus_node, None) not in violated):
             found.append(warning)
     return found + checked, replaced
+
+
+def _value_key(finding: Finding) -> tuple:
+    """Focus, path and value, the value as pyoxigraph compares it (``"x"`` is ``"x"^^xsd:string``)."""
+    value = to_ox(finding.value) if finding.value is not None else None
+    return finding.focus_node, finding.path, value
 
 
 def datatype_results(report: rdflib.Graph, keys: set) -> list:

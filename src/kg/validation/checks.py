@@ -86,6 +86,8 @@ class Check:
     where: int = -1
     #: The patterns written inside a ``GRAPH`` block: which graph holds a triple matters.
     graphed: frozenset[tuple] = frozenset()
+    #: The variables (subject, predicate, object) of a triple every row names, if any.
+    triple: tuple[str, str, str] | None = None
 
     @property
     def iri(self) -> URIRef:
@@ -93,13 +95,18 @@ class Check:
         return URIRef(SHAPES_NS + "".join(w.capitalize() for w in self.name.split("-")) + "Check")
 
     def finding(self, row: dict, touched: set) -> Finding:
-        """A violation for one row: its focus is the first touched node the row names."""
+        """A violation for one row: its focus is the first touched node the row names;
+        a row naming a triple (:attr:`triple`) is about its subject, predicate and value."""
+        values = {v: _show(row.get(v)) for v in self.variables}
+        message = self.message.format(**values)
+        if self.triple is not None:
+            s, p, o = (to_rdflib(row[v]) for v in self.triple)
+            return Finding(focus_node=s, path=p, value=o, message=message,
+                           severity="Violation", source_shape=self.iri)
         focus = next((row[v] for v in self.variables if row.get(v) in touched),
                      next(iter(row.values())))
-        values = {v: _show(row.get(v)) for v in self.variables}
-        return Finding(focus_node=to_rdflib(focus), path=None, value=None,
-                       message=self.message.format(**values), severity="Violation",
-                       source_shape=self.iri)
+        return Finding(focus_node=to_rdflib(focus), path=None, value=None, message=message,
+                       severity="Violation", source_shape=self.iri)
 
 
 def _show(term) -> str:
@@ -151,7 +158,8 @@ def parse_check(path: Path) -> Check:
     walkable = {v for v in certain if walk(check, View(Store()), Variable(v), set()) is not None}
     subjects = {str(v) for v in certain_variables(query.algebra, subjects=True)} & walkable
     return replace(check, anchors=frozenset(walkable), subjects=frozenset(subjects),
-                   where=_where(text), graphed=frozenset(graphed_patterns(query.algebra)))
+                   where=_where(text), graphed=frozenset(graphed_patterns(query.algebra)),
+                   triple=_named_triple(query.algebra, variables))
 
 
 def graphed_patterns(node) -> set[tuple]:
@@ -172,6 +180,17 @@ def certain_variables(node, *, subjects: bool = False) -> set:
     (those of OPTIONAL, BIND, VALUES and sub-queries are not: a VALUES clause joined on
     one of them would invent rows instead of choosing among them); with ``subjects``,
     those a pattern binds as its subject."""
+    return _certain(node, lambda triple: {t for t in (triple[:1] if subjects else triple)
+                                          if isinstance(t, Variable)})
+
+
+def certain_patterns(node) -> set[tuple]:
+    """The triple patterns that every solution of an algebra ``node`` matches."""
+    return _certain(node, lambda triple: {tuple(triple)})
+
+
+def _certain(node, pick) -> set:
+    """What ``pick`` takes from the triple patterns every solution of ``node`` matches."""
     from rdflib.plugins.sparql.parserutils import CompValue
 
     if not isinstance(node, CompValue):
@@ -179,11 +198,10 @@ def certain_variables(node, *, subjects: bool = False) -> set:
     name = node.name
 
     def inner(key: str) -> set:
-        return certain_variables(node[key], subjects=subjects)
+        return _certain(node[key], pick)
 
     if name == "BGP":
-        return {t for triple in node["triples"] for t in (triple[:1] if subjects else triple)
-                if isinstance(t, Variable)}
+        return set().union(*(pick(triple) for triple in node["triples"]))
     if name == "Join":
         return inner("p1") | inner("p2")
     if name in ("LeftJoin", "Minus"):
@@ -194,6 +212,16 @@ def certain_variables(node, *, subjects: bool = False) -> set:
                 "Filter", "Extend", "Graph"):
         return inner("p")
     return set()  # a sub-query, VALUES, aggregates: nothing is certain
+
+
+def _named_triple(algebra, variables: tuple[str, ...]) -> tuple[str, str, str] | None:
+    """The variables of a triple every row names whole: a pattern of projected variables
+    only (``?node ?property ?text``), which every row matches. Its rows are about that
+    triple's value (its path and value in the report), as a shape's results are."""
+    for s, p, o in sorted(certain_patterns(algebra), key=str):
+        if all(isinstance(t, Variable) and str(t) in variables for t in (s, p, o)):
+            return str(s), str(p), str(o)
+    return None
 
 
 def _where(text: str) -> int:
