@@ -73,7 +73,7 @@ def test_warnings_point_at_likely_typos_without_failing(runner, tmp_path):
         fipid:ocrvp org:subOrganisationOf fipid:french-national-police .""", encoding="utf-8")
     done = _validate(runner, str(typo))
     assert done.exit_code == 0
-    assert "did you mean org:subOrganizationOf?" in done.stdout
+    assert "did you mean org:subOrganizationOf (documented for org:Organization)?" in done.stdout
 
 
 def test_stdin_and_unreadable_input(run_kg, tmp_path):

@@ -33,6 +33,9 @@ CLASSES = {
         "invalid/beyond-the-shapes/date-out-of-range-where-no-shape-looks.ttl",
     "misspelt fip: class": "invalid/beyond-the-shapes/misspelt-fip-class.ttl",
     "undescribed fipid: IRI": "invalid/beyond-the-shapes/undescribed-project-iri.ttl",
+    "a property named for its value": "invalid/beyond-the-shapes/property-named-for-its-value.ttl",
+    "a place's property on an organisation":
+        "invalid/beyond-the-shapes/place-property-on-an-organisation.ttl",
     "negative bound": "invalid/quantities/negative-lower-bound.ttl",
     "markup in a name": "invalid/text-and-identifiers/name-with-markup.ttl",
     "valid: another fact sheet's link": "valid/another-fact-sheet-link-with-its-sentence.ttl",

@@ -22,6 +22,7 @@ import rdflib
 from pyoxigraph import Store
 
 from . import lint as kg_lint
+from .documented import Documented
 from .entail import View
 from .lint import SHAPES_NS
 from .literals import literal_problems
@@ -36,10 +37,12 @@ _TEXT_CHECK = SHAPES_NS + "TextWithoutLanguageCheck"
 
 def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...],
                   checked: list[Finding], *, ontology_terms, exclude: frozenset,
-                  lint: bool) -> tuple[list[Finding], set]:
+                  lint: bool, documented: Documented | None = None
+                  ) -> tuple[list[Finding], set]:
     """The findings of the literals and (with ``lint``) the lint for ``delta``, with
     ``checked`` (the rows of the SPARQL checks), each problem once; and the keys
-    ``(focus, path, value)`` of the shape results they replace."""
+    ``(focus, path, value)`` of the shape results they replace. ``documented`` gives the
+    lint its hints about misplaced properties."""
     added = [(q.subject, q.predicate, q.object) for q in delta.added
              if q.graph_name not in exclude]
     found = [Finding(focus_node=to_rdflib(s), path=to_rdflib(p), value=to_rdflib(o),
@@ -52,7 +55,7 @@ def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...]
         view = View(store, delta, exclude=exclude)
         linted = [w.as_finding() for w in kg_lint.lint(
             {q for q in delta.added if q.graph_name not in exclude}, view,
-            ontology_terms=ontology_terms(store))]
+            ontology_terms=ontology_terms(store), documented=documented)]
     named = {f.value if f.value is not None else f.path for f in linted
              if str(f.source_shape) == kg_lint.UNDECLARED_TERM}
     checked = [f for f in checked if not (str(f.source_shape) == _UNDECLARED_CHECK and f.focus_node in named)]

@@ -43,6 +43,7 @@ from .entail import RDF_TYPE, SCHEMA_PREDICATES, Schema, View
 from .scope import Scope, analyse
 from ..terms import to_ox, to_rdflib
 from .cycles import cycle_of, cycle_steps
+from .documented import Documented
 from .beyond import beyond_shapes, datatype_results
 from .checks import Check, check_change, check_full, load_checks, touched_terms
 from .findings import add, difference, result_of
@@ -126,6 +127,7 @@ class Checker:
         self._relevant_classes = None if (None, SH.path, rdflib.RDF.type) in self.shapes \
             else frozenset(NamedNode(term) for term in self._shape_terms)
         self._cycles = cycle_steps(self.shapes)  # shapes whose results name a loop
+        self._documented = Documented(self.shapes, self.ontology)  # the lint's hints
 
     @classmethod
     @lru_cache(maxsize=1)
@@ -154,7 +156,7 @@ class Checker:
         looped = self._show_cycles(result.report, View(store, delta, exclude=exclude))
         found, replaced = beyond_shapes(store, delta, result.results, checked,
                                         ontology_terms=self._ontology_terms,
-                                        exclude=exclude, lint=lint)
+                                        exclude=exclude, lint=lint, documented=self._documented)
         if not found:
             return result_of(result.report) if looped else result
         for node in datatype_results(result.report, replaced):
