@@ -21,15 +21,12 @@ The verdict equals a full pySHACL validation of the graph after minus before the
 (``rdfs:subClassOf``, ``rdfs:domain``...) or shapes that :mod:`kg.validation.scope` cannot bound fall
 back to the full validation.
 
-pySHACL 0.40 has no option to validate given focus nodes only (its ``focus_nodes`` option
-also filters the value nodes of nested shapes), so this module drives pySHACL's shapes one
-by one (``Shape.focus_nodes``, ``Shape.validate``): the pyproject pins pySHACL's minor
-version for that reason.
+pySHACL runs each shape on the focus nodes it targets only through
+:class:`kg.validation.runner.Runner`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict, deque
 from functools import lru_cache
 
@@ -47,56 +44,8 @@ from .documented import Documented
 from .beyond import beyond_shapes, datatype_results
 from .checks import Check, check_change, check_full, load_checks, touched_terms
 from .findings import add, difference, result_of
+from .runner import PreparedQueries, Runner
 from .validate import SH, ValidationResult, findings, validate
-
-
-@lru_cache(maxsize=512)
-def _prepared(text: str):
-    from rdflib.plugins.sparql import prepareQuery
-
-    return prepareQuery(text)
-
-
-class _PreparedQueries(Graph):
-    """An rdflib graph that parses each SPARQL text once (pySHACL sends the same constraint
-    text for every focus node, with ``$this`` bound separately)."""
-
-    def query(self, query_object, *args, **kwargs):
-        if isinstance(query_object, str):
-            query_object = _prepared(query_object)
-        return super().query(query_object, *args, **kwargs)
-
-
-class _Runner:
-    """pySHACL's shapes, parsed once, run on chosen focus nodes."""
-
-    def __init__(self, shapes: Graph) -> None:
-        from pyshacl.pytypes import SHACLExecutor
-        from pyshacl.shapes_graph import ShapesGraph
-
-        self.shapes_graph = ShapesGraph(shapes)
-        self.shapes = list(self.shapes_graph.shapes)
-        for shape in self.shapes:
-            shape.set_advanced(True)  # SPARQL-based targets (SHACL-AF)
-        self.executor = SHACLExecutor(advanced_mode=True, allow_warnings=True)
-        self.lock = threading.Lock()  # pySHACL's shape objects are not made for threads
-
-    def run(self, graph: Graph, focus: set) -> Graph:
-        """The report of validating the nodes of ``focus`` (only) in ``graph``."""
-        from pyshacl.graph_abstraction import DataGraph
-        from pyshacl.validator import Validator
-
-        data = DataGraph.from_rdflib(graph)
-        reports, conforms = [], True
-        with self.lock:
-            for shape in self.shapes:
-                targets = [node for node in shape.focus_nodes(data) if node in focus]
-                if targets:
-                    ok, found = shape.validate(self.executor, data, focus=targets)
-                    conforms = conforms and ok
-                    reports.extend(found)
-            report, _ = Validator.create_validation_report(self.shapes_graph, conforms, reports)
-        return report
 
 
 class Checker:
@@ -119,7 +68,7 @@ class Checker:
         self.shapes = load_shapes() if shapes is None else shapes
         self.ontology = load_ontology() if ontology is None else ontology
         self.scope: Scope = analyse(self.shapes)
-        self._runner = _Runner(self.shapes) if self.scope.bounded else None
+        self._runner = Runner(self.shapes) if self.scope.bounded else None
         self._shape_terms = {str(term) for term in self.shapes.all_nodes()
                              if isinstance(term, rdflib.URIRef)}
         # the classes the shapes can tell apart: those they name (sh:targetClass, sh:class,
@@ -342,7 +291,7 @@ class Checker:
                         reach(s, d + 1, False)
             triples.update((node, RDF_TYPE, c) for c in schema.types(
                 view, node, relevant=self._relevant_classes))
-        graph = _PreparedQueries()
+        graph = PreparedQueries()
         for s, p, o in schema.entail(triples):
             graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))  # literal subjects too
         return graph
