@@ -296,14 +296,14 @@ def _collect(check: Check, view: View, seeds: dict) -> tuple[Store, set]:
     own (each in its graph, for the patterns inside ``GRAPH``), and the variables whose
     walk was complete."""
     local = Store()
-    triples: set = set()
+    quads: set = set()
     complete = set()
     for root, nodes in seeds.items():
         found = walk(check, view, Variable(root), nodes)
         if found is not None:
-            triples |= found
+            quads |= found
             complete.add(root)
-    local.extend(triples)
+    local.extend(quads)
     return local, complete
 
 

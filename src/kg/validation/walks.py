@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def walk(check: Check, view: View, root: Variable, touched: set) -> set | None:
-    """The triples matching the check's patterns reachable from ``root`` bound to the
+    """The quads matching the check's patterns reachable from ``root`` bound to the
     touched terms; None when the walk cannot be complete without reading a hub whole
     (every triple of a touched predicate; every node with a constant value, such as the
     instances of a class) — its rows are then found from the other variables."""
@@ -40,9 +40,9 @@ def reach(check: Check, view: View, root: Variable, touched: set) -> dict | None
 
 
 def _walk_bound(check: Check, view: View, root: Variable, touched: set) -> tuple | None:
-    """The walk of :func:`walk`: the triples collected and the nodes of each variable."""
+    """The walk of :func:`walk`: the quads collected and the nodes of each variable."""
     bound: dict = {root: set(touched)}
-    triples: set = set()
+    quads: set = set()
     todo = list(zip(check.blocks or [0] * len(check.patterns), check.patterns))
     while todo:
         steps = _next_steps(todo, bound)
@@ -51,7 +51,7 @@ def _walk_bound(check: Check, view: View, root: Variable, touched: set) -> tuple
         reached_by: dict = {}
         for step in steps:  # a pattern of each block reaching the same variable (UNION)
             todo.remove(step)
-            found = _step(check, view, step[1], bound, triples)
+            found = _step(check, view, step[1], bound, quads)
             if found is None:
                 return None
             if found[0] is not None:
@@ -60,10 +60,10 @@ def _walk_bound(check: Check, view: View, root: Variable, touched: set) -> tuple
             bound.setdefault(variable, set()).update(nodes)
     if any(isinstance(t, Variable) and t not in bound for _, pattern in todo for t in pattern):
         return None  # reachable from constants only: a hub would be read whole
-    return triples, bound
+    return quads, bound
 
 
-def _step(check: Check, view: View, step: tuple, bound: dict, triples: set):
+def _step(check: Check, view: View, step: tuple, bound: dict, quads: set):
     """Walk one pattern from its reached end; the variable it reaches and the nodes, or
     (None, ()) when it reaches none; None when it would read a predicate whole."""
     s, p, o = step
@@ -74,7 +74,7 @@ def _step(check: Check, view: View, step: tuple, bound: dict, triples: set):
         if graphed or not {str(s), str(o)} <= check.leaves:
             return None
         for predicate in p_nodes:
-            triples |= _matching(view, None, predicate, None, 1)
+            quads |= _matching(view, None, predicate, None, 1)
         return None, ()
     forward = _reached(s, bound)
     start, far = (s_nodes, o) if forward else (o_nodes, s)
@@ -83,11 +83,11 @@ def _step(check: Check, view: View, step: tuple, bound: dict, triples: set):
     reached, predicates = set(), set()
     for node in start:
         for predicate in (p_nodes if p_nodes is not None else [None]):
-            for triple in _matching(view, node if forward else None, predicate,
-                                    None if forward else node, limit):
-                triples.add(triple)
-                predicates.add(triple[1])
-                reached.add(triple[2] if forward else triple[0])
+            for quad in _matching(view, node if forward else None, predicate,
+                                  None if forward else node, limit):
+                quads.add(quad)
+                predicates.add(quad.predicate)
+                reached.add(quad.object if forward else quad.subject)
     if isinstance(p, Variable) and p not in bound:
         bound[p] = predicates
     if isinstance(far, Variable) and far not in bound:
