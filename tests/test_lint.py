@@ -1,7 +1,9 @@
 """Findings beyond the shapes (kg.validation.lint): likely typos, missing language tags, Wikidata IRIs.
 
 Inside the project's namespaces (fip:, fipid:) an unknown term or an undescribed IRI is a
-violation; elsewhere a warning."""
+violation; elsewhere a warning. A property that does not exist, or that is documented for
+another class, gets as its hint the property documented for the node's own classes
+(kg.validation.documented)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 from kg import Config, KnowledgeGraph
 from kg.store.delta import Delta
 from kg.validation.incremental import Checker
-from kg.validation.lint import IRI_TYPO, LANGUAGE_TAG, UNDECLARED_TERM, WIKIDATA_IRI
+from kg.validation.lint import IRI_TYPO, LANGUAGE_TAG, MISPLACED, UNDECLARED_TERM, WIKIDATA_IRI
 from kg.namespaces import GRAPHS, PREFIXES
 
 HEADER = "".join(f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items())
@@ -34,8 +36,11 @@ def check():
 
 @pytest.mark.parametrize("turtle, check_iri, words, severity", [
     ("fipid:ocrvp org:subOrganisationOf fipid:french-national-police .", UNDECLARED_TERM,
-     "did you mean org:subOrganizationOf?", "Warning"),
-    ("fipid:ocrvp fip:basdIn fipid:bangkok .", UNDECLARED_TERM, "did you mean fip:basedIn?",
+     "did you mean org:subOrganizationOf (documented for org:Organization)?", "Warning"),
+    ("fipid:ocrvp fip:basdIn fipid:bangkok .", UNDECLARED_TERM,
+     "did you mean fip:basedIn (documented for org:Organization)?", "Violation"),
+    # an undescribed node: no class to read the documented properties from, the vocabulary
+    ("fipid:case-new fip:basdIn fipid:bangkok .", UNDECLARED_TERM, "did you mean fip:basedIn?",
      "Violation"),
     ("fipid:ocrvp a fip:CentralOfice .", UNDECLARED_TERM, "did you mean fip:CentralOffice?",
      "Violation"),
@@ -48,7 +53,8 @@ def check():
      "<http://www.wikidata.org/entity/Q3347390>", "Warning"),
     ("fipid:ocrvp skos:exactMatch <http://www.wikidata.org/entity/P31> .", WIKIDATA_IRI,
      "property or lexeme", "Warning"),
-], ids=["typo in a property", "typo in a fip: property", "typo in a class", "language tag",
+], ids=["typo in a property", "typo in a fip: property", "typo of a node without class",
+        "typo in a class", "language tag",
         "IRI outside the base", "dangling project IRI", "Wikidata page URL", "Wikidata property"])
 def test_finding(check, turtle, check_iri, words, severity):
     found = check(turtle)
@@ -63,5 +69,29 @@ def test_an_untagged_text_is_reported_once(check):
 
 def test_known_terms_and_existing_iris_give_no_warning(check):
     assert check('fipid:ocrvp skos:altLabel "OCRVP" ; rdfs:comment "note"@en ; '
-                 "org:subOrganizationOf fipid:french-national-police ; "
+                 "fip:thematicDomain fipid:domain-child-protection ; "
                  "owl:sameAs <http://www.wikidata.org/entity/Q3347390> .") == []
+
+
+@pytest.mark.parametrize("turtle, check_iri, words", [
+    # the nearest terms of the vocabulary are rdf:type and rdfs:domain
+    ("fipid:coop-fle-lecturers fip:type fipid:cooptype-training .", UNDECLARED_TERM,
+     "did you mean fip:cooperationType (documented for fip:CooperationLink)?"),
+    ("fipid:coop-fle-lecturers fip:domain fipid:domain-maritime-security .", UNDECLARED_TERM,
+     "did you mean fip:thematicDomain (documented for fip:CooperationLink)?"),
+    # a place's property on an office: the domain says place, the office's shapes say unit
+    ("fipid:ocrvp fip:partOf fipid:french-national-police .", MISPLACED,
+     "fip:partOf is documented for schema:Place (its rdfs:domain), not for prov:Agent, "
+     "fip:CentralOffice"),
+    ("fipid:ocrvp fip:partOf fipid:french-national-police .", MISPLACED, "org:unitOf"),
+], ids=["fip:type", "fip:domain", "a place's property", "what the office's shapes read"])
+def test_a_misplaced_property_is_told_the_documented_one(check, turtle, check_iri, words):
+    found = [(source, message) for source, message, _ in check(turtle) if source == check_iri]
+    assert any(words in message for _, message in found), found
+    assert not any("rdf:type" in message or "rdfs:domain?" in message for _, message in found)
+
+
+def test_a_property_documented_for_the_node_is_not_misplaced(check):
+    found = check("fipid:ocrvp org:unitOf fipid:french-national-police ; "
+                  "fip:basedIn fipid:bangkok .")
+    assert not [f for f in found if f[0] == MISPLACED], found

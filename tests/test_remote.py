@@ -362,14 +362,14 @@ def test_validation_over_a_mirror_gives_the_embedded_verdicts(kg):
 
     from kg.store.delta import Delta
     from kg.validation.incremental import Checker
-    from kg.namespaces import GRAPHS, SERVER_GRAPHS
+    from kg.namespaces import SERVER_GRAPHS
     from kg.store.remote import Mirror
-    from test_shapes import CASE_FILES
+    from test_shapes import CASE_FILES, case_graph
 
     local = Store()
     local.extend(kg.store.quads_for_pattern())  # the same data, embedded
     exclude = frozenset(NamedNode(graph) for graph in SERVER_GRAPHS)
-    user, checker = NamedNode(GRAPHS["user"]), Checker()
+    checker = Checker()
 
     def findings(store, delta):
         result = checker.check(store, delta, exclude=exclude)
@@ -377,7 +377,8 @@ def test_validation_over_a_mirror_gives_the_embedded_verdicts(kg):
                                        for f in result.results)
 
     for path in CASE_FILES:
-        delta = Delta(added=frozenset(Quad(q.subject, q.predicate, q.object, user)
+        graph = NamedNode(case_graph(path))
+        delta = Delta(added=frozenset(Quad(q.subject, q.predicate, q.object, graph)
                                       for q in parse(path=str(path), format=RdfFormat.TURTLE)))
         assert findings(Mirror(kg.store), delta) == findings(local, delta), path.name
 

@@ -13,6 +13,10 @@
   (``-`` for none, ``a|b`` for an alternative path, ``^p`` for an inverse path) and, if
   given, whose focus node is FOCUS. ``conforms``: no result has a focus node from the case.
   ``check NAME``: ``shapes/checks/NAME-violation.rq`` returns a row once the case is added.
+
+  A case is added to the user graph, as ``kg validate`` adds a file, unless a header line
+  ``# graph: fipg:NAME`` names the project's graph its triples belong in (a curator's
+  background statements belong in ``fipg:curation``).
 * Every ``shapes/checks/*-violation.rq`` returns no row on the bundled graph.
 
 Cases are validated efficiently: the bundled graph is closed under RDFS once (RDFS instance
@@ -33,7 +37,7 @@ import rdflib
 from rdflib import RDF, Graph, URIRef
 
 from kg import Config, KnowledgeGraph, Source
-from kg.namespaces import PREFIXES, compact
+from kg.namespaces import GRAPHS, PREFIXES, compact
 from kg.store.graph import bundle_root
 from kg.validation.validate import (SH, Finding, ValidationResult, as_graph, load_ontology,
                                     load_shapes, load_turtle, rdfs_closure, shapes_dir, validate)
@@ -63,6 +67,7 @@ class Expectation:
 
 
 _EXPECT = re.compile(r"^#\s*expect:\s*(.+?)\s*$")
+_GRAPH = re.compile(r"^#\s*graph:\s*(\S+)\s*$")
 _WHY = re.compile(r"^#\s*why:\s*\S")
 
 
@@ -100,6 +105,15 @@ def parse_expectations(path: Path) -> list[Expectation]:
     if not expectations:
         raise ValueError(f"{path.name}: no '# expect:' line")
     return expectations
+
+
+def case_graph(path: Path) -> str:
+    """The graph a case's triples go to: its ``# graph:`` line, else the user graph."""
+    for line in path.read_text(encoding="utf-8").splitlines():
+        match = _GRAPH.match(line)
+        if match:
+            return _expand(match.group(1))
+    return GRAPHS["user"]
 
 
 def _render_expected_path(text: str) -> str:

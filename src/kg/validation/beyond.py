@@ -11,7 +11,9 @@ shape, see the same problem, it is reported once, by the one that says most:
 * an undeclared ``fip:`` property or class: the lint (it suggests the nearest term), not the
   ``undeclared-fip-term`` check;
 * an untagged text or a Wikidata link that a shape or check already refuses: not the lint's
-  warning too.
+  warning too;
+* a triple that a shape refuses and a check names too (an untagged ``rdfs:label``): the
+  shape's result, which the shape cases name, not the check's row as well.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ import rdflib
 from pyoxigraph import Store
 
 from . import lint as kg_lint
+from .documented import Documented
 from .entail import View
 from .lint import SHAPES_NS
 from .literals import literal_problems
 from .validate import SH, Finding
 from ..store.delta import Delta
-from ..terms import to_rdflib
+from ..terms import to_ox, to_rdflib
 
 LEXICAL_FORM = SHAPES_NS + "LexicalFormCheck"
 _UNDECLARED_CHECK = SHAPES_NS + "UndeclaredFipTermCheck"
@@ -34,10 +37,12 @@ _TEXT_CHECK = SHAPES_NS + "TextWithoutLanguageCheck"
 
 def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...],
                   checked: list[Finding], *, ontology_terms, exclude: frozenset,
-                  lint: bool) -> tuple[list[Finding], set]:
+                  lint: bool, documented: Documented | None = None
+                  ) -> tuple[list[Finding], set]:
     """The findings of the literals and (with ``lint``) the lint for ``delta``, with
     ``checked`` (the rows of the SPARQL checks), each problem once; and the keys
-    ``(focus, path, value)`` of the shape results they replace."""
+    ``(focus, path, value)`` of the shape results they replace. ``documented`` gives the
+    lint its hints about misplaced properties."""
     added = [(q.subject, q.predicate, q.object) for q in delta.added
              if q.graph_name not in exclude]
     found = [Finding(focus_node=to_rdflib(s), path=to_rdflib(p), value=to_rdflib(o),
@@ -50,10 +55,12 @@ def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...]
         view = View(store, delta, exclude=exclude)
         linted = [w.as_finding() for w in kg_lint.lint(
             {q for q in delta.added if q.graph_name not in exclude}, view,
-            ontology_terms=ontology_terms(store))]
+            ontology_terms=ontology_terms(store), documented=documented)]
     named = {f.value if f.value is not None else f.path for f in linted
              if str(f.source_shape) == kg_lint.UNDECLARED_TERM}
     checked = [f for f in checked if not (str(f.source_shape) == _UNDECLARED_CHECK and f.focus_node in named)]
+    refused = {_value_key(f) for f in shape_results if f.severity == "Violation"}
+    checked = [f for f in checked if f.path is None or _value_key(f) not in refused]
     violated = {(f.focus_node, f.path) for f in shape_results if f.severity == "Violation"}
     violated |= {(f.focus_node, None) for f in checked}
     for warning in linted:
@@ -62,6 +69,12 @@ def beyond_shapes(store: Store, delta: Delta, shape_results: tuple[Finding, ...]
                             and (warning.focus_node, None) not in violated):
             found.append(warning)
     return found + checked, replaced
+
+
+def _value_key(finding: Finding) -> tuple:
+    """Focus, path and value, the value as pyoxigraph compares it (``"x"`` is ``"x"^^xsd:string``)."""
+    value = to_ox(finding.value) if finding.value is not None else None
+    return finding.focus_node, finding.path, value
 
 
 def datatype_results(report: rdflib.Graph, keys: set) -> list:

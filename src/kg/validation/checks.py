@@ -17,10 +17,12 @@ From the seeds of each anchor, the check's triple patterns are walked outwards (
 followed forwards or backwards, variable predicates too), collecting the triples the query
 can match; the check runs on those triples with the anchor bound to its seeds (``VALUES``),
 before and after the change: for these rows the triples collected are all the triples the
-full graph offers, so the rows are the full graph's rows. Binding the anchor keeps a check
-that pairs nodes (``duplicate-entity``) from pairing every node it collected, and seeding by
-pattern keeps a hub (a country the change points at) from being walked by checks that
-cannot read it there.
+full graph offers, so the rows are the full graph's rows (the walk is
+:mod:`kg.validation.walks`; the triples keep their graphs, so a check over named graphs,
+``GRAPH ?graph { ... }``, sees a triple moved from one graph to another). Binding the
+anchor keeps a check that pairs nodes (``duplicate-entity``) from pairing every node it
+collected, and seeding by pattern keeps a hub (a country the change points at) from being
+walked by checks that cannot read it there.
 
 A changed triple that matches a pattern with no anchor (``?note a fip:CuratorNote``, where
 ``?note`` is not projected) passes its match on: the patterns are walked from the note, and
@@ -43,8 +45,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Iterable
 
-import rdflib
-from pyoxigraph import BlankNode, Literal, NamedNode, Quad, Store
+from pyoxigraph import BlankNode, Literal, NamedNode, Store
 from rdflib import URIRef, Variable
 
 from ..errors import UsageError
@@ -53,8 +54,11 @@ from ..store.delta import Delta
 from ..terms import to_ox, to_rdflib
 from .entail import View
 from .lint import SHAPES_NS
+from .algebra import (certain_variables, graphed_patterns, named_triple,
+                      where_offset)
 from .scope import grouped_triple_patterns
 from .validate import Finding
+from .walks import reach, walk
 
 _HEADER = re.compile(r"^#\s*(Check|Message):\s*(.*)$")
 
@@ -82,6 +86,10 @@ class Check:
     blocks: tuple[int, ...] = ()
     #: Where the query's WHERE group opens (a VALUES clause goes there); -1 if not found.
     where: int = -1
+    #: The patterns written inside a ``GRAPH`` block: which graph holds a triple matters.
+    graphed: frozenset[tuple] = frozenset()
+    #: The variables (subject, predicate, object) of a triple every row names, if any.
+    triple: tuple[str, str, str] | None = None
 
     @property
     def iri(self) -> URIRef:
@@ -89,13 +97,18 @@ class Check:
         return URIRef(SHAPES_NS + "".join(w.capitalize() for w in self.name.split("-")) + "Check")
 
     def finding(self, row: dict, touched: set) -> Finding:
-        """A violation for one row: its focus is the first touched node the row names."""
+        """A violation for one row: its focus is the first touched node the row names;
+        a row naming a triple (:attr:`triple`) is about its subject, predicate and value."""
+        values = {v: _show(row.get(v)) for v in self.variables}
+        message = self.message.format(**values)
+        if self.triple is not None:
+            s, p, o = (to_rdflib(row[v]) for v in self.triple)
+            return Finding(focus_node=s, path=p, value=o, message=message,
+                           severity="Violation", source_shape=self.iri)
         focus = next((row[v] for v in self.variables if row.get(v) in touched),
                      next(iter(row.values())))
-        values = {v: _show(row.get(v)) for v in self.variables}
-        return Finding(focus_node=to_rdflib(focus), path=None, value=None,
-                       message=self.message.format(**values), severity="Violation",
-                       source_shape=self.iri)
+        return Finding(focus_node=to_rdflib(focus), path=None, value=None, message=message,
+                       severity="Violation", source_shape=self.iri)
 
 
 def _show(term) -> str:
@@ -144,52 +157,11 @@ def parse_check(path: Path) -> Check:
                   patterns=patterns, leaves=frozenset(v for v, n in counts.items() if n == 1),
                   blocks=tuple(block for block, _ in grouped))
     certain = {str(v) for v in certain_variables(query.algebra)} & set(variables)
-    walkable = {v for v in certain if _walk(check, View(Store()), Variable(v), set()) is not None}
+    walkable = {v for v in certain if walk(check, View(Store()), Variable(v), set()) is not None}
     subjects = {str(v) for v in certain_variables(query.algebra, subjects=True)} & walkable
     return replace(check, anchors=frozenset(walkable), subjects=frozenset(subjects),
-                   where=_where(text))
-
-
-def certain_variables(node, *, subjects: bool = False) -> set:
-    """The variables a triple pattern binds in every solution of an algebra ``node``
-    (those of OPTIONAL, BIND, VALUES and sub-queries are not: a VALUES clause joined on
-    one of them would invent rows instead of choosing among them); with ``subjects``,
-    those a pattern binds as its subject."""
-    from rdflib.plugins.sparql.parserutils import CompValue
-
-    if not isinstance(node, CompValue):
-        return set()
-    name = node.name
-
-    def inner(key: str) -> set:
-        return certain_variables(node[key], subjects=subjects)
-
-    if name == "BGP":
-        return {t for triple in node["triples"] for t in (triple[:1] if subjects else triple)
-                if isinstance(t, Variable)}
-    if name == "Join":
-        return inner("p1") | inner("p2")
-    if name in ("LeftJoin", "Minus"):
-        return inner("p1")
-    if name == "Union":
-        return inner("p1") & inner("p2")
-    if name in ("SelectQuery", "Project", "Distinct", "Reduced", "OrderBy", "Slice",
-                "Filter", "Extend", "Graph"):
-        return inner("p")
-    return set()  # a sub-query, VALUES, aggregates: nothing is certain
-
-
-def _where(text: str) -> int:
-    """The offset just inside the query's WHERE group, or -1 (comments skipped: their
-    ``{variable}`` placeholders are not braces of the query)."""
-    offset = 0
-    for line in text.splitlines(keepends=True):
-        if not line.lstrip().startswith("#"):
-            match = re.search(r"\bWHERE\s*\{", line, re.IGNORECASE)
-            if match:
-                return offset + match.end()
-        offset += len(line)
-    return -1
+                   where=where_offset(text), graphed=frozenset(graphed_patterns(query.algebra)),
+                   triple=named_triple(query.algebra, variables))
 
 
 # -- running ---------------------------------------------------------------------------------
@@ -267,7 +239,7 @@ def _pass_on(check: Check, binding: dict, views: tuple, seeds: dict) -> bool:
     for variable, value in binding.items():
         if isinstance(value, Literal):
             continue
-        reached = [_reach(check, view, variable, {value}) for view in views]
+        reached = [reach(check, view, variable, {value}) for view in views]
         if views and all(r is not None for r in reached):
             for bound in reached:
                 for anchor, nodes in bound.items():
@@ -320,17 +292,18 @@ def _run(check: Check, store: Store) -> set[tuple]:
 
 
 def _collect(check: Check, view: View, seeds: dict) -> tuple[Store, set]:
-    """The triples of ``view`` each seeded variable's walk collects, in a store of their
-    own, and the variables whose walk was complete."""
+    """The quads of ``view`` each seeded variable's walk collects, in a store of their
+    own (each in its graph, for the patterns inside ``GRAPH``), and the variables whose
+    walk was complete."""
     local = Store()
-    triples: set = set()
+    quads: set = set()
     complete = set()
     for root, nodes in seeds.items():
-        found = _walk(check, view, Variable(root), nodes)
+        found = walk(check, view, Variable(root), nodes)
         if found is not None:
-            triples |= found
+            quads |= found
             complete.add(root)
-    local.extend(Quad(s, p, o) for s, p, o in triples if not isinstance(s, Literal))
+    local.extend(quads)
     return local, complete
 
 
@@ -368,125 +341,3 @@ def _takes_predicates(check: Check, variable: Variable) -> bool:
     its subject anyway; only a check about terms (``?s ?term ?o``) needs the predicate."""
     return any(p == variable for _, p, _ in check.patterns) and not any(
         o == variable and str(s) not in check.leaves for s, _, o in check.patterns)
-
-
-def _walk(check: Check, view: View, root: Variable, touched: set) -> set | None:
-    """The triples matching the check's patterns reachable from ``root`` bound to the
-    touched terms; None when the walk cannot be complete without reading a hub whole
-    (every triple of a touched predicate; every node with a constant value, such as the
-    instances of a class) — its rows are then found from the other variables."""
-    walked = _walk_bound(check, view, root, touched)
-    return None if walked is None else walked[0]
-
-
-def _reach(check: Check, view: View, root: Variable, touched: set) -> dict | None:
-    """The nodes each variable stands for on the walk of :func:`_walk` (None likewise)."""
-    walked = _walk_bound(check, view, root, touched)
-    return None if walked is None else walked[1]
-
-
-def _walk_bound(check: Check, view: View, root: Variable, touched: set) -> tuple | None:
-    """The walk of :func:`_walk`: the triples collected and the nodes of each variable."""
-    bound: dict = {root: set(touched)}
-    triples: set = set()
-    todo = list(zip(check.blocks or [0] * len(check.patterns), check.patterns))
-    while todo:
-        steps = _next_steps(todo, bound)
-        if not steps:
-            break
-        reached_by: dict = {}
-        for step in steps:  # a pattern of each block reaching the same variable (UNION)
-            todo.remove(step)
-            found = _step(check, view, step[1], bound, triples)
-            if found is None:
-                return None
-            if found[0] is not None:
-                reached_by.setdefault(found[0], set()).update(found[1])
-        for variable, nodes in reached_by.items():
-            bound.setdefault(variable, set()).update(nodes)
-    if any(isinstance(t, Variable) and t not in bound for _, pattern in todo for t in pattern):
-        return None  # reachable from constants only: a hub would be read whole
-    return triples, bound
-
-
-def _step(check: Check, view: View, step: tuple, bound: dict, triples: set):
-    """Walk one pattern from its reached end; the variable it reaches and the nodes, or
-    (None, ()) when it reaches none; None when it would read a predicate whole."""
-    s, p, o = step
-    s_nodes, o_nodes = _values(s, bound), _values(o, bound)
-    p_nodes = _values(p, bound)
-    if not _reached(s, bound) and not _reached(o, bound):  # reached by its predicate only
-        if not {str(s), str(o)} <= check.leaves:
-            return None
-        for predicate in p_nodes:
-            triples |= _matching(view, None, predicate, None, 1)
-        return None, ()
-    forward = _reached(s, bound)
-    start, far = (s_nodes, o) if forward else (o_nodes, s)
-    limit = 1 if (str(far) in check.leaves and (not isinstance(p, Variable)
-                                                 or str(p) in check.leaves)) else None
-    reached, predicates = set(), set()
-    for node in start:
-        for predicate in (p_nodes if p_nodes is not None else [None]):
-            for triple in _matching(view, node if forward else None, predicate,
-                                    None if forward else node, limit):
-                triples.add(triple)
-                predicates.add(triple[1])
-                reached.add(triple[2] if forward else triple[0])
-    if isinstance(p, Variable) and p not in bound:
-        bound[p] = predicates
-    if isinstance(far, Variable) and far not in bound:
-        return far, reached
-    return None, ()
-
-
-def _reached(term, bound: dict) -> bool:
-    return isinstance(term, Variable) and term in bound
-
-
-def _values(term, bound: dict):
-    """The nodes ``term`` stands for: a constant itself, a reached variable its nodes."""
-    if isinstance(term, Variable):
-        return bound.get(term)
-    return {to_ox(term)}
-
-
-def _next_steps(todo: list, bound: dict) -> list:
-    """The next (block, pattern) pairs to walk: from a reached variable, forwards first,
-    ``rdf:type`` backwards last, never from a constant (a class, ``true``: a hub). When
-    the best leads to an unreached variable, a pattern of every block leading there at
-    the same rank comes along (the branches of a UNION reach it each their own way); of
-    the patterns of one block, the one from the variable reached first (the root's
-    nodes are all the nodes it stands for; a variable reached later may have been
-    reached through a NOT EXISTS, by some of its nodes only)."""
-    order = {variable: index for index, variable in enumerate(bound)}
-    ranked = []
-    for block, (s, p, o) in todo:
-        if _reached(s, bound):
-            ranked.append((0, o, order[s], block, (s, p, o)))
-        elif _reached(o, bound):
-            ranked.append((2 if p == rdflib.RDF.type else 1, s, order[o], block, (s, p, o)))
-        elif _reached(p, bound):
-            ranked.append((1, None, order[p], block, (s, p, o)))
-    if not ranked:
-        return []
-    rank, far, _, block, step = min(ranked, key=lambda r: (r[0], r[2], str(r[4])))
-    if not isinstance(far, Variable) or far in bound:
-        return [(block, step)]
-    chosen: dict = {}
-    for r, f, start, b, st in sorted(ranked, key=lambda r: (r[2], str(r[4]))):
-        if r == rank and f == far:
-            chosen.setdefault(b, (b, st))
-    return list(chosen.values())
-
-
-def _matching(view: View, s, p, o, limit: int | None) -> set:
-    """Triples of ``view`` matching the pattern (None: any), at most ``limit`` of them."""
-    if isinstance(s, Literal) or isinstance(p, (Literal, BlankNode)):
-        return set()
-    found = set()
-    for triple in view.matching(s, p, o):
-        found.add(triple)
-        if limit is not None and len(found) >= limit:
-            break
-    return found

@@ -233,15 +233,14 @@ class View:
             return True
         return next(self._kept(self.store.quads_for_pattern(s, p, o)), None) is not None
 
-    def matching(self, subject=None, predicate=None, obj=None) -> Iterator[Triple]:
-        """The triples of the view matching the pattern (None: any); a triple that two
-        graphs hold comes twice."""
-        for q in self.stored(subject, predicate, obj):
-            yield q.subject, q.predicate, q.object
+    def quads(self, subject=None, predicate=None, obj=None) -> Iterator[Quad]:
+        """The quads of the view matching the pattern (None: any), each in its graph: a
+        triple that two graphs hold comes twice (a check over named graphs tells them apart)."""
+        yield from self.stored(subject, predicate, obj)
         added = self._out.get(subject, ()) if subject is not None else \
             self._in.get(obj, ()) if obj is not None else \
             (q for quads in self._out.values() for q in quads)
         for q in added:
             if (predicate is None or q.predicate == predicate) and (
                     obj is None or q.object == obj) and (subject is None or q.subject == subject):
-                yield q.subject, q.predicate, q.object
+                yield q

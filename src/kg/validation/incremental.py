@@ -21,21 +21,17 @@ The verdict equals a full pySHACL validation of the graph after minus before the
 (``rdfs:subClassOf``, ``rdfs:domain``...) or shapes that :mod:`kg.validation.scope` cannot bound fall
 back to the full validation.
 
-pySHACL 0.40 has no option to validate given focus nodes only (its ``focus_nodes`` option
-also filters the value nodes of nested shapes), so this module drives pySHACL's shapes one
-by one (``Shape.focus_nodes``, ``Shape.validate``): the pyproject pins pySHACL's minor
-version for that reason.
+pySHACL runs each shape on the focus nodes it targets only through
+:class:`kg.validation.runner.Runner`.
 """
 
 from __future__ import annotations
 
-import threading
 from collections import defaultdict, deque
-from dataclasses import dataclass
 from functools import lru_cache
 
 import rdflib
-from pyoxigraph import Literal, NamedNode, Quad, Store
+from pyoxigraph import Literal, NamedNode, Store
 from rdflib import Graph
 
 from ..store.delta import Delta
@@ -44,117 +40,12 @@ from .entail import RDF_TYPE, SCHEMA_PREDICATES, Schema, View
 from .scope import Scope, analyse
 from ..terms import to_ox, to_rdflib
 from .cycles import cycle_of, cycle_steps
+from .documented import Documented
 from .beyond import beyond_shapes, datatype_results
 from .checks import Check, check_change, check_full, load_checks, touched_terms
 from .findings import add, difference, result_of
+from .runner import PreparedQueries, Runner
 from .validate import SH, ValidationResult, findings, validate
-
-
-@lru_cache(maxsize=512)
-def _prepared(text: str):
-    from rdflib.plugins.sparql import prepareQuery
-
-    return prepareQuery(text)
-
-
-class _PreparedQueries(Graph):
-    """An rdflib graph that parses each SPARQL text once (pySHACL sends the same constraint
-    text for every focus node, with ``$this`` bound separately)."""
-
-    def query(self, query_object, *args, **kwargs):
-        if isinstance(query_object, str):
-            query_object = _prepared(query_object)
-        return super().query(query_object, *args, **kwargs)
-
-
-class _Runner:
-    """pySHACL's shapes, parsed once, run on chosen focus nodes."""
-
-    def __init__(self, shapes: Graph) -> None:
-        from pyshacl.pytypes import SHACLExecutor
-        from pyshacl.shapes_graph import ShapesGraph
-
-        self.shapes_graph = ShapesGraph(shapes)
-        self.shapes = list(self.shapes_graph.shapes)
-        for shape in self.shapes:
-            shape.set_advanced(True)  # SPARQL-based targets (SHACL-AF)
-        # a shape without targets is only ever reached through another (sh:node, sh:property)
-        self.targeted = [(shape, _Targets.of(shape)) for shape in self.shapes]
-        self.targeted = [(shape, targets) for shape, targets in self.targeted if targets]
-        self.executor = SHACLExecutor(advanced_mode=True, allow_warnings=True)
-        self.lock = threading.Lock()  # pySHACL's shape objects are not made for threads
-
-    def run(self, graph: Graph, focus: set) -> Graph:
-        """The report of validating the nodes of ``focus`` (only) in ``graph``."""
-        from pyshacl.graph_abstraction import DataGraph
-        from pyshacl.validator import Validator
-
-        data = DataGraph.from_rdflib(graph)
-        reports, conforms = [], True
-        subclasses: dict = {}  # per run: a class and its subclasses in ``graph``
-        with self.lock:
-            for shape, declared in self.targeted:
-                targets = [node for node in shape.focus_nodes(data) if node in focus] \
-                    if declared.advanced else declared.among(graph, focus, subclasses)
-                if targets:
-                    ok, found = shape.validate(self.executor, data, focus=targets)
-                    conforms = conforms and ok
-                    reports.extend(found)
-            report, _ = Validator.create_validation_report(self.shapes_graph, conforms, reports)
-        return report
-
-
-@dataclass(frozen=True)
-class _Targets:
-    """A shape's target declarations, read once: which of some focus nodes it targets is
-    then a few look-ups about those nodes, where pySHACL's ``Shape.focus_nodes`` lists
-    every instance of every target class in the graph (half the cost of a gated write)."""
-
-    nodes: frozenset
-    classes: frozenset  # sh:targetClass, and the shape itself when it is a class
-    subjects_of: frozenset
-    objects_of: frozenset
-    selects: tuple[str, ...]  # SHACL-AF SPARQL targets, their prefixes declared
-    advanced: bool  # other SHACL-AF targets: left to pySHACL
-
-    @classmethod
-    def of(cls, shape) -> "_Targets":
-        from pyshacl.consts import SH_SPARQLTarget
-
-        nodes, classes, implicit, objects_of, subjects_of = shape.target()
-        custom = list(shape.advanced_target().values())
-        selects = tuple(target["qh"].apply_prefixes(target["qh"].select_text)
-                        for target in custom if target.get("type") == SH_SPARQLTarget)
-        return cls(frozenset(nodes), frozenset(classes) | frozenset(implicit),
-                   frozenset(subjects_of), frozenset(objects_of), selects,
-                   len(selects) < len(custom))
-
-    def __bool__(self) -> bool:
-        return bool(self.nodes or self.classes or self.subjects_of or self.objects_of
-                    or self.selects or self.advanced)
-
-    def among(self, graph: Graph, focus: set, subclasses: dict) -> list:
-        """The nodes of ``focus`` this shape targets in ``graph``, as pySHACL finds them
-        (instances of a target class or of its subclasses in ``graph``; the ``?this`` of
-        a SPARQL target)."""
-        found = {node for node in focus
-                 if node in self.nodes or any((node, p, None) in graph for p in self.subjects_of)
-                 or any((None, p, node) in graph for p in self.objects_of)
-                 or self._instance(graph, node, subclasses)}
-        for select in self.selects:
-            found |= {row["this"] for row in graph.query(select)} & focus
-        return list(found)
-
-    def _instance(self, graph: Graph, node, subclasses: dict) -> bool:
-        types = set(graph.objects(node, rdflib.RDF.type)) if self.classes else set()
-        if not types or self.classes & types:
-            return bool(types)
-        for target in self.classes:
-            if target not in subclasses:
-                subclasses[target] = set(graph.transitive_subjects(rdflib.RDFS.subClassOf, target))
-            if types & subclasses[target]:
-                return True
-        return False
 
 
 class Checker:
@@ -177,7 +68,7 @@ class Checker:
         self.shapes = load_shapes() if shapes is None else shapes
         self.ontology = load_ontology() if ontology is None else ontology
         self.scope: Scope = analyse(self.shapes)
-        self._runner = _Runner(self.shapes) if self.scope.bounded else None
+        self._runner = Runner(self.shapes) if self.scope.bounded else None
         self._shape_terms = {str(term) for term in self.shapes.all_nodes()
                              if isinstance(term, rdflib.URIRef)}
         # the classes the shapes can tell apart: those they name (sh:targetClass, sh:class,
@@ -185,6 +76,7 @@ class Checker:
         self._relevant_classes = None if (None, SH.path, rdflib.RDF.type) in self.shapes \
             else frozenset(NamedNode(term) for term in self._shape_terms)
         self._cycles = cycle_steps(self.shapes)  # shapes whose results name a loop
+        self._documented = Documented(self.shapes, self.ontology)  # the lint's hints
 
     @classmethod
     @lru_cache(maxsize=1)
@@ -213,7 +105,7 @@ class Checker:
         looped = self._show_cycles(result.report, View(store, delta, exclude=exclude))
         found, replaced = beyond_shapes(store, delta, result.results, checked,
                                         ontology_terms=self._ontology_terms,
-                                        exclude=exclude, lint=lint)
+                                        exclude=exclude, lint=lint, documented=self._documented)
         if not found:
             return result_of(result.report) if looped else result
         for node in datatype_results(result.report, replaced):
@@ -266,14 +158,15 @@ class Checker:
     def full(self, store: Store, delta: Delta, *, exclude: frozenset = frozenset(),
              lint: bool = True) -> ValidationResult:
         """The same verdict by two full pySHACL validations (after and before the change),
-        and the SPARQL checks run on the whole graph after and before."""
+        and the SPARQL checks run on the whole graph after and before (its named graphs
+        kept)."""
         before, after = union(store, exclude), union(store, exclude, delta)
         new = validate(after, shapes=self.shapes, ontology=self.ontology)
         report = new.report
         if not (new.conforms and not new.results):
             old = validate(before, shapes=self.shapes, ontology=self.ontology)
             report = difference(new.report, old.report)
-        checked = check_full(self.checks, _store(before), _store(after),
+        checked = check_full(self.checks, _quads(store, exclude), _quads(store, exclude, delta),
                              touched_terms(delta, exclude))
         return self._with_beyond(result_of(report), store, delta, checked, exclude=exclude,
                                  lint=lint)
@@ -398,7 +291,7 @@ class Checker:
                         reach(s, d + 1, False)
             triples.update((node, RDF_TYPE, c) for c in schema.types(
                 view, node, relevant=self._relevant_classes))
-        graph = _PreparedQueries()
+        graph = PreparedQueries()
         for s, p, o in schema.entail(triples):
             graph.add((to_rdflib(s), to_rdflib(p), to_rdflib(o)))  # literal subjects too
         return graph
@@ -421,10 +314,11 @@ def union(store: Store, exclude: frozenset, delta: Delta | None = None) -> Graph
     return graph
 
 
-def _store(graph: Graph) -> Store:
-    from ..terms import to_ox
-
-    store = Store()
-    store.extend(Quad(to_ox(s), to_ox(p), to_ox(o)) for s, p, o in graph
-                 if not isinstance(s, rdflib.Literal))
-    return store
+def _quads(store: Store, exclude: frozenset, delta: Delta | None = None) -> Store:
+    """The quads of every graph but ``exclude``, after ``delta`` if given, in a store of
+    their own: each in its graph, for the checks over named graphs."""
+    removed = delta.removed if delta else frozenset()
+    copy = Store()
+    copy.extend(q for q in store if q.graph_name not in exclude and q not in removed)
+    copy.extend(q for q in (delta.added if delta else ()) if q.graph_name not in exclude)
+    return copy

@@ -1,7 +1,12 @@
 """Checks of new triples that shapes cannot express.
 
 * a property or class that the ontology does not declare and the graph never uses (a likely
-  typo: ``fip:subOrganisationOf``), with the nearest known term;
+  typo: ``fip:subOrganisationOf``), with the property documented for the node's classes that
+  fits its name (``fip:type`` -> ``fip:cooperationType``, see :mod:`kg.validation.documented`),
+  else the nearest known term;
+* a property documented for another class (its ``rdfs:domain``) than the node's, with the
+  properties documented for the node's classes (always a warning: the shapes judge what
+  RDFS then makes of the node);
 * a literal without language tag where the graph tags that property's literals;
 * an IRI outside the project's base whose local name is the one of a project IRI
   (``http://w3id.org/fr-indopacific/id/dcsd``), or a project IRI that nothing describes and
@@ -26,6 +31,7 @@ from dataclasses import dataclass
 
 from pyoxigraph import Literal, NamedNode, Quad
 
+from .documented import Documented, hint, misplaced_message
 from .entail import RDF_TYPE, View
 from ..namespaces import BASE, ID_NS, ONTOLOGY_NS, PREFIXES, compact
 
@@ -35,6 +41,7 @@ LANGUAGE_TAG = SHAPES_NS + "LanguageTagCheck"
 IRI_TYPO = SHAPES_NS + "IriTypoCheck"
 WIKIDATA_IRI = SHAPES_NS + "WikidataIriCheck"
 NAME_LANGUAGE = SHAPES_NS + "NameLanguageCheck"
+MISPLACED = SHAPES_NS + "MisplacedPropertyCheck"
 #: Checks that the shapes partly make too: dropped where a shape already reports a violation.
 MIRRORED = frozenset({LANGUAGE_TAG, WIKIDATA_IRI})
 
@@ -79,15 +86,23 @@ def _severity(iri: str) -> str:
     return "Violation" if iri.startswith(BASE) else "Warning"
 
 
-def lint(added: set[Quad], view: View, *, ontology_terms: set[str]) -> list[LintResult]:
-    """The findings about the triples ``added`` to the graph seen through ``view``."""
+def lint(added: set[Quad], view: View, *, ontology_terms: set[str],
+         documented: Documented | None = None) -> list[LintResult]:
+    """The findings about the triples ``added`` to the graph seen through ``view``;
+    ``documented`` (the shapes' and ontology's properties per class) gives the hints
+    about misplaced properties."""
     found: list[LintResult] = []
     triples = {(q.subject, q.predicate, q.object) for q in added}
     known = _Known(view, ontology_terms)
     for s, p, o in sorted(triples, key=str):
         if not known.term(p):
-            found.append(LintResult(s, p, None, _undeclared(p, "property", known),
+            better = documented and hint(documented, p.value, *_node(view, s))
+            found.append(LintResult(s, p, None, _undeclared(p, "property", known, better),
                                     UNDECLARED_TERM, _severity(p.value)))
+        elif documented is not None and p.value in documented.domains:
+            why = misplaced_message(documented, p.value, *_node(view, s))
+            if why:
+                found.append(LintResult(s, p, o, why, MISPLACED))
         if p == RDF_TYPE and isinstance(o, NamedNode) and not known.term(o, as_class=True):
             found.append(LintResult(s, p, o, _undeclared(o, "class", known), UNDECLARED_TERM,
                                     _severity(o.value)))
@@ -125,11 +140,20 @@ def _wrong_language(text: str, tag: str) -> str | None:
     return None
 
 
-def _undeclared(term: NamedNode, kind: str, known: "_Known") -> str:
+def _undeclared(term: NamedNode, kind: str, known: "_Known", better: str | None = None) -> str:
     message = (f"{compact(term.value)} is a {kind} that the ontology does not declare and the "
                "graph does not use")
-    nearest = known.nearest(term)
-    return message + (f"; did you mean {compact(nearest)}?" if nearest else "")
+    if better is None:
+        nearest = known.nearest(term)
+        better = compact(nearest) if nearest else None
+    return message + (f"; did you mean {better}?" if better else "")
+
+
+def _node(view: View, node) -> tuple[set[str], set[str]]:
+    """The classes ``node`` is stated to have (not those RDFS gives it) and the
+    properties it has, after the change."""
+    types = {t.value for t in view.objects(node, RDF_TYPE) if isinstance(t, NamedNode)}
+    return types, {p.value for p, _ in view.outgoing(node)} if types else set()
 
 
 def _wikidata(node: NamedNode) -> str | None:
