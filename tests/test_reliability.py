@@ -133,14 +133,22 @@ def test_a_backup_taken_while_writes_stream_in_is_consistent(tmp_path, run_kg):
                 acknowledged.append((f"b{n}", time.monotonic()))
             n += 1
 
+    def acknowledged_after(moment: float, count: int) -> None:
+        """Wait (generously: the machine may be busy) for ``count`` writes acknowledged
+        after ``moment``."""
+        deadline = time.monotonic() + 120
+        while sum(when > moment for _, when in acknowledged) < count:
+            assert time.monotonic() < deadline and writer.is_alive(), "writes stopped"
+            time.sleep(0.05)
+
     writer = threading.Thread(target=write)
     writer.start()
     try:
-        time.sleep(1.5)
+        acknowledged_after(0, 2)
         asked = time.monotonic()
         status, body = http_get(server.url + "backup", data=b"",
                                 Authorization=f"Bearer {TOKEN}")
-        time.sleep(0.5)
+        acknowledged_after(asked, 1)
     finally:
         stop.set()
         writer.join(30)
