@@ -99,9 +99,14 @@ def test_a_client_with_too_many_requests_in_progress_gets_429(server):
         sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: "
                      b"application/sparql-query\r\nContent-Length: 6\r\n\r\nAS")
         held.append(sock)
-    time.sleep(0.5)
     try:
-        status, body = http_get(server.url + "sparql?query=ASK%7B%7D")
+        # the server counts them once it has read their heads: asked until it has (a busy
+        # machine may take a while), each answer before that a normal one
+        deadline = time.monotonic() + 60
+        while (answer := http_get(server.url + "sparql?query=ASK%7B%7D"))[0] == 200 \
+                and time.monotonic() < deadline:
+            time.sleep(0.1)
+        status, body = answer
         assert status == 429 and b"3 requests from 127.0.0.1 are in progress" in body
     finally:
         for sock in held:
@@ -170,8 +175,8 @@ def _held_app(**settings):
     from kg.web.app import create_app
 
     app = create_app({"workers": 0, "client_requests": 1, **settings})
-    release = threading.Event()
-    app.add_url_rule("/held", view_func=lambda: (release.wait(10), "done")[1])
+    release, app.held = threading.Event(), threading.Event()
+    app.add_url_rule("/held", view_func=lambda: (app.held.set(), release.wait(60), "done")[2])
     return app, release
 
 
@@ -189,7 +194,7 @@ def test_clients_behind_a_trusted_proxy_are_counted_apart(hops, forwarded, expec
         "/held", environ_base=environ, headers={"X-Forwarded-For": forwarded[0]}))
     first.start()
     try:
-        time.sleep(0.3)
+        assert app.held.wait(60)  # the first request is in progress
         response = app.test_client().get("/sparql?query=ASK%7B%7D", environ_base=environ,
                                          headers={"X-Forwarded-For": forwarded[1]})
         assert response.status_code == expected
