@@ -99,6 +99,10 @@ def test_a_client_with_too_many_requests_in_progress_gets_429(server):
         sock.sendall(b"POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: "
                      b"application/sparql-query\r\nContent-Length: 6\r\n\r\nAS")
         held.append(sock)
+    # half a second first, as before: asked at once, right after the 431 test, granian
+    # did not hand the held requests to the app at all (not understood; a fresh server
+    # counts them at once)
+    time.sleep(0.5)
     try:
         # the server counts them once it has read their heads: asked until it has (a busy
         # machine may take a while), each answer before that a normal one
