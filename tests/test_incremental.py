@@ -17,7 +17,7 @@ import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.store.delta import Delta
+from kg.delta import Delta
 from kg.validation.entail import Schema, View
 from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS, ONTOLOGY_NS, PREFIXES, SERVER_GRAPHS

@@ -339,7 +339,7 @@ def test_validation_over_a_mirror_gives_the_embedded_verdicts(kg):
     (and the same focus nodes and shapes) it gets against the same data held locally."""
     from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
 
-    from kg.store.delta import Delta
+    from kg.delta import Delta
     from kg.validation.incremental import Checker
     from kg.namespaces import GRAPHS, SERVER_GRAPHS
     from kg.store.remote import Mirror

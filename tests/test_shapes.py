@@ -34,7 +34,7 @@ from rdflib import RDF, Graph, URIRef
 
 from kg import Config, KnowledgeGraph, Source
 from kg.namespaces import PREFIXES, compact
-from kg.store.graph import bundle_root
+from kg.store.sources import bundle_root
 from kg.validation.validate import (SH, Finding, ValidationResult, as_graph, load_ontology,
                                     load_shapes, load_turtle, rdfs_closure, shapes_dir, validate)
 

@@ -24,7 +24,7 @@ from ..sparql.federation import ServicePolicy
 from ..sparql.request import QueryLimits, make_request
 from ..sparql.formats import RDF_INPUT_FORMATS, TABLE, ResultKind, by_name, for_path
 from ..namespaces import GRAPHS, PREFIXES
-from ..store.graph import KnowledgeGraph, Source
+from ..store import KnowledgeGraph, Source
 
 _SETTING = {setting.name: setting for setting in SETTINGS}
 _LARGE_INPUT = 8 * 1024 * 1024  # bytes; above this `kg load` shows a progress bar
@@ -202,7 +202,7 @@ def reason(ctx, data_dir):
                    "one-graph formats need --graph).")
 @click.option("--network", type=click.Choice(["graphml", "gexf", "json"]),
               help="Export the cooperation network instead (agents as nodes, cooperation "
-                   "links as edges; see kg.network) for networkx or Gephi.")
+                   "links as edges; see kg.web.content.network) for networkx or Gephi.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of stdout.")
 @click.option("--materialised", is_flag=True,
@@ -226,7 +226,7 @@ def export(ctx, graph, format_name, network, output, data_dir, materialised):
     kg = _open(ctx, data_dir)
     with (open(output, "wb") if output else _stdout()) as stream:
         if network:
-            from ..network import cooperation_network, write_network  # networkx: slow import
+            from ..web.content.network import cooperation_network, write_network  # networkx: slow import
             write_network(cooperation_network(kg), network, stream)
         else:
             kg.export(stream, fmt, graph=graph, materialised=materialised)
@@ -378,7 +378,7 @@ def link(ctx, action, apply_file, endpoint, search, wikidata_api, user_agent, ou
       kg link --refresh --endpoint http://localhost:7879/query
     """
     from ..wikidata import linking, snapshot, sssom
-    from ..store.graph import bundle_root
+    from ..store.sources import bundle_root
     from ..wikidata.client import WikidataClient
     from ..writes.writer import Writer
 

@@ -17,7 +17,7 @@ import re
 from flask import Blueprint, Response, request
 
 from .app import get_config, get_engine, get_store
-from ..sparql.describe import entity_quads_query, entity_query, ontology_query, void_description
+from .content.describe import entity_quads_query, entity_query, ontology_query, void_description
 from ..errors import NotFoundError
 from ..sparql.formats import ResultKind
 from ..namespaces import ID_NS, ONTOLOGY_IRI

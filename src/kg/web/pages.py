@@ -16,13 +16,13 @@ from werkzeug.datastructures import MultiDict
 
 from .content import geo, ontodoc, present
 from .app import csp_nonce, get_config, get_engine, get_store, get_writer
-from ..sparql.describe import DATASET, void_description
+from .content.describe import DATASET, void_description
 from ..errors import InputSyntaxError, NotAcceptableError, NotFoundError, UsageError
 from .content.examples import examples
 from ..sparql.formats import HTML, RDF_INPUT_FORMATS, ResultKind, by_name, for_path, negotiate
 from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, compact
 from ..validation.report import as_json
-from ..store.graph import Source
+from ..store.sources import Source
 from .shared import rdf_response
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",

@@ -12,7 +12,7 @@ from pyoxigraph import Triple, serialize
 
 from .app import get_config, get_credentials, get_writer
 from ..writes.auth import authenticate, refuse_url_credentials
-from ..store.delta import Delta
+from ..delta import Delta
 from ..engine import Engine
 from ..sparql.answer import Answer
 from ..sparql.request import QueryRequest
@@ -20,7 +20,7 @@ from ..errors import TooLargeError, UnsupportedMediaTypeError, UsageError
 from ..sparql.formats import RDF_INPUT_FORMATS, Format, ResultKind, negotiate
 from ..validation.validate import ValidationResult
 from ..writes.writer import Outcome
-from ..sparql.describe import SD, VOID
+from .content.describe import SD, VOID
 from ..namespaces import PREFIXES
 
 _PREFIXES = {**PREFIXES, "sd": SD, "void": VOID}

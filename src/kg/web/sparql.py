@@ -25,7 +25,7 @@ from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
 from .app import get_config, get_engine, get_store, get_writer
-from ..sparql.describe import service_description
+from .content.describe import service_description
 from ..errors import UnsupportedMediaTypeError, UsageError
 from ..sparql.formats import FORMAT_PARAMETERS, ResultKind
 from . import pages

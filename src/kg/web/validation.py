@@ -16,7 +16,7 @@ from pyoxigraph import NamedNode
 
 from .app import get_writer
 from ..errors import UsageError
-from ..store.graph import Source
+from ..store.sources import Source
 from .shared import rdf_body, report_response
 
 bp = Blueprint("validation", __name__)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
-from ..config import Config
-from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, RDF_TYPE
-from ..reasoning import INFERRED, RULES
-from ..store.graph import KnowledgeGraph
+from ...config import Config
+from ...namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, RDF_TYPE
+from ...reasoning import INFERRED, RULES
+from ...store.graph import KnowledgeGraph
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
