@@ -13,7 +13,8 @@ import pytest
 
 from conftest import REPO, web_bundle
 from kg import Source
-from kg.web.app import close_app, create_app, get_store
+from kg.web.app import close_app, create_app
+from kg.web.extensions import get_store
 from kg.namespaces import GRAPHS
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .commands import data_dir_option
+from .options import data_dir_option
 from ..config import SETTINGS, Config
 from ..errors import ValidationFailedError
 from ..sparql.formats import FORMATS, REPORT_TEXT, ResultKind, by_name, for_path

@@ -15,7 +15,7 @@ import uuid
 
 from flask import Blueprint, Response, request
 
-from .app import get_engine, get_writer
+from .extensions import get_engine, get_writer
 from ..errors import NotFoundError, UsageError
 from ..sparql.formats import QUAD_FORMATS, RDF_INPUT_FORMATS
 from ..namespaces import GRAPH_NS, GRAPHS

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, json, request
 
-from .app import get_writer
+from .extensions import get_writer
 from ..store.sources import Source, read_sources
 from .shared import outcome_response, rdf_body, report_response, writer_agent
 

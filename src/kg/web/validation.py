@@ -14,7 +14,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode
 
-from .app import get_writer
+from .extensions import get_writer
 from ..errors import UsageError
 from ..store.sources import Source
 from .shared import rdf_body, report_response
