@@ -10,13 +10,12 @@ import time
 import pytest
 
 from kg import Config, KnowledgeGraph, Source
-from conftest import engine_for
+from helpers import RUNAWAY, engine_for
 from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
                        QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
                        QueryTooComplexError, ResultTooLargeError, TooLargeError)
 from kg.sparql.guard import check_query, read
 
-RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
 @pytest.fixture(scope="module")

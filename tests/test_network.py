@@ -41,7 +41,7 @@ def exported(tmp_path_factory) -> dict:
     import subprocess
     import sys
 
-    from conftest import kg_environment
+    from helpers import kg_environment
 
     folder = tmp_path_factory.mktemp("network")
     files = {}

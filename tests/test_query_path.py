@@ -10,7 +10,6 @@ import pytest
 
 from kg import Config, KnowledgeGraph
 from kg.errors import KGError
-from kg.web.app import close_app, create_app
 
 LIMITS = {"max_query_length": "200", "max_nesting": "20", "max_rows": "5"}
 
@@ -25,10 +24,9 @@ REFUSED = {
 
 
 @pytest.fixture(scope="module")
-def client():
-    app = create_app({"workers": 1, **LIMITS})
-    yield app.test_client()
-    close_app(app)
+def client(make_shared_app):
+    app = make_shared_app(workers=1, **LIMITS)
+    return app.test_client()
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))

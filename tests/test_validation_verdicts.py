@@ -18,7 +18,6 @@ from pyoxigraph import RdfFormat, parse
 from kg import Config, KnowledgeGraph
 from kg.cli import main
 from kg.errors import UsageError, ValidationFailedError
-from kg.web.app import close_app, create_app
 from kg.writes.writer import Writer
 
 from test_shapes import CASES_DIR
@@ -45,10 +44,9 @@ CLASSES = {
 
 
 @pytest.fixture(scope="module")
-def client():
-    app = create_app({"workers": 0})
-    yield app.test_client()
-    close_app(app)
+def client(make_shared_app):
+    app = make_shared_app(workers=0)
+    return app.test_client()
 
 
 def _cli_conforms(path: Path) -> bool:
@@ -176,31 +174,28 @@ def _violations(results: list[dict]) -> list[tuple]:
     return [(r["focusNode"], r["message"]) for r in results if r["severity"] == "Violation"]
 
 
-def test_the_endpoint_validates_a_declared_graph_against_its_shapes_only(own_shapes):
-    app = create_app({"workers": 0, "graph_shapes": own_shapes})
-    try:
-        client = app.test_client()
+def test_the_endpoint_validates_a_declared_graph_against_its_shapes_only(make_app, own_shapes):
+    app = make_app(workers=0, graph_shapes=own_shapes)
+    client = app.test_client()
 
-        def post(text: str, query: str = f"?graph={OWN}") -> dict:
-            response = client.post("/validate" + query, data=text.encode(),
-                                   headers={"Content-Type": "text/turtle"})
-            assert response.status_code == 200, response.get_data(as_text=True)
-            return response.get_json()
+    def post(text: str, query: str = f"?graph={OWN}") -> dict:
+        response = client.post("/validate" + query, data=text.encode(),
+                               headers={"Content-Type": "text/turtle"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
 
-        report = post(BAD_BOOKS)
-        assert not report["conforms"]
-        # their shapes only: no word from the project's shapes, checks or lint
-        assert _violations(report["results"]) == [("https://example.org/b1",
-                                                   "A book needs an ex:title.")]
-        assert len(report["results"]) == 1
-        assert post(GOOD_BOOKS)["conforms"]
-        # elsewhere (the user graph) the book shapes do not apply, the project's do
-        elsewhere = post(BAD_BOOKS, query="")
-        assert not any("ex:title" in r["message"] for r in elsewhere["results"])
-        assert client.post("/validate?graph=not%20an%20iri", data=GOOD_BOOKS.encode(),
-                           headers={"Content-Type": "text/turtle"}).status_code == 400
-    finally:
-        close_app(app)
+    report = post(BAD_BOOKS)
+    assert not report["conforms"]
+    # their shapes only: no word from the project's shapes, checks or lint
+    assert _violations(report["results"]) == [("https://example.org/b1",
+                                               "A book needs an ex:title.")]
+    assert len(report["results"]) == 1
+    assert post(GOOD_BOOKS)["conforms"]
+    # elsewhere (the user graph) the book shapes do not apply, the project's do
+    elsewhere = post(BAD_BOOKS, query="")
+    assert not any("ex:title" in r["message"] for r in elsewhere["results"])
+    assert client.post("/validate?graph=not%20an%20iri", data=GOOD_BOOKS.encode(),
+                       headers={"Content-Type": "text/turtle"}).status_code == 400
 
 
 def test_a_write_to_a_declared_graph_is_gated_by_its_shapes(own_shapes):

@@ -13,12 +13,11 @@ import pytest
 from markupsafe import escape
 
 from kg.web.content import geo
-from kg.web.app import close_app, create_app
 from kg.web.content.examples import examples
 from kg.config import Config
 from kg import Source
 
-from conftest import web_bundle
+from helpers import web_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "web"
@@ -27,12 +26,11 @@ ID = "https://w3id.org/fr-indopacific/id/"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(tmp_path_factory, make_shared_app):
     """The app over the bundled files, the stand-in Wikidata snapshot and hostile labels."""
     bundle = web_bundle(tmp_path_factory.mktemp("bundle"))
-    app = create_app({"workers": 0, "bundle_dir": str(bundle)})
-    yield app.test_client()
-    close_app(app)
+    app = make_shared_app(workers=0, bundle_dir=str(bundle))
+    return app.test_client()
 
 
 def _text(response) -> str:
@@ -229,13 +227,10 @@ def test_a_place_the_map_cannot_draw_says_why(empty, facts, reason):
     assert reason in place.unplaced and place.heading == "none"
 
 
-def test_the_map_page_lists_the_places_it_cannot_draw(tmp_path):
-    app = create_app({"workers": 0, "bundle_dir": str(web_bundle(
-        tmp_path, hostile=False, test_snapshot=False))})
-    try:
-        page = _text(app.test_client().get("/map", headers={"Accept": BROWSER}))
-    finally:
-        close_app(app)
+def test_the_map_page_lists_the_places_it_cannot_draw(make_app, tmp_path):
+    app = make_app(workers=0, bundle_dir=str(web_bundle(
+        tmp_path, hostile=False, test_snapshot=False)))
+    page = _text(app.test_client().get("/map", headers={"Accept": BROWSER}))
     unplaced = page.split('id="unplaced-h"', 1)[1]
     assert 'href="/id/tahiti">Tahiti</a>' in unplaced and "not linked to Wikidata" in unplaced
     assert "Papeete" not in unplaced and "Fort-Dauphin" not in unplaced

@@ -8,14 +8,13 @@ import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from conftest import engine_for
+from helpers import RUNAWAY, engine_for, run_together
 from kg.errors import (LoadRefusedError, ProtectedGraphError, QueryTimeoutError,
                        ValidationFailedError)
 from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS
 from kg.writes.writer import Writer
 
-RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 LINK = """INSERT DATA { fipid:w-link a fip:CooperationLink ;
     rdfs:label "DCSD training in Thailand"@en ;
     fip:provider fipid:dcsd ; fip:beneficiary fipid:thailand ;
@@ -186,11 +185,7 @@ def test_hosts_forked_after_a_write_see_it_and_keep_the_deadline(checker):
             stopped.append(True)
 
         for _ in range(2):  # each time both workers are killed, then both replaced
-            threads = [threading.Thread(target=runaway) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+            run_together(runaway, 2)
             assert len(stopped) == 2
             stopped.clear()
             assert all(engine.query(ask).read().endswith(b"true}") for _ in range(4))
