@@ -182,6 +182,24 @@ def raw_exchange(url: str, data: bytes, *, timeout: float = 30) -> tuple[int, by
         return read_answer(sock)
 
 
+def post_refused(url: str, data: bytes, *, timeout: float = 60, **headers) -> tuple[int, bytes]:
+    """(status, body) of a POST the server may answer (413) before it has read the whole body.
+
+    urllib raises BrokenPipeError when the server closes while the body is still being sent
+    (it happens under load), and the answer is lost with it; here the answer already sent
+    is read whatever became of the rest of the body."""
+    parts = urllib.parse.urlsplit(url)
+    head = "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in headers.items())
+    request = (f"POST {parts.path or '/'} HTTP/1.1\r\nHost: {parts.netloc}\r\n{head}"
+               f"Content-Length: {len(data)}\r\nConnection: close\r\n\r\n").encode()
+    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
+        try:
+            sock.sendall(request + data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # refused before the end: the answer is in the socket's buffer
+        return read_answer(sock)
+
+
 def read_answer(sock: socket.socket) -> tuple[int, bytes]:
     """Read one HTTP answer from ``sock`` (up to the end of its body or of the connection)."""
     received = b""
