@@ -35,8 +35,9 @@ FLOORS: dict[str, int] = {
     "kg.engine": 5,
     # 6: the gate of every write, and Wikidata linking (which writes through it)
     "kg.writes": 6, "kg.wikidata": 6,
-    # 7: the doors: HTTP and the command line, and the public API
-    "kg.web": 7, "kg.cli": 7, "kg.__main__": 7, "kg": 7,
+    # 7: the doors: HTTP and the command line, the public API, and the cooperation network
+    # (an export of the command line and a page, read like the pages)
+    "kg.web": 7, "kg.cli": 7, "kg.__main__": 7, "kg": 7, "kg.network": 7,
 }
 
 

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 import networkx
 import pytest
 
-from kg.web.content.network import JOIN, cooperation_network
+from kg.network import JOIN, cooperation_network
 
 ROLES = "fip:provider|fip:funder|fip:beneficiary|fip:partner|fip:implementer"
 #: The agents and the (link, from, to) pairs, counted by SPARQL alone.

@@ -195,7 +195,7 @@ def reason(ctx, data_dir):
                    "one-graph formats need --graph).")
 @click.option("--network", type=click.Choice(["graphml", "gexf", "json"]),
               help="Export the cooperation network instead (agents as nodes, cooperation "
-                   "links as edges; see kg.web.content.network) for networkx or Gephi.")
+                   "links as edges; see kg.network) for networkx or Gephi.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write to this file instead of stdout.")
 @click.option("--materialised", is_flag=True,
@@ -219,7 +219,9 @@ def export(ctx, graph, format_name, network, output, data_dir, materialised):
     kg = open_graph(ctx, data_dir)
     with (open(output, "wb") if output else _stdout()) as stream:
         if network:
-            from ..web.content.network import cooperation_network, write_network  # networkx: slow import
+            # networkx is a slow import: only for --network
+            from ..network import cooperation_network, write_network
+
             write_network(cooperation_network(kg), network, stream)
         else:
             kg.export(stream, fmt, graph=graph, materialised=materialised)

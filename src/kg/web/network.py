@@ -1,14 +1,14 @@
 """``/network``: the cooperation network as an interactive force-directed picture (Cytoscape.js,
 built into ``static/vendor/`` by ``web-assets/``), filterable by domain, year and cooperation
 type; ``/network.json``: the same network as networkx's node-link JSON, with each agent's
-page. Both come from :func:`kg.web.content.network.cooperation_network`, as ``kg export --network`` does.
+page. Both come from :func:`kg.network.cooperation_network`, as ``kg export --network`` does.
 """
 
 from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify, render_template, url_for
 
-from .content.network import cooperation_network, network_data
+from ..network import cooperation_network, network_data
 from .extensions import get_reader
 from .pages import href
 

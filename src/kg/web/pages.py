@@ -1,7 +1,7 @@
 """The web pages for people: query editor, entity pages, ontology, map, validation, dataset.
 
 Pages are Jinja2 templates with autoescaping; no page carries an inline script (the
-Content-Security-Policy set in :mod:`kg.web.app` forbids them), and data reaches scripts only as
+Content-Security-Policy set in :mod:`kg.web.headers` forbids them), and data reaches scripts only as
 JSON in ``data-`` attributes or fetched from a JSON route. The linked-data and SPARQL routes
 call :func:`entity_page`, :func:`ontology_page` and :func:`query_page` when content
 negotiation picks HTML.

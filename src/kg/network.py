@@ -26,9 +26,9 @@ from typing import IO
 
 import networkx
 
-from ...errors import UsageError
-from .reader import Reader
-from .present import labels_of
+from .errors import UsageError
+from .web.content.reader import Reader
+from .web.content.present import labels_of
 
 #: The formats of ``kg export --network``.
 NETWORK_FORMATS = ("graphml", "gexf", "json")
