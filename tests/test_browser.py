@@ -27,6 +27,8 @@ import pytest
 
 from helpers import LocalHTTP, free_port, wait_until_up, web_bundle
 
+pytestmark = pytest.mark.slow  # a browser
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "web"
 CHROMIUM = os.environ.get("KG_CHROMIUM", "/usr/bin/chromium")

@@ -17,6 +17,8 @@ from kg.namespaces import compact
 
 from test_shapes import CASES_DIR, INVALID_CASES, VALID_CASES, parse_expectations
 
+pytestmark = pytest.mark.slow  # a `kg` process per case
+
 SHAPES = "https://w3id.org/fr-indopacific/shapes#"
 
 

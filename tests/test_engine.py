@@ -81,6 +81,7 @@ def test_row_limit(pool, query):
     assert pool.query(query + " LIMIT 50").rows == 50
 
 
+@pytest.mark.slow
 def test_runaway_query_is_stopped_and_others_are_answered(pool):
     outcome = {}
 

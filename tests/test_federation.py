@@ -19,6 +19,8 @@ from kg.errors import ForbiddenFeatureError
 from kg.sparql.federation import ServicePolicy
 from kg.sparql.relay import Route, relay
 
+pytestmark = pytest.mark.slow  # stand-in SPARQL servers
+
 WIKIDATA = WIKIDATA_SERVICES[0]
 JOIN = f"""SELECT ?country ?iso WHERE {{
   VALUES ?country {{ fipid:france fipid:madagascar }}

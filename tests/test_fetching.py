@@ -19,6 +19,8 @@ from kg.sparql import pinned
 from kg.sparql.pinned import resolve_host
 from kg.writes.writer import Writer
 
+pytestmark = pytest.mark.slow  # an app and a stand-in site per case
+
 WIKIDATA = "https://query.wikidata.org/sparql"
 
 

@@ -23,6 +23,8 @@ from hypothesis import strategies as st
 from helpers import KGServer, http_get, post_refused, raw_exchange
 from kg import Config, KnowledgeGraph
 
+pytestmark = pytest.mark.slow  # hypothesis against `kg serve`
+
 REPO = Path(__file__).resolve().parents[1]
 CQS = [path.read_text(encoding="utf-8") for path in sorted((REPO / "queries").glob("*.rq"))]
 TURTLE = (REPO / "data" / "10-dcsd.ttl").read_text(encoding="utf-8")[:6000]

@@ -26,6 +26,8 @@ from kg.validation.scope import analyse
 from test_shapes import (CASE_FILES, CASES_DIR, INVALID_CASES, WARNING_CASES, parse_expectations,
                          shape_matches)
 
+pytestmark = pytest.mark.slow  # full pySHACL validation of every change
+
 USER = NamedNode(GRAPHS["user"])
 #: As the writer does: the inferred graph, the change log and the review queue are not data.
 EXCLUDE = frozenset(NamedNode(graph) for graph in SERVER_GRAPHS)

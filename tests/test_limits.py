@@ -13,6 +13,8 @@ import pytest
 
 from helpers import KGServer, RUNAWAY, http_get, raw_exchange, read_answer, run_together
 
+pytestmark = pytest.mark.slow  # `kg serve` processes and runaway queries
+
 CHEAP = "ASK { fipid:dcsd ?p ?o }"
 
 

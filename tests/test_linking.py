@@ -19,6 +19,8 @@ from kg.writes.writer import Writer
 
 from helpers import LocalHTTP, free_port
 
+pytestmark = pytest.mark.slow  # an Oxigraph stand-in for Wikidata
+
 WD = "http://www.wikidata.org/entity/"
 #: The bundled links, one documented row each (test_bundled_links_are_the_documented_ones).
 MAPPINGS = Path(__file__).resolve().parents[1] / "mappings" / "wikidata.sssom.tsv"

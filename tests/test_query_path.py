@@ -66,6 +66,7 @@ def test_a_format_that_cannot_hold_the_result_is_refused_alike(client, run_kg):
         f"kg: error: {json.loads(answer.data)['message']}, table"
 
 
+@pytest.mark.slow
 def test_the_same_request_gives_the_same_bytes(client, run_kg):
     query = "SELECT ?label WHERE { fipid:dcsd rdfs:label ?label } ORDER BY ?label"
     for name, media_type in (("json", "application/sparql-results+json"), ("csv", "text/csv"),

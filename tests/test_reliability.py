@@ -10,6 +10,8 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
+pytestmark = pytest.mark.slow  # crash, load and backup runs
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 

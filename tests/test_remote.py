@@ -25,6 +25,8 @@ from kg.errors import InputSyntaxError, QuerySyntaxError
 from kg.namespaces import GRAPHS
 from kg.store.remote import RemoteStore, RemoteStoreError
 
+pytestmark = pytest.mark.slow  # remote SPARQL servers (Oxigraph's, Virtuoso)
+
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 JSON_RESULTS = "application/sparql-results+json"
 

@@ -38,6 +38,8 @@ from kg.store.sources import bundle_root
 from kg.validation.validate import (SH, Finding, ValidationResult, as_graph, load_ontology,
                                     load_shapes, load_turtle, rdfs_closure, shapes_dir, validate)
 
+pytestmark = pytest.mark.slow  # full pySHACL validation of every case
+
 REPO = Path(__file__).resolve().parents[1]
 CASES_DIR = Path(__file__).parent / "cases"
 CHECKS_DIR = REPO / "shapes" / "checks"

@@ -22,6 +22,8 @@ from kg.writes.writer import Writer
 
 from test_shapes import CASES_DIR
 
+pytestmark = pytest.mark.slow  # the three doors: the command, the endpoint and the API, for every case
+
 CLASSES = {
     "SPARQL check": "checks/sentence-position-taken.ttl",
     "SPARQL check (duplicate)": "checks/same-organisation-twice.ttl",

@@ -24,6 +24,8 @@ from conformance.results import XSD, Boolean, Graph, Solutions, parse_result
 from conformance.run import DEFAULT_SUITES, run
 from conformance.targets import OxigraphServer
 
+pytestmark = pytest.mark.slow  # the W3C suites
+
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "README.md"
 SUITES = Suites(DEFAULT_SUITES)

@@ -23,6 +23,8 @@ from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
 from helpers import RUNAWAY, free_port, kg_environment, run_together, wait_until_up
 
+pytestmark = pytest.mark.slow  # `kg serve` processes
+
 TIMEOUT = 3  # seconds: the server's query timeout, low so that the runaway test is short
 
 

@@ -16,6 +16,8 @@ import pytest
 from helpers import LocalHTTP, free_port, kg_environment, wait_until_up
 from kg.namespaces import GRAPHS
 
+pytestmark = pytest.mark.slow  # `kg serve` processes
+
 ALICE, BOB = "alice-7f3c9e1d2b", "bob-0a9b8c7d6e"
 LINK = """INSERT DATA { fipid:h-link a fip:CooperationLink ;
     rdfs:label "DCSD training in Thailand (HTTP test)"@en ;

@@ -43,6 +43,7 @@ def _ask(writer: Writer, query: str) -> bool:
     return writer.kg.query(query).boolean
 
 
+@pytest.mark.slow
 def test_an_invalid_change_is_refused_and_nothing_changes(writer):
     before = _dump(writer)
     with pytest.raises(ValidationFailedError) as caught:
@@ -167,6 +168,7 @@ def test_query_workers_see_a_write_through_its_delta(checker):
         engine.close()
 
 
+@pytest.mark.slow
 def test_hosts_forked_after_a_write_see_it_and_keep_the_deadline(checker):
     """In memory, the query host is forked from the server: a host replaced after a timeout
     starts with the server's data as it is then, so it sees every write; its queries still
@@ -193,6 +195,7 @@ def test_hosts_forked_after_a_write_see_it_and_keep_the_deadline(checker):
         engine.close()
 
 
+@pytest.mark.slow
 def test_query_workers_on_disk_apply_each_write_to_their_own_checkpoint(checker, tmp_path):
     config = Config.load({"data_dir": str(tmp_path / "disk")}, environ={})
     kg = KnowledgeGraph.open(config)
