@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from pyoxigraph import RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
@@ -51,9 +50,9 @@ def client(make_shared_app):
     return app.test_client()
 
 
-def _cli_conforms(path: Path) -> bool:
-    done = CliRunner().invoke(main, ["-q", "validate", "--format", "json", str(path)],
-                              catch_exceptions=False)
+def _cli_conforms(runner, path: Path) -> bool:
+    done = runner.invoke(main, ["-q", "validate", "--format", "json", str(path)],
+                         catch_exceptions=False)
     assert done.exit_code in (0, 1), done.output
     assert json.loads(done.stdout)["conforms"] == (done.exit_code == 0)
     return done.exit_code == 0
@@ -79,10 +78,10 @@ def _write_conforms(path: Path) -> bool:
 
 
 @pytest.mark.parametrize("name", CLASSES)
-def test_the_three_doors_give_one_verdict(name, client):
+def test_the_three_doors_give_one_verdict(name, client, runner):
     path = CASES_DIR / CLASSES[name]
     expected = name.startswith(("valid", "warning"))
-    assert _cli_conforms(path) == expected
+    assert _cli_conforms(runner, path) == expected
     assert _endpoint_conforms(client, path) == expected
     assert _write_conforms(path) == expected
 
@@ -130,14 +129,13 @@ ex:BookShape a sh:NodeShape ; sh:targetClass ex:Book ;
 @pytest.mark.parametrize("args, expect_fip_warning", [
     ([], True), (["--graph", "https://example.org/my-graph"], False)],
     ids=["added to the project's shapes", "alone, on a graph of one's own"])
-def test_validate_with_ones_own_shapes(tmp_path, args, expect_fip_warning):
+def test_validate_with_ones_own_shapes(runner, tmp_path, args, expect_fip_warning):
     shapes = tmp_path / "shapes.ttl"
     shapes.write_text(SHAPES, encoding="utf-8")
     data = tmp_path / "books.ttl"
     data.write_text("@prefix ex: <https://example.org/> .\nex:b1 a ex:Book ; ex:about "
                     "<https://w3id.org/fr-indopacific/id/dcsd> .\nex:b2 a ex:Book ; "
                     'ex:title "A title" .\n', encoding="utf-8")
-    runner = CliRunner()
     done = runner.invoke(main, ["-q", "validate", "--format", "json", "--shapes", str(shapes),
                                 *args, str(data)], catch_exceptions=False)
     assert done.exit_code == 1, done.output
@@ -221,12 +219,12 @@ def test_a_write_to_a_declared_graph_is_gated_by_its_shapes(own_shapes):
     assert focus == {"https://example.org/b2", "https://w3id.org/fr-indopacific/id/case-typo"}
 
 
-def test_kg_validate_uses_the_declared_shapes_of_a_graph(own_shapes, tmp_path):
+def test_kg_validate_uses_the_declared_shapes_of_a_graph(runner, own_shapes, tmp_path):
     data = tmp_path / "books.ttl"
     data.write_text(BAD_BOOKS, encoding="utf-8")
-    done = CliRunner().invoke(main, ["-q", "validate", "--format", "json", "--graph", OWN,
-                                     str(data)], env={"KG_GRAPH_SHAPES": own_shapes},
-                              catch_exceptions=False)
+    done = runner.invoke(main, ["-q", "validate", "--format", "json", "--graph", OWN,
+                                str(data)], env={"KG_GRAPH_SHAPES": own_shapes},
+                         catch_exceptions=False)
     assert done.exit_code == 1, done.output
     assert _violations(json.loads(done.stdout)["results"]) == [
         ("https://example.org/b1", "A book needs an ex:title.")]

@@ -32,18 +32,34 @@ SUITES = Suites(DEFAULT_SUITES)
 
 
 
-@pytest.fixture(scope="module")
-def suites() -> Suites:
-    """The W3C test data, or a skip: a failure with KG_REQUIRE_W3C=1 or in CI (as
-    KG_REQUIRE_BROWSER does for the browser tests), so that CI never passes by skipping."""
-    if not SUITES.sparql.is_dir():
-        message = (f"the W3C tests need the W3C test data at {DEFAULT_SUITES} "
+def required(suites: Suites, environ=os.environ) -> Suites:
+    """``suites`` when their data is there, else a skip: a failure with KG_REQUIRE_W3C=1 or
+    in CI (as KG_REQUIRE_BROWSER does for the browser tests), so CI never passes by skipping."""
+    if not suites.sparql.is_dir():
+        message = (f"the W3C tests need the W3C test data at {suites.root} "
                    "(../shared/w3c beside the checkout)")
-        if os.environ.get("KG_REQUIRE_W3C") == "1" or os.environ.get("CI"):
+        if environ.get("KG_REQUIRE_W3C") == "1" or environ.get("CI"):
             pytest.fail(message + " — KG_REQUIRE_W3C=1 (or CI) makes them mandatory",
                         pytrace=False)
         pytest.skip(message)
-    return SUITES
+    return suites
+
+
+@pytest.fixture(scope="module")
+def suites() -> Suites:
+    """The W3C test data (see :func:`required`)."""
+    return required(SUITES)
+
+
+@pytest.mark.parametrize("environ", [{"KG_REQUIRE_W3C": "1"}, {"CI": "true"}])
+def test_missing_suites_fail_when_they_are_required(tmp_path, environ):
+    with pytest.raises(pytest.fail.Exception, match="mandatory"):
+        required(Suites(tmp_path / "nowhere"), environ)
+
+
+def test_missing_suites_skip_otherwise(tmp_path):
+    with pytest.raises(pytest.skip.Exception):
+        required(Suites(tmp_path / "nowhere"), {})
 
 
 needs_suites = pytest.mark.usefixtures("suites")
