@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from ..config import Config
+from ..config import SETTINGS, Config
 from .options import SETTING, data_dir_option
 
-_SERVE_SETTINGS = ("store", "store_update", "host", "port", "base_url", "timeout", "workers",
-                   "heavy_queries", "heavy_after", "threads", "client_requests", "proxy_hops",
-                   "max_query_length", "max_body_size", "max_header_size", "max_nesting",
-                   "max_rows", "cache_size", "service_allowlist", "service_map", "update_token",
-                   "update_token_file", "backup_dir",
-                   "allow_curated_writes", "load_allowlist", "graph_shapes")
+#: The settings that are not flags of ``kg serve``: the group's --data-dir, the bundle (an
+#: environment variable only) and those of ``kg link``. Every other setting is one, in the
+#: order of the table, so a new setting needs no line here.
+_NOT_SERVED = {"data_dir", "bundle_dir", "wikidata_endpoint", "wikidata_api", "link_search",
+               "user_agent"}
+_SERVE_SETTINGS = tuple(s.name for s in SETTINGS if s.name not in _NOT_SERVED)
 
 
 def _serve_options(func):
