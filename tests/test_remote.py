@@ -182,6 +182,13 @@ def test_entity_pages_over_the_remote_store(app):
     assert client.get("/id/no-such-thing", headers={"Accept": "text/turtle"}).status_code == 404
 
 
+@pytest.mark.parametrize("path", ["/id/dcsd", "/ontology", "/map", "/dataset", "/network",
+                                  "/reconcile?queries=%7B%22q0%22%3A%7B%22query%22%3A%22DCSD%22%7D%7D"])
+def test_the_pages_read_the_remote_store_through_its_executor(app, path):
+    answer = app.test_client().get(path, headers={"Accept": "text/html"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]
+
+
 def test_kg_serve_with_a_remote_store(remote, kg, tmp_path):
     """`kg serve --store URL` over the real server, asked by a real SPARQL client."""
     port = free_port()

@@ -15,7 +15,7 @@ from markupsafe import escape
 from kg.web.content import geo
 from kg.web.content.examples import examples
 from kg.config import Config
-from kg import Source
+from kg import KnowledgeGraph, Source
 
 from helpers import web_bundle
 
@@ -276,3 +276,19 @@ def test_static_files_need_no_network(client):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     icon.close()
+
+
+@pytest.mark.parametrize("path, accept", [
+    *[(path, BROWSER) for path in ("/id/dcsd", "/ontology", "/map", "/map.json", "/dataset",
+                                   "/network", "/network.json")],
+    ("/.well-known/void", "text/turtle"), ("/sparql", "text/turtle"),  # VoID, service
+    ("/reconcile?queries=%7B%22q0%22%3A%7B%22query%22%3A%22DCSD%22%7D%7D", "*/*")])
+def test_pages_read_through_the_engine_never_the_live_store(client, monkeypatch, path, accept):
+    """Every page, description and index queries through the executor of /sparql (its
+    timeout, its cache), never KnowledgeGraph.query in the server thread."""
+    def live(*args, **kwargs):
+        raise AssertionError(f"{path} queried the live store")
+
+    monkeypatch.setattr(KnowledgeGraph, "query", live)
+    answer = client.get(path, headers={"Accept": accept})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]
