@@ -24,7 +24,8 @@ TRUE = b'{"head":{},"boolean":true}'
 @pytest.fixture(scope="module")
 def app(make_shared_app):
     """The endpoint over the bundled graph, one query worker, small limits."""
-    return make_shared_app(workers=1, timeout=20, max_body_size=4096, max_query_length=2000, max_rows=500)
+    return make_shared_app(workers=1, timeout=20, max_body_size=4096, max_query_length=2000,
+                           max_rows=500)
 
 
 @pytest.fixture
