@@ -34,7 +34,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
-from conftest import KGServer  # noqa: E402
+from helpers import KGServer  # noqa: E402
 from load import MARK, TOKEN, _connection, _request, change, report  # noqa: E402
 
 #: Three triples per change: a partial change shows as one or two of them.

@@ -34,7 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
-from conftest import KGServer  # noqa: E402  (the tests' server helper: one way to start it)
+from helpers import KGServer  # noqa: E402  (the tests' server helper: one way to start it)
 
 TOKEN = "bench-writer-token-0123456789"
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"

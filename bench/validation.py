@@ -37,7 +37,7 @@ from pathlib import Path
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.store.delta import Delta
+from kg.delta import Delta
 from kg.engine import Engine
 from kg.validation.checks import check_change
 from kg.validation.incremental import Checker

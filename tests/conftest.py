@@ -1,52 +1,106 @@
-"""Shared fixtures: real stores, real files, the real ``kg`` command."""
+"""Shared fixtures: real stores, real files, the real ``kg`` command, and the app, its test
+client and the command's runner, built from a clean environment (helpers live in
+``helpers.py``)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
 import threading
-import time
-import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+from hypothesis import settings as hypothesis_settings
 
-from kg import Config, KnowledgeGraph
-from kg.engine import Engine
+from helpers import (SETTING_VARIABLES, STANDIN_FILES, clean_config, free_port,
+                     kg_environment, wait_until_up)
+from kg import KnowledgeGraph
+from kg.web.app import close_app, create_app
 
-REPO = Path(__file__).resolve().parents[1]
+# hypothesis: CI runs a fixed set of examples (derandomised: the same every run, no example
+# database); locally the examples are random, so each run explores new ones
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None,
+                                     max_examples=60, print_blob=True)
+hypothesis_settings.register_profile("dev", deadline=None, max_examples=60, database=None)
+# KG_HYPOTHESIS_PROFILE=thorough: a long hunt, by hand
+hypothesis_settings.register_profile("thorough", deadline=None, max_examples=1500,
+                                     database=None)
+hypothesis_settings.load_profile(os.environ.get("KG_HYPOTHESIS_PROFILE")
+                                 or ("ci" if os.environ.get("CI") else "dev"))
 
 
-def kg_environment(extra: dict | None = None) -> dict:
-    """The environment of a ``kg`` subprocess: this checkout's sources first on the path
-    (an absolute path: the subprocess runs in another folder, where ``PYTHONPATH=src``
-    would find nothing and an installed copy would be tested instead)."""
-    path = os.pathsep.join(p for p in (str(REPO / "src"), os.environ.get("PYTHONPATH")) if p)
-    return {**os.environ, "PYTHONPATH": path, **(extra or {})}
-
-
-def engine_for(kg: KnowledgeGraph, **settings) -> Engine:
-    """An engine over ``kg`` with these settings over its own (``workers=0``: in process)."""
-    return Engine.from_config(kg, dataclasses.replace(kg.config, **settings))
+@pytest.fixture(scope="session", autouse=True)
+def _no_settings_from_the_environment():
+    """The developer's own ``KG_*`` settings (KG_DATA_DIR, KG_UPDATE_TOKEN…) reach no test:
+    an app, a Config.load() or a subprocess sees the defaults unless a test sets one."""
+    with pytest.MonkeyPatch.context() as patch:
+        for name in SETTING_VARIABLES & set(os.environ):
+            patch.delenv(name)
+        yield
 
 
 @pytest.fixture(scope="session")
 def bundled() -> KnowledgeGraph:
     """The in-memory graph of the bundled files (read-only use: shared by the session)."""
-    return KnowledgeGraph.open(Config.load({}, environ={}))
+    return KnowledgeGraph.open(clean_config())
 
 
 @pytest.fixture
 def empty() -> KnowledgeGraph:
     """An empty in-memory graph."""
-    return KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
+    return KnowledgeGraph.open(clean_config(), load_bundled=False)
+
+
+def _app_factory():
+    apps = []
+
+    def make(**settings):
+        app = create_app(clean_config(settings))
+        app.config["TESTING"] = True
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        close_app(app)
+
+
+@pytest.fixture
+def make_app():
+    """Build apps from settings over the defaults (never the environment's); their query
+    workers are stopped when the test is done."""
+    yield from _app_factory()
+
+
+@pytest.fixture(scope="module")
+def make_shared_app():
+    """:func:`make_app` for a module's shared fixtures: the apps live until the module's
+    tests are done."""
+    yield from _app_factory()
+
+
+@pytest.fixture(scope="module")
+def app(make_shared_app):
+    """The endpoint's app over the bundled graph, queries in this process (no workers);
+    shared by a module's tests, so only for tests that do not write."""
+    return make_shared_app(workers=0)
+
+
+@pytest.fixture
+def client(app):
+    """A test client of :func:`app`."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner():
+    """Runs ``kg`` commands in this process (click's runner) with no KG_* setting."""
+    return CliRunner(env={name: None for name in SETTING_VARIABLES})
 
 
 @pytest.fixture
@@ -59,39 +113,6 @@ def run_kg(tmp_path):
                               timeout=120)
 
     return run
-
-
-def free_port() -> int:
-    """A TCP port on the loopback interface that nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, *, what: str,
-                  timeout: float = 60) -> None:
-    """Poll ``url`` until it answers; fail the test (and end ``process``) if it never does.
-
-    ``process``'s output, when piped, goes into the failure message.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=5).read()
-            return
-        except OSError:
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                stream = process.stdout or process.stderr
-                output = stream.read().decode(errors="replace") if stream else ""
-                pytest.fail(f"{what} did not start:\n{output}")
-            time.sleep(0.1)
-
-
-#: Files the Wikidata stand-in serves: the bundled snapshot (P297, P625, labels) and the
-#: test dataset (P31, P279, aliases, a redirect, planted candidates).
-STANDIN_FILES = (REPO / "data" / "wikidata" / "snapshot.ttl",
-                 REPO / "tests" / "wikidata" / "standin.ttl")
 
 
 @pytest.fixture(scope="session")
@@ -139,180 +160,3 @@ def listener():
     stop.set()
     thread.join()
     sock.close()
-
-
-def web_bundle(folder: Path, *, hostile: bool = True, test_snapshot: bool = True) -> Path:
-    """A bundle folder (for KG_BUNDLE_DIR) with the bundled files, if ``test_snapshot``
-    Wikidata-shaped ISO codes and coordinates of every country of the map, and, if ``hostile``,
-    labels that would run script if a page did not escape them (tests/fixtures/web/)."""
-    fixtures = REPO / "tests" / "fixtures" / "web"
-    for name in ("ontology", "shapes", "queries"):
-        (folder / name).symlink_to(REPO / name)
-    (folder / "data" / "wikidata").mkdir(parents=True)
-    (folder / "data" / "curation").symlink_to(REPO / "data" / "curation")  # the curators' graph
-    for path in [*(REPO / "data").glob("*.ttl"), *(REPO / "data" / "wikidata").glob("*.ttl")]:
-        (folder / path.relative_to(REPO)).symlink_to(path)
-    if test_snapshot:
-        (folder / "data" / "wikidata" / "zz-test.ttl").symlink_to(
-            fixtures / "wikidata-snapshot.ttl")
-    if hostile:
-        (folder / "data" / "99-hostile.ttl").symlink_to(fixtures / "hostile.ttl")
-    return folder
-
-
-class KGServer:
-    """A `kg serve` process on a loopback port: its URL, process and output (a file)."""
-
-    def __init__(self, folder: Path, *args: str, env: dict | None = None) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}/"
-        self.log = folder / "server.log"
-        self._output = self.log.open("wb")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "kg", *args, "serve", "--port", str(self.port)],
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [
-                str(REPO / "src"), os.environ.get("PYTHONPATH")])), **(env or {})},
-            stdout=self._output, stderr=subprocess.STDOUT, cwd=folder,
-            start_new_session=True)  # its own process group: kill() ends every process
-
-    def kill(self) -> None:
-        """SIGKILL the server and all its processes at once, as a power cut would."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(10)
-        self._output.close()
-
-    def wait(self, timeout: float = 60) -> "KGServer":
-        """Wait until it answers (fail the test with its log if it never does)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                urllib.request.urlopen(self.url + "sparql?query=ASK%7B%7D", timeout=5).read()
-                return self
-            except OSError:
-                if self.process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    pytest.fail(f"kg serve did not start:\n{self.output()}")
-                time.sleep(0.1)
-
-    def output(self) -> str:
-        """What it logged so far."""
-        return self.log.read_text(errors="replace")
-
-    def stop(self) -> None:
-        """End it (SIGTERM) and wait."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
-        self._output.close()
-
-
-def http_get(url: str, timeout: float = 60, data: bytes | None = None,
-             **headers) -> tuple[int, bytes]:
-    """(status, body) of a GET (a POST with ``data``), errors included."""
-    request = urllib.request.Request(url, data=data, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.status, response.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.read()
-
-
-def raw_exchange(url: str, data: bytes, *, timeout: float = 30) -> tuple[int, bytes]:
-    """Send ``data`` as it is on a new connection to the server of ``url``; return the status
-    and the bytes of the answer (the connection is closed by the caller's end of writing)."""
-    parts = urllib.parse.urlsplit(url)
-    with socket.create_connection((parts.hostname, parts.port), timeout=timeout) as sock:
-        sock.sendall(data)
-        return read_answer(sock)
-
-
-def read_answer(sock: socket.socket) -> tuple[int, bytes]:
-    """Read one HTTP answer from ``sock`` (up to the end of its body or of the connection)."""
-    received = b""
-    while b"\r\n\r\n" not in received:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        received += chunk
-    head, _, body = received.partition(b"\r\n\r\n")
-    length = next((int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
-                   if line.lower().startswith(b"content-length:")), None)
-    while length is None or len(body) < length:
-        chunk = sock.recv(65536)
-        if not chunk:
-            break
-        body += chunk
-    status = int(head.split(b" ", 2)[1]) if head.startswith(b"HTTP/") else 0
-    return status, body
-
-
-# hypothesis: CI runs a fixed set of examples (derandomised: the same every run, no example
-# database); locally the examples are random, so each run explores new ones
-from hypothesis import settings as _hypothesis_settings  # noqa: E402
-
-_hypothesis_settings.register_profile("ci", derandomize=True, database=None, deadline=None,
-                                      max_examples=60, print_blob=True)
-_hypothesis_settings.register_profile("dev", deadline=None, max_examples=60, database=None)
-# KG_HYPOTHESIS_PROFILE=thorough: a long hunt, by hand
-_hypothesis_settings.register_profile("thorough", deadline=None, max_examples=1500,
-                                      database=None)
-_hypothesis_settings.load_profile(os.environ.get("KG_HYPOTHESIS_PROFILE")
-                                  or ("ci" if os.environ.get("CI") else "dev"))
-
-
-class LocalHTTP:
-    """A threaded HTTP server on a loopback port (a stand-in for another site) that answers
-    every GET and POST with ``respond(request)`` -> (status, content type, body), or with
-    a fourth item, a dict of more headers, and keeps each request it got as a dict: method,
-    path, headers, body.
-
-    With ``tls`` (the PEM files of a certificate and its key) it speaks https and keeps
-    the name each client asked for by SNI in ``server_names``.
-    """
-
-    def __init__(self, respond, *, tls: tuple[Path, Path] | None = None) -> None:
-        import http.server
-        import ssl
-
-        self.requests: list[dict] = []
-        self.server_names: list[str | None] = []
-        stand_in = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):  # noqa: N802 - the name http.server calls
-                length = int(self.headers.get("Content-Length") or 0)
-                request = {"method": self.command, "path": self.path,
-                           "headers": self.headers, "body": self.rfile.read(length)}
-                stand_in.requests.append(request)
-                status, content_type, body, *more = respond(request)
-                self.send_response(status)
-                for name, value in (more[0] if more else {}).items():
-                    self.send_header(name, value)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            do_POST = do_GET
-
-            def log_message(self, *args):
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self._server.server_address[1]
-        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}/"
-        if tls:
-            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            context.load_cert_chain(*tls)
-            context.sni_callback = lambda sock, name, _: self.server_names.append(name)
-            self._server.socket = context.wrap_socket(self._server.socket, server_side=True)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()

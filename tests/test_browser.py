@@ -25,7 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import LocalHTTP, free_port, wait_until_up, web_bundle
+from helpers import LocalHTTP, free_port, wait_until_up, web_bundle
+
+pytestmark = pytest.mark.slow  # a browser
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "web"

@@ -6,19 +6,16 @@ from __future__ import annotations
 import pytest
 
 from kg import Config, KnowledgeGraph, Source
-from kg.web.app import close_app, create_app
-from conftest import engine_for
+from helpers import engine_for
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 JSON = "application/sparql-results+json"
 
 
 @pytest.fixture
-def app():
+def app(make_app):
     """An endpoint over a store of its own (the test writes to it), one query worker."""
-    app = create_app({"workers": 1, "timeout": 20})
-    yield app
-    close_app(app)
+    return make_app(workers=1, timeout=20)
 
 
 def _get(client, accept=JSON, **headers):

@@ -9,6 +9,8 @@ import pytest
 
 from kg.namespaces import GRAPHS, PREFIXES
 
+pytestmark = pytest.mark.slow  # a `kg` process per test
+
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 BAD_LINE_7 = "@prefix ex: <http://example.org/> .\n" + "ex:s ex:p ex:o .\n" * 5 + "ex:s ex:p \"open .\n"
 

@@ -10,19 +10,15 @@ import json
 import re
 
 import pytest
-from click.testing import CliRunner
 
 from kg.cli import main
 from kg.namespaces import compact
 
 from test_shapes import CASES_DIR, INVALID_CASES, VALID_CASES, case_graph, parse_expectations
 
+pytestmark = pytest.mark.slow  # a `kg` process per case
+
 SHAPES = "https://w3id.org/fr-indopacific/shapes#"
-
-
-@pytest.fixture(scope="module")
-def runner():
-    return CliRunner()
 
 
 def _validate(runner, *args):

@@ -26,7 +26,7 @@ from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import (CSV, JSON, JSONLD, N3, POSTDIRECTLY, RDF, RDFXML, TSV, TURTLE,
                            URLENCODED, XML, SPARQLWrapper)
 
-from conftest import KGServer, http_get
+from helpers import KGServer, http_get
 
 DCSD = rdflib.URIRef("https://w3id.org/fr-indopacific/id/dcsd")
 QUERIES = {

@@ -10,13 +10,12 @@ import time
 import pytest
 
 from kg import Config, KnowledgeGraph, Source
-from conftest import engine_for
+from helpers import RUNAWAY, engine_for
 from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
                        QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
                        QueryTooComplexError, ResultTooLargeError, TooLargeError)
 from kg.sparql.guard import check_query, read
 
-RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +81,7 @@ def test_row_limit(pool, query):
     assert pool.query(query + " LIMIT 50").rows == 50
 
 
+@pytest.mark.slow
 def test_runaway_query_is_stopped_and_others_are_answered(pool):
     outcome = {}
 

@@ -12,13 +12,14 @@ from pathlib import Path
 import pytest
 from pyoxigraph import Store
 
-from conftest import KGServer, LocalHTTP, http_get
+from helpers import KGServer, LocalHTTP, http_get
 from kg import Config, KnowledgeGraph
-from kg.web.app import close_app, create_app
 from kg.config import WIKIDATA_SERVICES
 from kg.errors import ForbiddenFeatureError
 from kg.sparql.federation import ServicePolicy
 from kg.sparql.relay import Route, relay
+
+pytestmark = pytest.mark.slow  # stand-in SPARQL servers
 
 WIKIDATA = WIKIDATA_SERVICES[0]
 JOIN = f"""SELECT ?country ?iso WHERE {{
@@ -55,16 +56,13 @@ def test_a_service_nested_in_an_allowed_one_is_left_to_the_remote():
     assert "SERVICE wikibase:label" in rewritten
 
 
-def test_the_endpoint_federates_through_the_map(wikidata_standin):
-    app = create_app({"workers": 1, "service_map": {WIKIDATA: wikidata_standin}})
-    try:
-        response = app.test_client().get("/sparql", query_string={"query": JOIN},
-                                         headers={"Accept": "application/sparql-results+json"})
-        assert response.status_code == 200, response.data
-        bindings = json.loads(response.data)["results"]["bindings"]
-        assert [b["iso"]["value"] for b in bindings] == ["FR", "MG"]
-    finally:
-        close_app(app)
+def test_the_endpoint_federates_through_the_map(make_app, wikidata_standin):
+    app = make_app(workers=1, service_map={WIKIDATA: wikidata_standin})
+    response = app.test_client().get("/sparql", query_string={"query": JOIN},
+                                     headers={"Accept": "application/sparql-results+json"})
+    assert response.status_code == 200, response.data
+    bindings = json.loads(response.data)["results"]["bindings"]
+    assert [b["iso"]["value"] for b in bindings] == ["FR", "MG"]
 
 
 @pytest.mark.parametrize("template", [
@@ -108,15 +106,12 @@ def test_only_the_operators_map_reaches_loopback(listener):
     assert len(connections) == 1
 
 
-def test_the_endpoint_refuses_a_service_off_the_allowlist(listener):
+def test_the_endpoint_refuses_a_service_off_the_allowlist(make_app, listener):
     port, connections = listener
-    app = create_app({"workers": 0})
-    try:
-        response = app.test_client().get("/sparql", query_string={
-            "query": f"SELECT * {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}"})
-        assert response.status_code == 400 and b"not allowed" in response.data
-    finally:
-        close_app(app)
+    app = make_app(workers=0)
+    response = app.test_client().get("/sparql", query_string={
+        "query": f"SELECT * {{ SERVICE <http://127.0.0.1:{port}/> {{ ?s ?p ?o }} }}"})
+    assert response.status_code == 400 and b"not allowed" in response.data
     assert connections == []
 
 
@@ -199,18 +194,15 @@ def test_an_allowlisted_name_is_resolved_once_and_pinned_to_what_was_checked(lis
         policy.rewrite(f"ASK {{ SERVICE <{target}> {{ }} }}")
 
 
-def test_the_relay_calls_the_pinned_address_with_the_original_host(sparql_standin):
+def test_the_relay_calls_the_pinned_address_with_the_original_host(make_app, sparql_standin):
     # no resolver knows rebind.invalid: the call can only reach the stand-in if the relay
     # connects to the address of the route, never looking the name up again
     target = f"http://sparql.rebind.invalid:{sparql_standin.port}/sparql?key=1"
     url = relay().url(target, ("127.0.0.1",))
-    app = create_app({"workers": 1, "service_map": {WIKIDATA: url}})  # a worker process
-    try:
-        response = app.test_client().get("/sparql", query_string={
-            "query": f"SELECT ?x {{ SERVICE <{WIKIDATA}> {{ ?x ?p ?o }} }}"},
-            headers={"Accept": "application/sparql-results+json"})
-    finally:
-        close_app(app)
+    app = make_app(workers=1, service_map={WIKIDATA: url})  # a worker process
+    response = app.test_client().get("/sparql", query_string={
+        "query": f"SELECT ?x {{ SERVICE <{WIKIDATA}> {{ ?x ?p ?o }} }}"},
+        headers={"Accept": "application/sparql-results+json"})
     assert response.status_code == 200, response.data
     rows = json.loads(response.data)["results"]["bindings"]
     assert [row["x"]["value"] for row in rows] == ["from the checked address"]

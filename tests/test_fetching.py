@@ -12,13 +12,14 @@ import time
 
 import pytest
 
-from conftest import LocalHTTP
+from helpers import LocalHTTP
 from kg import Config, KnowledgeGraph
 from kg.errors import LoadRefusedError, QueryEvaluationError
 from kg.sparql import pinned
 from kg.sparql.pinned import resolve_host
-from kg.web.app import close_app, create_app
 from kg.writes.writer import Writer
+
+pytestmark = pytest.mark.slow  # an app and a stand-in site per case
 
 WIKIDATA = "https://query.wikidata.org/sparql"
 
@@ -44,36 +45,30 @@ def recorded(listener):
     "http://10.0.0.1/sparql", "http://192.168.1.1/sparql", "http://[fd00::1]/sparql",
     "file:///etc/passwd", "ftp://127.0.0.1:{port}/",
 ])
-def test_an_allowlisted_service_that_is_not_public_is_refused(recorded, target):
+def test_an_allowlisted_service_that_is_not_public_is_refused(make_app, recorded, target):
     port, connections, _ = recorded
     target = target.format(port=port)
-    app = create_app({"workers": 0, "service_allowlist": (target,)})
-    try:
-        response = app.test_client().get("/sparql", query_string={
-            "query": f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}"})
-        assert response.status_code == 400
-        assert b"non-public address" in response.data or b"only http and https" in response.data
-    finally:
-        close_app(app)
+    app = make_app(workers=0, service_allowlist=(target,))
+    response = app.test_client().get("/sparql", query_string={
+        "query": f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}"})
+    assert response.status_code == 400
+    assert b"non-public address" in response.data or b"only http and https" in response.data
     _no_connection(connections)
 
 
 @pytest.mark.parametrize("target", ["http://127.0.0.1:{port}/", "http://evil.example/sparql",
                                     "https://query.wikidata.org.evil.example/sparql",
                                     "https://query.wikidata.org/sparql/../../x"])
-def test_a_service_off_the_allowlist_is_refused(recorded, target):
+def test_a_service_off_the_allowlist_is_refused(make_app, recorded, target):
     port, connections, _ = recorded
     target = target.format(port=port)
-    app = create_app({"workers": 0})
-    try:
-        for query in (f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}",
-                      f"SELECT * {{ SERVICE SILENT <{target}> {{ ?s ?p ?o }} }}",
-                      "SELECT * { \\u0053ERVICE <" + target + "> { ?s ?p ?o } }",
-                      f"SELECT * {{ BIND(<{target}> AS ?u) SERVICE ?u {{ ?s ?p ?o }} }}"):
-            response = app.test_client().get("/sparql", query_string={"query": query})
-            assert response.status_code == 400, query
-    finally:
-        close_app(app)
+    app = make_app(workers=0)
+    for query in (f"SELECT * {{ SERVICE <{target}> {{ ?s ?p ?o }} }}",
+                  f"SELECT * {{ SERVICE SILENT <{target}> {{ ?s ?p ?o }} }}",
+                  "SELECT * { \\u0053ERVICE <" + target + "> { ?s ?p ?o } }",
+                  f"SELECT * {{ BIND(<{target}> AS ?u) SERVICE ?u {{ ?s ?p ?o }} }}"):
+        response = app.test_client().get("/sparql", query_string={"query": query})
+        assert response.status_code == 400, query
     _no_connection(connections)
 
 
@@ -96,13 +91,13 @@ class _Redirector(http.server.BaseHTTPRequestHandler):
         pass
 
 
-def test_a_service_that_redirects_is_not_followed_and_the_map_stays_secret(recorded):
+def test_a_service_that_redirects_is_not_followed_and_the_map_stays_secret(make_app, recorded):
     port, connections, target = recorded
     handler = type("Handler", (_Redirector,), {"target": target + "internal", "hits": []})
     redirector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=redirector.serve_forever, daemon=True).start()
     mapped = f"http://127.0.0.1:{redirector.server_port}/sparql"
-    app = create_app({"workers": 1, "timeout": 10, "service_map": {WIKIDATA: mapped}})
+    app = make_app(workers=1, timeout=10, service_map={WIKIDATA: mapped})
     try:
         response = app.test_client().get("/sparql", query_string={
             "query": f"SELECT * {{ SERVICE <{WIKIDATA}> {{ ?s ?p ?o }} }}"})
@@ -110,7 +105,6 @@ def test_a_service_that_redirects_is_not_followed_and_the_map_stays_secret(recor
         assert f"SERVICE <{WIKIDATA}> failed: ".encode() in response.data
         assert mapped.encode() not in response.data  # the operator's map is not shown
     finally:
-        close_app(app)
         redirector.shutdown()
         redirector.server_close()
     assert len(handler.hits) == 1  # the mapped endpoint was called, once
@@ -118,11 +112,9 @@ def test_a_service_that_redirects_is_not_followed_and_the_map_stays_secret(recor
 
 
 @pytest.fixture(scope="module")
-def pages():
+def pages(make_shared_app):
     """The app, queries in this process (validation runs there)."""
-    app = create_app({"workers": 0})
-    yield app
-    close_app(app)
+    return make_shared_app(workers=0)
 
 
 def _validate(pages, data: str, fmt: str):
@@ -185,32 +177,28 @@ def _load(app, source: str):
     (("127.0.0.1:{port}",), "http://127.0.0.1:{other}/data.ttl"),  # another port
     (("127.0.0.1:{port}",), "http://[::ffff:127.0.0.1]:{port}/data.ttl"),
 ])
-def test_load_fetches_nothing_it_may_not(recorded, allowed, source):
+def test_load_fetches_nothing_it_may_not(make_app, recorded, allowed, source):
     port, connections, _ = recorded
     values = {"port": port, "other": port + 1}
-    app = create_app({"workers": 0, "update_token": "ops:s3cret-load",
-                      "load_allowlist": tuple(a.format(**values) for a in allowed)})
-    try:
-        response = _load(app, source.format(**values))
-        assert response.status_code == 403, response.data
-        assert b"root:" not in response.data
-    finally:
-        close_app(app)
+    app = make_app(workers=0, update_token="ops:s3cret-load",
+                   load_allowlist=tuple(a.format(**values) for a in allowed))
+    response = _load(app, source.format(**values))
+    assert response.status_code == 403, response.data
+    assert b"root:" not in response.data
     _no_connection(connections)
 
 
-def test_load_from_an_allowed_host_does_not_follow_its_redirect(recorded):
+def test_load_from_an_allowed_host_does_not_follow_its_redirect(make_app, recorded):
     port, connections, target = recorded
     handler = type("Handler", (_Redirector,), {"target": target + "data.ttl", "hits": []})
     redirector = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     threading.Thread(target=redirector.serve_forever, daemon=True).start()
-    app = create_app({"workers": 0, "update_token": "ops:s3cret-load",
-                      "load_allowlist": (f"127.0.0.1:{redirector.server_port}",)})
+    app = make_app(workers=0, update_token="ops:s3cret-load",
+                   load_allowlist=(f"127.0.0.1:{redirector.server_port}",))
     try:
         response = _load(app, f"http://127.0.0.1:{redirector.server_port}/data.ttl")
         assert 400 <= response.status_code < 500 and b"redirect" in response.data
     finally:
-        close_app(app)
         redirector.shutdown()
         redirector.server_close()
     assert len(handler.hits) == 1

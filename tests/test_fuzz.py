@@ -20,9 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import KGServer, http_get, raw_exchange
+from helpers import KGServer, http_get, post_refused, raw_exchange
 from kg import Config, KnowledgeGraph
-from kg.web.app import close_app, create_app
+
+pytestmark = pytest.mark.slow  # hypothesis against `kg serve`
 
 REPO = Path(__file__).resolve().parents[1]
 CQS = [path.read_text(encoding="utf-8") for path in sorted((REPO / "queries").glob("*.rq"))]
@@ -57,12 +58,9 @@ queries = sparql_soup | mutated_query() | st.text(max_size=300)
 
 
 @pytest.fixture(scope="module")
-def app():
+def app(make_shared_app):
     """The endpoint over the bundled graph: 2 workers, 10 s timeout, 64 KiB bodies."""
-    app = create_app({"workers": 2, "timeout": 10, "max_body_size": 65536,
-                      "client_requests": 1000})
-    yield app
-    close_app(app)
+    return make_shared_app(workers=2, timeout=10, max_body_size=65536, client_requests=1000)
 
 
 @pytest.fixture(scope="module")
@@ -190,12 +188,9 @@ WRITES = [("POST", "/sparql", "application/sparql-update"),
 
 
 @pytest.fixture(scope="module")
-def writable():
+def writable(make_shared_app):
     """An app that takes writes (a token), in memory, queries in this process."""
-    app = create_app({"workers": 0, "update_token": "fuzz:fuzz-token-0123",
-                      "client_requests": 1000})
-    yield app
-    close_app(app)
+    return make_shared_app(workers=0, update_token="fuzz:fuzz-token-0123", client_requests=1000)
 
 
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
@@ -299,7 +294,8 @@ def test_deep_nesting_a_megabyte_query_and_huge_literals(server):
     for opener, closer in (("{", "}"), ("(", ")"), ("[", "]")):
         status, body = _post_query(server, "SELECT * {" + opener * 5000 + closer * 5000 + "}")
         assert status == 400 and b"levels deep" in body
-    status, body = _post_query(server, "ASK {}" + " " * 1_100_000)
+    status, body = post_refused(server.url + "sparql", ("ASK {}" + " " * 1_100_000).encode(),
+                                Content_Type="application/sparql-query")
     assert status == 413 and b"at most 1048576" in body
     status, body = _post_query(server, "ASK {} #" + "x" * 200_000)
     assert status == 413 and b"at most 100000" in body
@@ -325,19 +321,16 @@ def test_invalid_utf8_in_a_body_is_400_with_the_position(server):
     assert len(list(parsed)) == 1  # the reference parser itself is fine
 
 
-def test_a_fault_is_a_500_that_shows_no_traceback_path_or_setting(tmp_path):
-    app = create_app({"workers": 0, "data_dir": str(tmp_path / "secret-store")})
+def test_a_fault_is_a_500_that_shows_no_traceback_path_or_setting(make_app, tmp_path):
+    app = make_app(workers=0, data_dir=str(tmp_path / "secret-store"))
 
     def fault():
         raise RuntimeError(f"disk full at {tmp_path}/secret-store; KG_SERVICE_MAP=internal")
 
     app.add_url_rule("/fault", view_func=fault)
-    try:
-        for accept in ("text/html", "application/json", "*/*"):
-            response = app.test_client().get("/fault", headers={"Accept": accept})
-            body = response.get_data()
-            assert response.status_code == 500 and b"internal error (RuntimeError)" in body
-            assert str(tmp_path).encode() not in body and b"KG_SERVICE_MAP" not in body
-            assert not LEAKS.search(body)
-    finally:
-        close_app(app)
+    for accept in ("text/html", "application/json", "*/*"):
+        response = app.test_client().get("/fault", headers={"Accept": accept})
+        body = response.get_data()
+        assert response.status_code == 500 and b"internal error (RuntimeError)" in body
+        assert str(tmp_path).encode() not in body and b"KG_SERVICE_MAP" not in body
+        assert not LEAKS.search(body)

@@ -17,7 +17,7 @@ import pytest
 from pyoxigraph import Literal, NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.store.delta import Delta
+from kg.delta import Delta
 from kg.validation.entail import Schema, View
 from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS, ONTOLOGY_NS, PREFIXES, SERVER_GRAPHS
@@ -25,6 +25,8 @@ from kg.validation.scope import analyse
 
 from test_shapes import (CASE_FILES, CASES_DIR, INVALID_CASES, WARNING_CASES, case_graph,
                          parse_expectations, shape_matches)
+
+pytestmark = pytest.mark.slow  # full pySHACL validation of every change
 
 USER = NamedNode(GRAPHS["user"])
 #: As the writer does: the inferred graph, the change log and the review queue are not data.

@@ -11,9 +11,10 @@ import urllib.parse
 
 import pytest
 
-from conftest import KGServer, http_get, raw_exchange, read_answer
+from helpers import KGServer, RUNAWAY, http_get, raw_exchange, read_answer, run_together
 
-RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
+pytestmark = pytest.mark.slow  # `kg serve` processes and runaway queries
+
 CHEAP = "ASK { fipid:dcsd ?p ?o }"
 
 
@@ -130,11 +131,7 @@ def test_a_query_turning_heavy_beyond_the_cap_is_stopped_at_once(server):
             {"query": RUNAWAY}))
         outcomes.append((status, body, time.monotonic() - started))
 
-    threads = [threading.Thread(target=runaway) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    run_together(runaway, 2)
     (first, body1, after1), (second, body2, after2) = sorted(outcomes, key=lambda o: o[2])
     assert first == 503 and b"long queries are running already" in body1 and after1 < 3.5
     assert second == 503 and b"stopped after 4 s" in body2
@@ -174,11 +171,9 @@ def test_four_runaway_queries_do_not_stop_short_ones_being_answered_within_1_s(
     assert len(latencies) >= 10 and max(latencies) < 1.0, latencies
 
 
-def _held_app(**settings):
+def _held_app(make_app, **settings):
     """An app with a route that stays in progress until the returned event is set."""
-    from kg.web.app import create_app
-
-    app = create_app({"workers": 0, "client_requests": 1, **settings})
+    app = make_app(workers=0, client_requests=1, **settings)
     release, app.held = threading.Event(), threading.Event()
     app.add_url_rule("/held", view_func=lambda: (app.held.set(), release.wait(60), "done")[2])
     return app, release
@@ -189,10 +184,8 @@ def _held_app(**settings):
     (1, ("198.51.100.1", "198.51.100.2"), 200),  # trusted: two clients
     (1, ("198.51.100.1", "198.51.100.1"), 429),
 ])
-def test_clients_behind_a_trusted_proxy_are_counted_apart(hops, forwarded, expected):
-    from kg.web.app import close_app
-
-    app, release = _held_app(proxy_hops=hops)
+def test_clients_behind_a_trusted_proxy_are_counted_apart(make_app, hops, forwarded, expected):
+    app, release = _held_app(make_app, proxy_hops=hops)
     environ = {"REMOTE_ADDR": "10.0.0.1"}  # the proxy
     first = threading.Thread(target=lambda: app.test_client().get(
         "/held", environ_base=environ, headers={"X-Forwarded-For": forwarded[0]}))
@@ -208,4 +201,3 @@ def test_clients_behind_a_trusted_proxy_are_counted_apart(hops, forwarded, expec
     finally:
         release.set()
         first.join(10)
-        close_app(app)

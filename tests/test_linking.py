@@ -17,7 +17,9 @@ from kg.wikidata.sssom import MANUAL, read, write
 from kg.wikidata.client import RemoteError, WikidataClient
 from kg.writes.writer import Writer
 
-from conftest import LocalHTTP, free_port
+from helpers import LocalHTTP, free_port
+
+pytestmark = pytest.mark.slow  # an Oxigraph stand-in for Wikidata
 
 WD = "http://www.wikidata.org/entity/"
 #: The bundled links, one documented row each (test_bundled_links_are_the_documented_ones).

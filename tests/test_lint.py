@@ -11,7 +11,7 @@ import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from kg.store.delta import Delta
+from kg.delta import Delta
 from kg.validation.incremental import Checker
 from kg.validation.lint import IRI_TYPO, LANGUAGE_TAG, MISPLACED, UNDECLARED_TERM, WIKIDATA_IRI
 from kg.namespaces import GRAPHS, PREFIXES

@@ -41,7 +41,7 @@ def exported(tmp_path_factory) -> dict:
     import subprocess
     import sys
 
-    from conftest import kg_environment
+    from helpers import kg_environment
 
     folder = tmp_path_factory.mktemp("network")
     files = {}
@@ -53,6 +53,7 @@ def exported(tmp_path_factory) -> dict:
     return files
 
 
+@pytest.mark.slow
 def test_graphml_round_trips_with_the_sparql_counts(exported, counts):
     graph = networkx.read_graphml(exported["graphml"], force_multigraph=True)
     assert (graph.number_of_nodes(), graph.number_of_edges()) == counts

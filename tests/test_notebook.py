@@ -10,6 +10,8 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+pytestmark = pytest.mark.slow  # a notebook kernel
+
 REPO = Path(__file__).resolve().parents[1]
 TOUR = REPO / "docs" / "tour.ipynb"
 

@@ -10,7 +10,6 @@ import pytest
 
 from kg import Config, KnowledgeGraph
 from kg.errors import KGError
-from kg.web.app import close_app, create_app
 
 LIMITS = {"max_query_length": "200", "max_nesting": "20", "max_rows": "5"}
 
@@ -25,10 +24,9 @@ REFUSED = {
 
 
 @pytest.fixture(scope="module")
-def client():
-    app = create_app({"workers": 1, **LIMITS})
-    yield app.test_client()
-    close_app(app)
+def client(make_shared_app):
+    app = make_shared_app(workers=1, **LIMITS)
+    return app.test_client()
 
 
 @pytest.mark.parametrize("case", sorted(REFUSED))
@@ -68,6 +66,7 @@ def test_a_format_that_cannot_hold_the_result_is_refused_alike(client, run_kg):
         f"kg: error: {json.loads(answer.data)['message']}, table"
 
 
+@pytest.mark.slow
 def test_the_same_request_gives_the_same_bytes(client, run_kg):
     query = "SELECT ?label WHERE { fipid:dcsd rdfs:label ?label } ORDER BY ?label"
     for name, media_type in (("json", "application/sparql-results+json"), ("csv", "text/csv"),

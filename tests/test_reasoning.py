@@ -37,6 +37,7 @@ def kg() -> KnowledgeGraph:
     return KnowledgeGraph.open(Config.load({}, environ={}))
 
 
+@pytest.mark.slow
 def test_bundled_closure_is_owlrl_s(bundled):
     """Our rules give what owlrl (the OWL 2 RL reference for rdflib) gives with the same
     rule groups, triple for triple."""
@@ -133,6 +134,7 @@ WRITES = [
 ]
 
 
+@pytest.mark.slow
 def test_incremental_equals_full_after_inserts_and_deletes(kg):
     for kind, text in WRITES:
         if kind == "load":
@@ -163,6 +165,7 @@ def test_a_triple_asserted_in_two_graphs_is_kept_until_both_go(kg):
     assert kg.query("ASK { fipid:ocrvp a fip:Network }").boolean
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("seed", [1, 2])
 def test_random_deletes_and_reinserts_match_a_full_run(kg, seed):
     """Random batches of asserted quads (schema included) removed and put back; a mirror

@@ -10,6 +10,8 @@ from pathlib import Path
 import pyoxigraph
 import pytest
 
+pytestmark = pytest.mark.slow  # crash, load and backup runs
+
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
@@ -115,7 +117,7 @@ def test_a_backup_taken_while_writes_stream_in_is_consistent(tmp_path, run_kg):
     import threading
     import time
 
-    from conftest import KGServer, http_get
+    from helpers import KGServer, http_get
     from load import MARK, TOKEN, change
 
     server = KGServer(tmp_path, "--data-dir", str(tmp_path / "store"), env={
@@ -171,7 +173,7 @@ def test_a_backup_taken_while_writes_stream_in_is_consistent(tmp_path, run_kg):
 
 
 def test_named_tokens_from_a_file_and_the_environment_are_never_logged(tmp_path):
-    from conftest import KGServer, http_get
+    from helpers import KGServer, http_get
     from load import change
 
     tokens = {"alice": "tok-alice-7d1f9c2e", "bob": "tok-bob-5a8e3b1d", "carol": "tok-carol-9"}

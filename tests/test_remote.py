@@ -18,14 +18,15 @@ from pyoxigraph import BlankNode, Literal, NamedNode, Quad, RdfFormat, parse
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 import virtuoso
-from conftest import free_port, wait_until_up
+from helpers import free_port, wait_until_up
 from test_web_writes import BROKEN, LINK  # a valid cooperation link, and one without provider
 from kg import Config, KnowledgeGraph, Source
-from kg.web.app import close_app, create_app
 from kg.errors import InputSyntaxError, QuerySyntaxError
 from kg.namespaces import GRAPHS
 from kg.store.http import RemoteStoreError
 from kg.store.remote import RemoteStore
+
+pytestmark = pytest.mark.slow  # remote SPARQL servers (Oxigraph's, Virtuoso)
 
 COUNT = "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }"
 JSON_RESULTS = "application/sparql-results+json"
@@ -153,10 +154,8 @@ def test_errors_of_the_remote_server_keep_its_message(kg, remote):
 
 
 @pytest.fixture(scope="module")
-def app(remote, kg):
-    app = create_app({**remote, "timeout": 20})
-    yield app
-    close_app(app)
+def app(remote, kg, make_shared_app):
+    return make_shared_app(**remote, timeout=20)
 
 
 def test_the_endpoint_passes_queries_through(app, bundled):
@@ -202,6 +201,13 @@ def test_entity_pages_over_the_remote_store(app):
     page = client.get("/id/dcsd", headers={"Accept": "application/n-triples"})
     assert page.status_code == 200 and b"Directorate for Security" in page.data
     assert client.get("/id/no-such-thing", headers={"Accept": "text/turtle"}).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/id/dcsd", "/ontology", "/map", "/dataset", "/network",
+                                  "/reconcile?queries=%7B%22q0%22%3A%7B%22query%22%3A%22DCSD%22%7D%7D"])
+def test_the_pages_read_the_remote_store_through_its_executor(app, path):
+    answer = app.test_client().get(path, headers={"Accept": "text/html"})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]
 
 
 def test_kg_serve_with_a_remote_store(remote, kg, tmp_path):
@@ -254,40 +260,36 @@ def _inferred_about(client, slug: str) -> set:
     return {(row["p"]["value"], row["o"]["value"]) for row in answer.json["results"]["bindings"]}
 
 
-def test_gated_writes_are_validated_here_and_sent_there(remote, kg):
+def test_gated_writes_are_validated_here_and_sent_there(make_app, remote, kg):
     """A write through the endpoint is validated by kg and reaches the remote server whole,
     with its change-log entry and its inferred triples, as on the embedded store; a write
     that breaks the shapes is refused (422) and the server is unchanged, quad for quad."""
-    app = create_app({**remote, "timeout": 20, "update_token": f"tester:{TOKEN}"})
-    embedded = create_app({"timeout": 20, "update_token": f"tester:{TOKEN}"})
+    app = make_app(**remote, timeout=20, update_token=f"tester:{TOKEN}")
+    embedded = make_app(timeout=20, update_token=f"tester:{TOKEN}")
     client, store = app.test_client(), RemoteStore(remote["store"])
     bearer = {"Authorization": f"Bearer {TOKEN}"}
-    try:
-        before = store.dump()
-        refused = client.post("/sparql", data={"update": BROKEN}, headers=bearer)
-        assert refused.status_code == 422
-        assert store.dump() == before
-        count = client.get("/sparql", query_string={"query": COUNT})
-        accepted = client.post("/sparql", data={"update": LINK}, headers=bearer)
-        assert accepted.status_code == 200, accepted.data
-        change = accepted.json["change"]
-        assert store.query("ASK { GRAPH ?g { fipid:h-link fip:provider fipid:dcsd } }",
-                           prefixes={"fipid": "https://w3id.org/fr-indopacific/id/",
-                                     "fip": "https://w3id.org/fr-indopacific/ontology#"})
-        logged = client.get("/sparql", query_string={"query": f"ASK {{ GRAPH fipg:changes {{ "
-                            f"<{change}> a prov:Activity ; fip:triplesAdded 7 }} }}"},
-                            headers={"Accept": JSON_RESULTS})
-        assert logged.json["boolean"] is True
-        same = embedded.test_client().post("/sparql", data={"update": LINK}, headers=bearer)
-        assert same.status_code == 200, same.data
-        inferred = _inferred_about(client, "h-link")
-        assert inferred and inferred == _inferred_about(embedded.test_client(), "h-link")
-        again = client.get("/sparql", query_string={"query": COUNT},
-                           headers={"If-None-Match": count.headers["ETag"]})
-        assert again.status_code == 200 and again.data != count.data  # the write bumped it
-    finally:
-        close_app(app)
-        close_app(embedded)
+    before = store.dump()
+    refused = client.post("/sparql", data={"update": BROKEN}, headers=bearer)
+    assert refused.status_code == 422
+    assert store.dump() == before
+    count = client.get("/sparql", query_string={"query": COUNT})
+    accepted = client.post("/sparql", data={"update": LINK}, headers=bearer)
+    assert accepted.status_code == 200, accepted.data
+    change = accepted.json["change"]
+    assert store.query("ASK { GRAPH ?g { fipid:h-link fip:provider fipid:dcsd } }",
+                       prefixes={"fipid": "https://w3id.org/fr-indopacific/id/",
+                                 "fip": "https://w3id.org/fr-indopacific/ontology#"})
+    logged = client.get("/sparql", query_string={"query": f"ASK {{ GRAPH fipg:changes {{ "
+                        f"<{change}> a prov:Activity ; fip:triplesAdded 7 }} }}"},
+                        headers={"Accept": JSON_RESULTS})
+    assert logged.json["boolean"] is True
+    same = embedded.test_client().post("/sparql", data={"update": LINK}, headers=bearer)
+    assert same.status_code == 200, same.data
+    inferred = _inferred_about(client, "h-link")
+    assert inferred and inferred == _inferred_about(embedded.test_client(), "h-link")
+    again = client.get("/sparql", query_string={"query": COUNT},
+                       headers={"If-None-Match": count.headers["ETag"]})
+    assert again.status_code == 200 and again.data != count.data  # the write bumped it
 
 
 GEO, XSD = "http://www.opengis.net/ont/geosparql#", "http://www.w3.org/2001/XMLSchema#"
@@ -360,7 +362,7 @@ def test_validation_over_a_mirror_gives_the_embedded_verdicts(kg):
     (and the same focus nodes and shapes) it gets against the same data held locally."""
     from pyoxigraph import NamedNode, Quad, RdfFormat, Store, parse
 
-    from kg.store.delta import Delta
+    from kg.delta import Delta
     from kg.validation.incremental import Checker
     from kg.namespaces import SERVER_GRAPHS
     from kg.store.remote import Mirror

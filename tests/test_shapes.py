@@ -38,9 +38,11 @@ from rdflib import RDF, Graph, URIRef
 
 from kg import Config, KnowledgeGraph, Source
 from kg.namespaces import GRAPHS, PREFIXES, compact
-from kg.store.graph import bundle_root
+from kg.store.sources import bundle_root
 from kg.validation.validate import (SH, Finding, ValidationResult, as_graph, load_ontology,
                                     load_shapes, load_turtle, rdfs_closure, shapes_dir, validate)
+
+pytestmark = pytest.mark.slow  # full pySHACL validation of every case
 
 REPO = Path(__file__).resolve().parents[1]
 CASES_DIR = Path(__file__).parent / "cases"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, Store
 
-from kg.store.delta import Delta, commit
+from kg.delta import Delta, commit
 from kg.errors import ForbiddenFeatureError, QueryEvaluationError, QuerySyntaxError, UsageError
 from kg.sparql.update import update_delta
 

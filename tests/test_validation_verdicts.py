@@ -12,17 +12,17 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from pyoxigraph import RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
 from kg.cli import main
 from kg.errors import UsageError, ValidationFailedError
 from kg.namespaces import GRAPHS
-from kg.web.app import close_app, create_app
 from kg.writes.writer import Writer
 
 from test_shapes import CASES_DIR, case_graph
+
+pytestmark = pytest.mark.slow  # the three doors: the command, the endpoint and the API, for every case
 
 CLASSES = {
     "SPARQL check": "checks/sentence-position-taken.ttl",
@@ -52,15 +52,14 @@ CLASSES = {
 
 
 @pytest.fixture(scope="module")
-def client():
-    app = create_app({"workers": 0})
-    yield app.test_client()
-    close_app(app)
+def client(make_shared_app):
+    app = make_shared_app(workers=0)
+    return app.test_client()
 
 
-def _cli_conforms(path: Path) -> bool:
-    done = CliRunner().invoke(main, ["-q", "validate", "--format", "json", "--graph",
-                                     case_graph(path), str(path)], catch_exceptions=False)
+def _cli_conforms(runner, path: Path) -> bool:
+    done = runner.invoke(main, ["-q", "validate", "--format", "json", "--graph",
+                                case_graph(path), str(path)], catch_exceptions=False)
     assert done.exit_code in (0, 1), done.output
     assert json.loads(done.stdout)["conforms"] == (done.exit_code == 0)
     return done.exit_code == 0
@@ -89,10 +88,10 @@ def _write_conforms(path: Path) -> bool:
 
 
 @pytest.mark.parametrize("name", CLASSES)
-def test_the_three_doors_give_one_verdict(name, client):
+def test_the_three_doors_give_one_verdict(name, client, runner):
     path = CASES_DIR / CLASSES[name]
     expected = name.startswith(("valid", "warning"))
-    assert _cli_conforms(path) == expected
+    assert _cli_conforms(runner, path) == expected
     assert _endpoint_conforms(client, path) == expected
     assert _write_conforms(path) == expected
 
@@ -114,13 +113,13 @@ def test_an_ill_typed_literal_gives_the_report_and_no_traceback(run_kg):
     # the lint (with its suggestion) and the undeclared-fip-term check
     ("invalid/beyond-the-shapes/misspelt-fip-class.ttl", ["fipsh:UndeclaredTermCheck"])],
     ids=["literal", "shape and check", "lint and check"])
-def test_each_problem_is_reported_once(client, case, shapes):
+def test_each_problem_is_reported_once(client, runner, case, shapes):
     """A mistake that two parts of the validator see is one result, by the one that says
     most (or that the case names)."""
     posted = client.post("/validate", data=(CASES_DIR / case).read_bytes(),
                          headers={"Content-Type": "text/turtle"}).get_json()["results"]
-    done = CliRunner().invoke(main, ["-q", "validate", "--format", "json", str(CASES_DIR / case)],
-                              catch_exceptions=False)
+    done = runner.invoke(main, ["-q", "validate", "--format", "json", str(CASES_DIR / case)],
+                         catch_exceptions=False)
     for results in (posted, json.loads(done.stdout)["results"]):
         assert [r["shape"] for r in results] == shapes, results
 
@@ -156,15 +155,15 @@ fipid:case-note-isan a fip:CuratorNote ; rdfs:label "Curator note: Isan"@en ;
 @pytest.fixture(scope="module")
 def flawed_bundle(tmp_path_factory) -> Path:
     """The bundled data with the problems of UNTOUCHED loaded as if they had always been there."""
-    from conftest import web_bundle
+    from helpers import web_bundle
 
     folder = web_bundle(tmp_path_factory.mktemp("flawed"), hostile=False, test_snapshot=False)
     (folder / "data" / "98-untouched-problems.ttl").write_text(UNTOUCHED, encoding="utf-8")
     return folder
 
 
-def test_a_report_says_nothing_of_problems_the_submission_does_not_touch(flawed_bundle,
-                                                                         tmp_path):
+def test_a_report_says_nothing_of_problems_the_submission_does_not_touch(
+        flawed_bundle, tmp_path, runner, make_app):
     """The validator reads the flawed nodes (they point at what the submission adds) and
     finds their problems before and after the change alike: none is the submission's."""
     case = tmp_path / "isan.ttl"
@@ -172,16 +171,13 @@ def test_a_report_says_nothing_of_problems_the_submission_does_not_touch(flawed_
     curation = GRAPHS["curation"]
     config = Config.load({"bundle_dir": flawed_bundle, "allow_curated_writes": True},
                          environ={})
-    done = CliRunner().invoke(main, ["-q", "validate", "--format", "json", "--graph", curation,
-                                     str(case)], env={"KG_BUNDLE_DIR": str(flawed_bundle)},
-                              catch_exceptions=False)
-    app = create_app({"workers": 0, "bundle_dir": flawed_bundle})
-    try:
-        posted = app.test_client().post("/validate", query_string={"graph": curation},
-                                        data=case.read_bytes(),
-                                        headers={"Content-Type": "text/turtle"}).get_json()
-    finally:
-        close_app(app)
+    done = runner.invoke(main, ["-q", "validate", "--format", "json", "--graph", curation,
+                                str(case)], env={"KG_BUNDLE_DIR": str(flawed_bundle)},
+                         catch_exceptions=False)
+    app = make_app(workers=0, bundle_dir=flawed_bundle)
+    posted = app.test_client().post("/validate", query_string={"graph": curation},
+                                    data=case.read_bytes(),
+                                    headers={"Content-Type": "text/turtle"}).get_json()
     written = Writer(KnowledgeGraph.open(config), config=config).add_to_graph(
         curation, parse(path=str(case), format=RdfFormat.TURTLE), agent="test")
     reports = {"kg validate": json.loads(done.stdout), "POST /validate": posted,
@@ -216,14 +212,13 @@ ex:BookShape a sh:NodeShape ; sh:targetClass ex:Book ;
 @pytest.mark.parametrize("args, expect_fip_warning", [
     ([], True), (["--graph", "https://example.org/my-graph"], False)],
     ids=["added to the project's shapes", "alone, on a graph of one's own"])
-def test_validate_with_ones_own_shapes(tmp_path, args, expect_fip_warning):
+def test_validate_with_ones_own_shapes(runner, tmp_path, args, expect_fip_warning):
     shapes = tmp_path / "shapes.ttl"
     shapes.write_text(SHAPES, encoding="utf-8")
     data = tmp_path / "books.ttl"
     data.write_text("@prefix ex: <https://example.org/> .\nex:b1 a ex:Book ; ex:about "
                     "<https://w3id.org/fr-indopacific/id/dcsd> .\nex:b2 a ex:Book ; "
                     'ex:title "A title" .\n', encoding="utf-8")
-    runner = CliRunner()
     done = runner.invoke(main, ["-q", "validate", "--format", "json", "--shapes", str(shapes),
                                 *args, str(data)], catch_exceptions=False)
     assert done.exit_code == 1, done.output
@@ -262,31 +257,28 @@ def _violations(results: list[dict]) -> list[tuple]:
     return [(r["focusNode"], r["message"]) for r in results if r["severity"] == "Violation"]
 
 
-def test_the_endpoint_validates_a_declared_graph_against_its_shapes_only(own_shapes):
-    app = create_app({"workers": 0, "graph_shapes": own_shapes})
-    try:
-        client = app.test_client()
+def test_the_endpoint_validates_a_declared_graph_against_its_shapes_only(make_app, own_shapes):
+    app = make_app(workers=0, graph_shapes=own_shapes)
+    client = app.test_client()
 
-        def post(text: str, query: str = f"?graph={OWN}") -> dict:
-            response = client.post("/validate" + query, data=text.encode(),
-                                   headers={"Content-Type": "text/turtle"})
-            assert response.status_code == 200, response.get_data(as_text=True)
-            return response.get_json()
+    def post(text: str, query: str = f"?graph={OWN}") -> dict:
+        response = client.post("/validate" + query, data=text.encode(),
+                               headers={"Content-Type": "text/turtle"})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        return response.get_json()
 
-        report = post(BAD_BOOKS)
-        assert not report["conforms"]
-        # their shapes only: no word from the project's shapes, checks or lint
-        assert _violations(report["results"]) == [("https://example.org/b1",
-                                                   "A book needs an ex:title.")]
-        assert len(report["results"]) == 1
-        assert post(GOOD_BOOKS)["conforms"]
-        # elsewhere (the user graph) the book shapes do not apply, the project's do
-        elsewhere = post(BAD_BOOKS, query="")
-        assert not any("ex:title" in r["message"] for r in elsewhere["results"])
-        assert client.post("/validate?graph=not%20an%20iri", data=GOOD_BOOKS.encode(),
-                           headers={"Content-Type": "text/turtle"}).status_code == 400
-    finally:
-        close_app(app)
+    report = post(BAD_BOOKS)
+    assert not report["conforms"]
+    # their shapes only: no word from the project's shapes, checks or lint
+    assert _violations(report["results"]) == [("https://example.org/b1",
+                                               "A book needs an ex:title.")]
+    assert len(report["results"]) == 1
+    assert post(GOOD_BOOKS)["conforms"]
+    # elsewhere (the user graph) the book shapes do not apply, the project's do
+    elsewhere = post(BAD_BOOKS, query="")
+    assert not any("ex:title" in r["message"] for r in elsewhere["results"])
+    assert client.post("/validate?graph=not%20an%20iri", data=GOOD_BOOKS.encode(),
+                       headers={"Content-Type": "text/turtle"}).status_code == 400
 
 
 def test_a_write_to_a_declared_graph_is_gated_by_its_shapes(own_shapes):
@@ -310,12 +302,12 @@ def test_a_write_to_a_declared_graph_is_gated_by_its_shapes(own_shapes):
     assert focus == {"https://example.org/b2", "https://w3id.org/fr-indopacific/id/case-typo"}
 
 
-def test_kg_validate_uses_the_declared_shapes_of_a_graph(own_shapes, tmp_path):
+def test_kg_validate_uses_the_declared_shapes_of_a_graph(runner, own_shapes, tmp_path):
     data = tmp_path / "books.ttl"
     data.write_text(BAD_BOOKS, encoding="utf-8")
-    done = CliRunner().invoke(main, ["-q", "validate", "--format", "json", "--graph", OWN,
-                                     str(data)], env={"KG_GRAPH_SHAPES": own_shapes},
-                              catch_exceptions=False)
+    done = runner.invoke(main, ["-q", "validate", "--format", "json", "--graph", OWN,
+                                str(data)], env={"KG_GRAPH_SHAPES": own_shapes},
+                         catch_exceptions=False)
     assert done.exit_code == 1, done.output
     assert _violations(json.loads(done.stdout)["results"]) == [
         ("https://example.org/b1", "A book needs an ex:title.")]

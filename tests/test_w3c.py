@@ -7,6 +7,7 @@ the claims the manual makes, then tests the comparison rules on small cases.
 from __future__ import annotations
 
 import doctest
+import os
 import re
 from pathlib import Path
 
@@ -20,25 +21,56 @@ from conformance.compare import compare, order_keys
 from conformance.manifest import Suites
 from conformance.report import BEGIN, END, readme_claims
 from conformance.results import XSD, Boolean, Graph, Solutions, parse_result
-from conformance.run import DEFAULT_SUITES, app_available, run
+from conformance.run import DEFAULT_SUITES, run
 from conformance.targets import OxigraphServer
+
+pytestmark = pytest.mark.slow  # the W3C suites
 
 REPO = Path(__file__).resolve().parents[1]
 README = REPO / "docs" / "conformance.md"  # the manual's Conformance page
 SUITES = Suites(DEFAULT_SUITES)
 
-needs_suites = pytest.mark.skipif(not SUITES.sparql.is_dir(),
-                                  reason=f"the W3C test data is not at {DEFAULT_SUITES}")
+
+
+def required(suites: Suites, environ=os.environ) -> Suites:
+    """``suites`` when their data is there, else a skip: a failure with KG_REQUIRE_W3C=1 or
+    in CI (as KG_REQUIRE_BROWSER does for the browser tests), so CI never passes by skipping."""
+    if not suites.sparql.is_dir():
+        message = (f"the W3C tests need the W3C test data at {suites.root} "
+                   "(../shared/w3c beside the checkout)")
+        if environ.get("KG_REQUIRE_W3C") == "1" or environ.get("CI"):
+            pytest.fail(message + " — KG_REQUIRE_W3C=1 (or CI) makes them mandatory",
+                        pytrace=False)
+        pytest.skip(message)
+    return suites
+
+
+@pytest.fixture(scope="module")
+def suites() -> Suites:
+    """The W3C test data (see :func:`required`)."""
+    return required(SUITES)
+
+
+@pytest.mark.parametrize("environ", [{"KG_REQUIRE_W3C": "1"}, {"CI": "true"}])
+def test_missing_suites_fail_when_they_are_required(tmp_path, environ):
+    with pytest.raises(pytest.fail.Exception, match="mandatory"):
+        required(Suites(tmp_path / "nowhere"), environ)
+
+
+def test_missing_suites_skip_otherwise(tmp_path):
+    with pytest.raises(pytest.skip.Exception):
+        required(Suites(tmp_path / "nowhere"), {})
+
+
+needs_suites = pytest.mark.usefixtures("suites")
 
 # Known gaps of our endpoint that put it below Oxigraph's count (see docs/conformance.md).
 # strict: once they are fixed the test passes, and XPASS fails until this marker goes.
 
 @pytest.fixture(scope="module")
-def report():
+def report(suites):
     """One full run: every query test and protocol case on both targets."""
-    if not SUITES.sparql.is_dir():
-        pytest.skip(f"the W3C test data is not at {DEFAULT_SUITES}")
-    return run(SUITES)
+    return run(suites)
 
 
 def _ours(report):
@@ -83,7 +115,6 @@ def test_every_protocol_manifest_entry_has_a_case():
 
 
 @needs_suites
-@pytest.mark.skipif(not app_available(), reason="the HTTP layer (kg.web.app) is not in this checkout")
 @pytest.mark.parametrize("case", protocol.CASES, ids=lambda case: case.id)
 def test_protocol_case_result_is_the_documented_one(report, case):
     outcome = next(o for o in report.protocol[report.ours] if o.id == case.id)

@@ -11,9 +11,9 @@ import urllib.parse
 
 import pytest
 
-from conftest import REPO, web_bundle
+from helpers import REPO, web_bundle
 from kg import Source
-from kg.web.app import close_app, create_app, get_store
+from kg.web.extensions import get_store
 from kg.namespaces import GRAPHS
 
 BROWSER = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -71,7 +71,7 @@ class _Audit(html.parser.HTMLParser):
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(tmp_path_factory, make_shared_app):
     """The app over the bundled files, hostile labels, a hostile ontology term and a hostile
     change-log entry in the user graph."""
     bundle = web_bundle(tmp_path_factory.mktemp("bundle"))
@@ -80,12 +80,11 @@ def client(tmp_path_factory):
     for path in (REPO / "ontology").glob("*.ttl"):
         (bundle / "ontology" / path.name).symlink_to(path)
     (bundle / "ontology" / "zz-hostile.ttl").write_text(HOSTILE_ONTOLOGY, encoding="utf-8")
-    app = create_app({"workers": 0, "bundle_dir": str(bundle)})
+    app = make_shared_app(workers=0, bundle_dir=str(bundle))
     with app.app_context():
         get_store().load([Source("changes.ttl", HOSTILE_CHANGES.encode())],
                          graph=GRAPHS["user"])
-    yield app.test_client()
-    close_app(app)
+    return app.test_client()
 
 
 def _quoted(text: str) -> str:

@@ -6,7 +6,6 @@ import pyoxigraph
 import pytest
 import rdflib
 
-from kg.web.app import close_app, create_app
 
 from test_web_protocol import parse_graph
 
@@ -15,10 +14,9 @@ VOID = rdflib.Namespace("http://rdfs.org/ns/void#")
 
 
 @pytest.fixture(scope="module")
-def client():
-    app = create_app({"workers": 1, "timeout": 20, "base_url": "https://kg.example.org/fip"})
-    yield app.test_client()
-    close_app(app)
+def client(make_shared_app):
+    app = make_shared_app(workers=1, timeout=20, base_url="https://kg.example.org/fip")
+    return app.test_client()
 
 
 @pytest.mark.parametrize("accept, rdf_format", [

@@ -13,12 +13,11 @@ import pytest
 from markupsafe import escape
 
 from kg.web.content import geo
-from kg.web.app import close_app, create_app
 from kg.web.content.examples import examples
 from kg.config import Config
-from kg import Source
+from kg import KnowledgeGraph, Source
 
-from conftest import web_bundle
+from helpers import web_bundle
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "web"
@@ -27,12 +26,11 @@ ID = "https://w3id.org/fr-indopacific/id/"
 
 
 @pytest.fixture(scope="module")
-def client(tmp_path_factory):
+def client(tmp_path_factory, make_shared_app):
     """The app over the bundled files, the stand-in Wikidata snapshot and hostile labels."""
     bundle = web_bundle(tmp_path_factory.mktemp("bundle"))
-    app = create_app({"workers": 0, "bundle_dir": str(bundle)})
-    yield app.test_client()
-    close_app(app)
+    app = make_shared_app(workers=0, bundle_dir=str(bundle))
+    return app.test_client()
 
 
 def _text(response) -> str:
@@ -229,13 +227,10 @@ def test_a_place_the_map_cannot_draw_says_why(empty, facts, reason):
     assert reason in place.unplaced and place.heading == "none"
 
 
-def test_the_map_page_lists_the_places_it_cannot_draw(tmp_path):
-    app = create_app({"workers": 0, "bundle_dir": str(web_bundle(
-        tmp_path, hostile=False, test_snapshot=False))})
-    try:
-        page = _text(app.test_client().get("/map", headers={"Accept": BROWSER}))
-    finally:
-        close_app(app)
+def test_the_map_page_lists_the_places_it_cannot_draw(make_app, tmp_path):
+    app = make_app(workers=0, bundle_dir=str(web_bundle(
+        tmp_path, hostile=False, test_snapshot=False)))
+    page = _text(app.test_client().get("/map", headers={"Accept": BROWSER}))
     unplaced = page.split('id="unplaced-h"', 1)[1]
     assert 'href="/id/tahiti">Tahiti</a>' in unplaced and "not linked to Wikidata" in unplaced
     assert "Papeete" not in unplaced and "Fort-Dauphin" not in unplaced
@@ -281,3 +276,19 @@ def test_static_files_need_no_network(client):
     icon = client.get("/favicon.ico")
     assert icon.status_code == 200 and icon.mimetype == "image/svg+xml"
     icon.close()
+
+
+@pytest.mark.parametrize("path, accept", [
+    *[(path, BROWSER) for path in ("/id/dcsd", "/ontology", "/map", "/map.json", "/dataset",
+                                   "/network", "/network.json")],
+    ("/.well-known/void", "text/turtle"), ("/sparql", "text/turtle"),  # VoID, service
+    ("/reconcile?queries=%7B%22q0%22%3A%7B%22query%22%3A%22DCSD%22%7D%7D", "*/*")])
+def test_pages_read_through_the_engine_never_the_live_store(client, monkeypatch, path, accept):
+    """Every page, description and index queries through the executor of /sparql (its
+    timeout, its cache), never KnowledgeGraph.query in the server thread."""
+    def live(*args, **kwargs):
+        raise AssertionError(f"{path} queried the live store")
+
+    monkeypatch.setattr(KnowledgeGraph, "query", live)
+    answer = client.get(path, headers={"Accept": accept})
+    assert answer.status_code == 200, answer.get_data(as_text=True)[:2000]

@@ -8,7 +8,6 @@ import pyoxigraph
 import pytest
 import rdflib
 
-from kg.web.app import close_app, create_app
 
 
 def parse_graph(data: bytes, media_type: str) -> rdflib.Graph:
@@ -23,12 +22,10 @@ TRUE = b'{"head":{},"boolean":true}'
 
 
 @pytest.fixture(scope="module")
-def app():
+def app(make_shared_app):
     """The endpoint over the bundled graph, one query worker, small limits."""
-    app = create_app({"workers": 1, "timeout": 20, "max_body_size": 4096,
-                      "max_query_length": 2000, "max_rows": 500})
-    yield app
-    close_app(app)
+    return make_shared_app(workers=1, timeout=20, max_body_size=4096, max_query_length=2000,
+                           max_rows=500)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port, kg_environment, wait_until_up
+from helpers import free_port, kg_environment, wait_until_up
 
 
 @pytest.fixture(scope="module")

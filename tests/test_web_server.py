@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import socket
 import subprocess
 import sys
 import threading
@@ -22,22 +21,17 @@ import rdflib
 from rdflib.plugins.stores.sparqlstore import SPARQLStore
 from SPARQLWrapper import CSV, JSON, TURTLE, XML, SPARQLWrapper
 
-from conftest import kg_environment, wait_until_up
+from helpers import RUNAWAY, free_port, kg_environment, run_together, wait_until_up
+
+pytestmark = pytest.mark.slow  # `kg serve` processes
 
 TIMEOUT = 3  # seconds: the server's query timeout, low so that the runaway test is short
-RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The URL of a `kg serve` subprocess (2 query workers, 3 s timeout, 64 KiB bodies)."""
-    port = _free_port()
+    port = free_port()
     env = kg_environment({"KG_TIMEOUT": str(TIMEOUT)})
     process = subprocess.Popen(
         [sys.executable, "-m", "kg", "serve", "--port", str(port), "--workers", "2",
@@ -180,11 +174,7 @@ def test_every_worker_timed_out_at_once_is_503_and_the_pool_recovers(server):
     def runaway():
         outcomes.append(_get(_query_url(server, RUNAWAY + " # together"))[0])
 
-    threads = [threading.Thread(target=runaway) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(120)
+    run_together(runaway, 2, timeout=120)
     assert outcomes == [503, 503]
     started = time.monotonic()
     assert all(_get(_query_url(server, "ASK { ?s ?p ?o }"))[0] == 200 for _ in range(5))

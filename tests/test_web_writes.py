@@ -13,8 +13,10 @@ import urllib.request
 
 import pytest
 
-from conftest import LocalHTTP, free_port, kg_environment, wait_until_up
+from helpers import LocalHTTP, free_port, kg_environment, wait_until_up
 from kg.namespaces import GRAPHS
+
+pytestmark = pytest.mark.slow  # `kg serve` processes
 
 ALICE, BOB = "alice-7f3c9e1d2b", "bob-0a9b8c7d6e"
 LINK = """INSERT DATA { fipid:h-link a fip:CooperationLink ;

@@ -9,14 +9,13 @@ import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
 
 from kg import Config, KnowledgeGraph
-from conftest import engine_for
+from helpers import RUNAWAY, engine_for, run_together
 from kg.errors import (LoadRefusedError, ProtectedGraphError, QueryTimeoutError,
                        ValidationFailedError)
 from kg.validation.incremental import Checker
 from kg.namespaces import GRAPHS, ID_NS
 from kg.writes.writer import Writer
 
-RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }"
 LINK = """INSERT DATA { fipid:w-link a fip:CooperationLink ;
     rdfs:label "DCSD training in Thailand"@en ;
     fip:provider fipid:dcsd ; fip:beneficiary fipid:thailand ;
@@ -45,6 +44,7 @@ def _ask(writer: Writer, query: str) -> bool:
     return writer.kg.query(query).boolean
 
 
+@pytest.mark.slow
 def test_an_invalid_change_is_refused_and_nothing_changes(writer):
     before = _dump(writer)
     with pytest.raises(ValidationFailedError) as caught:
@@ -169,6 +169,7 @@ def test_query_workers_see_a_write_through_its_delta(checker):
         engine.close()
 
 
+@pytest.mark.slow
 def test_hosts_forked_after_a_write_see_it_and_keep_the_deadline(checker):
     """In memory, the query host is forked from the server: a host replaced after a timeout
     starts with the server's data as it is then, so it sees every write; its queries still
@@ -187,11 +188,7 @@ def test_hosts_forked_after_a_write_see_it_and_keep_the_deadline(checker):
             stopped.append(True)
 
         for _ in range(2):  # each time both workers are killed, then both replaced
-            threads = [threading.Thread(target=runaway) for _ in range(2)]
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join(60)
+            run_together(runaway, 2)
             assert len(stopped) == 2
             stopped.clear()
             assert all(engine.query(ask).read().endswith(b"true}") for _ in range(4))
@@ -199,6 +196,7 @@ def test_hosts_forked_after_a_write_see_it_and_keep_the_deadline(checker):
         engine.close()
 
 
+@pytest.mark.slow
 def test_query_workers_on_disk_apply_each_write_to_their_own_checkpoint(checker, tmp_path):
     config = Config.load({"data_dir": str(tmp_path / "disk")}, environ={})
     kg = KnowledgeGraph.open(config)

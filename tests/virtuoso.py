@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+
+from helpers import free_port
 
 #: The settings that matter here; the rest are Virtuoso's defaults.
 INI = """\
@@ -78,12 +79,6 @@ def required() -> bool:
     return os.environ.get("KG_REQUIRE_VIRTUOSO") == "1"
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class Virtuoso:
     """A running Virtuoso: its process, its folder and its SPARQL URL."""
@@ -131,7 +126,7 @@ def start(folder: Path, *, buffers: int = 20000, timeout: float = 120,
     to ``timeout`` seconds.
     """
     folder.mkdir(parents=True, exist_ok=True)
-    sql_port, http_port = _free_port(), http_port or _free_port()
+    sql_port, http_port = free_port(), http_port or free_port()
     (folder / "virtuoso.ini").write_text(INI.format(
         dir=folder, sql_port=sql_port, http_port=http_port, buffers=buffers,
         dirty=buffers * 3 // 4))

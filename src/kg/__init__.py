@@ -3,9 +3,8 @@
 The public API: :class:`KnowledgeGraph` (store, load, SPARQL, export) and :class:`Config`.
 """
 
-__version__ = "0.1.0"
-
-from .config import Config  # noqa: E402
-from .store import KnowledgeGraph, Source  # noqa: E402
+from .config import Config
+from .store import KnowledgeGraph, Source
+from .version import __version__
 
 __all__ = ["Config", "KnowledgeGraph", "Source", "__version__"]

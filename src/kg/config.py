@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
-from . import __version__
+from .version import __version__
 from .errors import UsageError
 
 #: The URLs of Wikidata's query service (the default SERVICE allowlist).
@@ -49,14 +49,29 @@ def _optional_path(value: str) -> Path | None:
     return Path(value).expanduser() if value else None
 
 
-def _url_list(value: str) -> tuple[str, ...]:
-    from .sparql.federation import parse_list
-    return parse_list(value)
-
-
 def _url_map(value: str) -> dict[str, str]:
-    from .sparql.federation import parse_map
-    return parse_map(value)
+    """``IRI=URL`` pairs separated by spaces or commas, as the ``service_map`` setting is
+    written.
+
+    >>> _url_map("https://query.wikidata.org/sparql=http://127.0.0.1:7879/query")
+    {'https://query.wikidata.org/sparql': 'http://127.0.0.1:7879/query'}
+    """
+    mapping = {}
+    for pair in value.replace(",", " ").split():
+        iri, sep, url = pair.partition("=")
+        if not sep or not iri or not url:
+            raise ValueError(f"{pair!r} is not IRI=URL")
+        mapping[iri] = url
+    return mapping
+
+
+def _url_list(value: str) -> tuple[str, ...]:
+    """URLs separated by spaces or commas; ``none`` for an empty list.
+
+    >>> _url_list("none")
+    ()
+    """
+    return () if value.strip().lower() == "none" else tuple(value.replace(",", " ").split())
 
 
 def _search_mode(value: str) -> str:

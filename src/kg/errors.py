@@ -127,7 +127,7 @@ class ValidationFailedError(KGError):
         super().__init__(message)
         #: The :class:`kg.validation.validate.ValidationResult` of the change.
         self.result = result
-        #: The refused :class:`kg.store.delta.Delta` (for the labels of its new nodes).
+        #: The refused :class:`kg.delta.Delta` (for the labels of its new nodes).
         self.delta = delta
 
 

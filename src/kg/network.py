@@ -27,7 +27,7 @@ from typing import IO
 import networkx
 
 from .errors import UsageError
-from .store.graph import KnowledgeGraph
+from .web.content.reader import Reader
 from .web.content.present import labels_of
 
 #: The formats of ``kg export --network``.
@@ -63,7 +63,7 @@ _FACTS = """SELECT DISTINCT ?link ?key ?value WHERE {
 _NAMED = ("domain", "cooperation_type", "place")
 
 
-def cooperation_network(kg: KnowledgeGraph) -> networkx.MultiDiGraph:
+def cooperation_network(kg: Reader) -> networkx.MultiDiGraph:
     """The cooperation network of ``kg`` (see the module's docstring)."""
     roles: dict[str, set[str]] = defaultdict(set)
     for row in kg.query(_AGENTS).solutions:
@@ -92,14 +92,14 @@ def cooperation_network(kg: KnowledgeGraph) -> networkx.MultiDiGraph:
     return graph
 
 
-def _states(kg: KnowledgeGraph, agents) -> set[str]:
+def _states(kg: Reader, agents) -> set[str]:
     values = " ".join(f"<{iri}>" for iri in sorted(agents))
     return {row["agent"].value for row in kg.query(
         f"SELECT ?agent WHERE {{ VALUES ?agent {{ {values} }} ?agent a schema:Country }}"
     ).solutions}
 
 
-def _classes(kg: KnowledgeGraph, agents) -> dict[str, str]:
+def _classes(kg: Reader, agents) -> dict[str, str]:
     """The class each agent is stated to be (asserted, not inferred), as a prefixed name."""
     values = " ".join(f"<{iri}>" for iri in sorted(agents))
     rows = kg.query(f"""SELECT ?agent (MIN(STR(?class)) AS ?kind) WHERE {{
@@ -112,7 +112,7 @@ def _local(iri: str) -> str:
     return iri.rsplit("#", 1)[-1].rsplit("/", 1)[-1]
 
 
-def _facts(kg: KnowledgeGraph) -> dict[str, dict[str, list[str]]]:
+def _facts(kg: Reader) -> dict[str, dict[str, list[str]]]:
     facts: dict[str, dict[str, list[str]]] = defaultdict(
         lambda: {key: [] for key in (*_NAMED, "date", "sentence", "text")})
     for row in kg.query(_FACTS).solutions:

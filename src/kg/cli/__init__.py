@@ -1,5 +1,5 @@
-"""The ``kg`` command: the group and its reading commands, and the commands that write
-and copy the store (see :mod:`kg.cli.commands`)."""
+"""The ``kg`` command: the group and its reading commands (:mod:`.commands`), and one module
+each for the commands that validate and write, copy the store, link to Wikidata and serve."""
 
 from .commands import main
 

@@ -10,12 +10,13 @@ import sys
 
 import click
 
-from .commands import data_dir_option
+from .options import data_dir_option
 from ..config import SETTINGS, Config
 from ..errors import ValidationFailedError
 from ..sparql.formats import FORMATS, REPORT_TEXT, ResultKind, by_name, for_path
 from ..namespaces import GRAPHS
-from ..store.graph import KnowledgeGraph, Source, read_sources
+from ..store.graph import KnowledgeGraph
+from ..store.sources import Source, read_sources
 
 _CLI_AGENT = "cli"
 _CURATED_FLAG = next(s.flag for s in SETTINGS if s.name == "allow_curated_writes")

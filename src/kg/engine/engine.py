@@ -27,7 +27,7 @@ from .. import errors
 from ..sparql.answer import Answer, write_answer
 from ..sparql.federation import ServicePolicy
 from ..sparql.request import QueryLimits, QueryRequest, make_request
-from ..store.delta import Delta
+from ..delta import Delta
 from ..store.graph import KnowledgeGraph
 from .cache import ResultCache, fingerprint, new_epoch
 

@@ -29,7 +29,7 @@ import time
 from .. import errors
 from ..sparql.answer import Answer
 from ..sparql.request import QueryRequest
-from ..store.delta import Delta
+from ..delta import Delta
 from ..store.graph import KnowledgeGraph
 from .pool import WorkerPool
 from .process import Worker, rebuild_error

@@ -39,7 +39,7 @@ import threading
 from pyoxigraph import RdfFormat
 
 from .. import errors
-from ..store.delta import Delta
+from ..delta import Delta
 from ..store.graph import KnowledgeGraph
 from .process import CAN_FORK, Host, Worker, WorkerProcess, start_context
 

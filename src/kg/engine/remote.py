@@ -19,7 +19,7 @@ from ..reasoning import is_asserted_graph
 from ..sparql.answer import SPOOL_MEMORY, Answer
 from ..sparql.formats import Format, ResultKind
 from ..sparql.request import QueryRequest
-from ..store.delta import Delta
+from ..delta import Delta
 from ..store.http import RemoteStoreError, Reply
 from ..store.remote import RemoteStore, prologue
 

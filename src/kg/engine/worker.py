@@ -17,8 +17,8 @@ from pyoxigraph import RdfFormat, Store
 
 from ..errors import KGError
 from ..sparql.answer import write_answer
-from ..store.delta import Delta, commit
-from ..store.graph import release_memory
+from ..delta import Delta, commit
+from ..store.sources import release_memory
 
 
 def error_message(exc: KGError) -> tuple:

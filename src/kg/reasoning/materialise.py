@@ -23,20 +23,26 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, Protocol
 
-from pyoxigraph import DefaultGraph, Literal, NamedNode, Quad, Store, Triple
+from pyoxigraph import Literal, NamedNode, Quad, Store, Triple
 
-from ..namespaces import GRAPHS, RDF_TYPE
+from ..graphs import INFERRED, asserted_graphs, is_asserted_graph
+from ..namespaces import RDF_TYPE
 from .reasoner import AXIOM_PREDICATES, PROPERTY_KINDS, Schema, entail, entail_in_bulk, is_axiom
-
-if TYPE_CHECKING:
-    from ..store import KnowledgeGraph
 
 log = logging.getLogger("kg")
 
-#: The named graph of the entailments.
-INFERRED = GRAPHS["inferred"]
+__all__ = ["INFERRED", "Outcome", "asserted_graphs", "closure", "ensure", "inferred_count",
+           "is_asserted_graph", "is_small", "recompute", "update"]
+
+
+class KnowledgeGraph(Protocol):
+    """What the reasoner needs of a :class:`kg.KnowledgeGraph`, which sits a floor above and
+    calls it on every write: its store (embedded, or a remote one with ``write``)."""
+
+    store: Store
+
 _INFERRED = NamedNode(INFERRED)
 
 
@@ -56,24 +62,6 @@ class Outcome:
 
 
 # -- the graphs ----------------------------------------------------------------------------
-
-def is_asserted_graph(graph) -> bool:
-    """Whether a graph of the store holds asserted triples (every one but the inferred)."""
-    return not (isinstance(graph, NamedNode) and graph.value == INFERRED)
-
-
-def asserted_graphs(store: Store) -> list:
-    """The store's default graph and every named graph of asserted triples.
-
-    >>> store = Store()
-    >>> store.add(Quad(NamedNode("http://e/s"), NamedNode("http://e/p"), NamedNode("http://e/o"),
-    ...                _INFERRED))
-    >>> asserted_graphs(store)
-    [<DefaultGraph>]
-    """
-    return [DefaultGraph()] + sorted(
-        (graph for graph in store.named_graphs() if is_asserted_graph(graph)), key=str)
-
 
 def inferred_count(store: Store) -> int:
     """How many triples the inferred graph holds."""

@@ -24,7 +24,7 @@ from .frames import frame, term_cell
 from .guard import uses_keyword
 from .request import QueryRequest
 from ..namespaces import PREFIXES, compact
-from ..reasoning import asserted_graphs
+from ..graphs import asserted_graphs
 
 if TYPE_CHECKING:
     import pandas

@@ -166,27 +166,3 @@ def _not_an_iri(token: str) -> str:
     return (f"SERVICE {token}: write the endpoint as a full IRI <https://…> (variables "
             "and prefixed names are not accepted as SERVICE targets)")
 
-
-def parse_map(value: str) -> dict[str, str]:
-    """``IRI=URL`` pairs separated by spaces or commas, as the ``service_map`` setting is
-    written.
-
-    >>> parse_map("https://query.wikidata.org/sparql=http://127.0.0.1:7879/query")
-    {'https://query.wikidata.org/sparql': 'http://127.0.0.1:7879/query'}
-    """
-    mapping = {}
-    for pair in value.replace(",", " ").split():
-        iri, sep, url = pair.partition("=")
-        if not sep or not iri or not url:
-            raise ValueError(f"{pair!r} is not IRI=URL")
-        mapping[iri] = url
-    return mapping
-
-
-def parse_list(value: str) -> tuple[str, ...]:
-    """URLs separated by spaces or commas; ``none`` for an empty list.
-
-    >>> parse_list("none")
-    ()
-    """
-    return () if value.strip().lower() == "none" else tuple(value.replace(",", " ").split())

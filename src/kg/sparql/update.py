@@ -1,4 +1,4 @@
-"""SPARQL 1.1 Update as a :class:`~kg.store.delta.Delta`, computed before anything is written.
+"""SPARQL 1.1 Update as a :class:`~kg.delta.Delta`, computed before anything is written.
 
 Oxigraph can run an update but not say what it would change, so each operation is
 evaluated here: ``INSERT DATA``/``DELETE DATA`` give their quads; ``DELETE``/``INSERT …
@@ -33,7 +33,7 @@ from typing import Callable, Sequence
 
 from pyoxigraph import BlankNode, DefaultGraph, NamedNode, Quad, RdfFormat, Store, parse
 
-from ..store.delta import Delta, commit
+from ..delta import Delta, commit
 from ..errors import ForbiddenFeatureError, QueryEvaluationError, UsageError
 from .guard import lex
 from ..namespaces import PREFIXES

@@ -6,195 +6,33 @@ union of all graphs as their default graph. Nothing here knows about HTTP.
 
 from __future__ import annotations
 
-import ctypes
-import io
 import logging
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Callable, Sequence
+from typing import IO, TYPE_CHECKING, Sequence
 
 from pyoxigraph import (BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store,
                         parse, serialize)
 
 from .. import reasoning
-from ..sparql import execute as sparql
-from .delta import effective
-from .lock import ReadWriteLock, holding
 from ..config import Config
+from ..delta import effective
+from ..errors import StoreError, UsageError
+from ..namespaces import GRAPHS
+from ..sparql import execute as sparql
 from ..sparql.federation import ServicePolicy
+from ..sparql.formats import QUAD_FORMATS, RDF_INPUT_FORMATS, Format, by_name, for_path
 from ..sparql.request import QueryLimits, make_request
-from ..errors import InputSyntaxError, StoreError, UnreadableInputError, UsageError
-from ..sparql.formats import (FORMATS, QUAD_FORMATS, RDF_INPUT_FORMATS, Format, ResultKind,
-                      by_name, for_path)
-from ..namespaces import GRAPHS, PREFIXES
+from .lock import ReadWriteLock, holding
+from .export import write_dataset
+from .sources import (BUNDLED_SOURCES, ProgressCallback, Source, bundle_root, bundled_files, drain,
+                      read, read_sources, release_memory)
+from .stats import Stats, read_stats
 
 if TYPE_CHECKING:
     import rdflib
 
 log = logging.getLogger("kg")
-
-#: Bundled folders and the named graph each one is loaded into.
-BUNDLED_SOURCES: tuple[tuple[str, str], ...] = (
-    ("ontology", GRAPHS["ontology"]),
-    ("data", GRAPHS["factsheet"]),
-    ("data/curation", GRAPHS["curation"]),
-    ("data/wikidata", GRAPHS["wikidata"]),
-)
-
-#: Called while loading with the number of bytes read since the previous call.
-ProgressCallback = Callable[[int], None]
-
-
-def bundle_root(config: Config) -> Path:
-    """Where the bundled ``ontology/`` and ``data/`` folders are.
-
-    The wheel ships them inside the package (``kg/bundled``); a source checkout has them
-    at the top of the repository.
-    """
-    if config.bundle_dir is not None:
-        return config.bundle_dir
-    packaged = Path(__file__).parents[1] / "bundled"
-    if packaged.is_dir():
-        return packaged
-    return Path(__file__).resolve().parents[3]
-
-
-def bundled_files(root: Path) -> list[tuple[Path, str]]:
-    """Every bundled RDF file with the graph it belongs in, in a stable order."""
-    files = []
-    for folder, graph in BUNDLED_SOURCES:
-        directory = root / folder
-        if directory.is_dir():
-            for path in sorted(directory.iterdir()):
-                if path.is_file() and _is_rdf(path):
-                    files.append((path, graph))
-    return files
-
-
-def _is_rdf(path: Path) -> bool:
-    try:
-        for_path(path.name)
-    except UsageError:
-        return False
-    return True
-
-
-@dataclass(frozen=True)
-class Source:
-    """One input to load: a path (``-`` for standard input) or bytes with a name."""
-
-    name: str
-    data: bytes | None = None
-
-    def open(self) -> IO[bytes]:
-        """A binary stream over the input."""
-        if self.data is not None:
-            return io.BytesIO(self.data)
-        if self.name == "-":
-            return sys.stdin.buffer
-        try:
-            return Path(self.name).open("rb")
-        except OSError as exc:
-            raise UnreadableInputError(f"{self.name}: {exc.strerror or exc}") from exc
-
-
-class _CountingReader(io.RawIOBase):
-    """A reader that reports progress while the parser pulls bytes."""
-
-    def __init__(self, raw: IO[bytes], progress: ProgressCallback) -> None:
-        super().__init__()
-        self._raw, self._progress = raw, progress
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        chunk = self._raw.read(len(buffer))
-        buffer[: len(chunk)] = chunk
-        self._progress(len(chunk))
-        return len(chunk)
-
-
-def release_memory() -> None:
-    """Hand the free pages of the C heap back to the system.
-
-    Parsing and the reasoner's temporary sets leave it fragmented: at 100k triples this
-    gives back a third of the server's memory. glibc only; elsewhere nothing happens.
-    """
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
-
-
-def _read(source: Source, action: Callable[[IO[bytes]], object],
-          progress: ProgressCallback | None) -> None:
-    """Run ``action`` (a parser) on the stream of ``source``; its syntax errors as
-    InputSyntaxError with the source, line and column."""
-    stream = source.open()
-    try:
-        action(_CountingReader(stream, progress) if progress else stream)
-    except SyntaxError as exc:
-        raise _syntax_error(exc, source.name) from None
-    except UnicodeDecodeError as exc:
-        raise InputSyntaxError(f"not UTF-8 text ({exc.reason} at byte {exc.start})",
-                               source=source.name) from None
-    finally:
-        if stream is not sys.stdin.buffer:
-            stream.close()
-
-
-def _drain(stream: IO[bytes], fmt: Format) -> None:
-    # parse without storing: Oxigraph's parser, one light object per quad
-    for _ in parse(stream, fmt.engine):
-        pass
-
-
-def _syntax_error(exc: SyntaxError, source: str) -> InputSyntaxError:
-    message, *rest = exc.args or ("syntax error",)
-    if "LoadDocumentCallback" in str(message):  # pyoxigraph's JSON-LD parser, by design
-        message = ("the JSON-LD document refers to a remote context (an @context URL), which "
-                   "is never fetched: put the context inline")
-    position = rest[0] if rest and isinstance(rest[0], tuple) else ()
-    line = position[1] if len(position) > 2 else None
-    column = position[2] if len(position) > 2 else None
-    return InputSyntaxError(str(message), source=source, line=line, column=column)
-
-
-def read_sources(sources: Sequence[Source], *, graph: str | None = None,
-                 format: str | None = None, progress: ProgressCallback | None = None) -> Store:
-    """Parse every source into a new in-memory store (nothing else is touched).
-
-    Triples go to ``graph`` (default: the user-additions graph); quad formats keep their
-    own graphs. A syntax error raises InputSyntaxError with the source, line and column.
-    JSON-LD ``@context`` URLs are never fetched: a remote context is a syntax error.
-    """
-    target = NamedNode(graph or GRAPHS["user"])
-    staging = Store()
-    for source in sources:
-        fmt = by_name(format, RDF_INPUT_FORMATS) if format else for_path(source.name)
-        _read(source, lambda stream, fmt=fmt: staging.load(
-            stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target), progress)
-    return staging
-
-
-@dataclass
-class Stats:
-    """Counts that describe the store."""
-
-    graphs: dict[str, int] = field(default_factory=dict)
-    default_graph: int = 0
-    classes: int = 0
-    properties: int = 0
-    typed_entities: int = 0
-
-    @property
-    def triples(self) -> int:
-        """All quads in the store, every graph included."""
-        return self.default_graph + sum(self.graphs.values())
-
 
 #: The graph where :meth:`KnowledgeGraph.apply` notes, in the transaction that adds a change,
 #: the quads the change removes; empty but while a change is written.
@@ -355,12 +193,12 @@ class KnowledgeGraph:
                    for s in sources]
         if len(sources) > 1:
             for source, fmt in zip(sources, formats):
-                _read(source, lambda stream, fmt=fmt: _drain(stream, fmt), progress)
+                read(source, lambda stream, fmt=fmt: drain(stream, fmt), progress)
                 progress = None  # the bytes were counted once
         before = len(self.store)
         for source, fmt in zip(sources, formats):
             try:
-                _read(source, lambda stream, fmt=fmt: self.store.bulk_load(
+                read(source, lambda stream, fmt=fmt: self.store.bulk_load(
                     stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target),
                     progress)
             except OSError as exc:
@@ -477,37 +315,7 @@ class KnowledgeGraph:
         duplicates, so a store with no reasoner answers the queries that need the inferred
         graph (in a quad format, as the default graph).
         """
-        dataset_format = fmt in FORMATS[ResultKind.DATASET]
-        if materialised:
-            if graph is not None:
-                raise UsageError("--materialised writes the union of the graphs: "
-                                 "leave out --graph")
-            self._export_materialised(output, fmt)
-            return
-        if graph is None:
-            if not dataset_format:
-                raise UsageError(f"{fmt.name} holds one graph: pass --graph IRI, or export "
-                                 "the whole dataset as nquads or trig")
-            self.store.dump(output, fmt.engine, prefixes=PREFIXES)
-            return
-        name = NamedNode(graph)
-        if not self.store.contains_named_graph(name):
-            raise UsageError(f"no named graph <{graph}> in the store; see `kg stats`")
-        quads = self.store.quads_for_pattern(None, None, None, name)
-        if dataset_format:
-            serialize(quads, output, fmt.engine)
-        else:
-            self.store.dump(output, fmt.engine, from_graph=name, prefixes=PREFIXES)
-
-    def _export_materialised(self, output: IO[bytes], fmt: Format) -> None:
-        # A scratch store deduplicates a triple asserted in two graphs (or asserted and
-        # inferred) and lets every format, Turtle included, write it with the prefixes.
-        bookkeeping = {NamedNode(GRAPHS["changes"]), NamedNode(GRAPHS["review"])}
-        union = Store()
-        union.extend(Quad(quad.subject, quad.predicate, quad.object, DefaultGraph())
-                     for quad in self.store.quads_for_pattern(None, None, None)
-                     if quad.graph_name not in bookkeeping)
-        union.dump(output, fmt.engine, from_graph=DefaultGraph(), prefixes=PREFIXES)
+        write_dataset(self.store, output, fmt, graph=graph, materialised=materialised)
 
     @holding("reading")
     def graph_names(self) -> list[str]:
@@ -518,16 +326,15 @@ class KnowledgeGraph:
     @holding("reading")
     def stats(self) -> Stats:
         """Triples per named graph and counts of classes, properties and typed entities."""
-        stats = Stats(default_graph=sum(
-            1 for _ in self.store.quads_for_pattern(None, None, None, DefaultGraph())))
-        for row in self.query("SELECT ?g (COUNT(*) AS ?n) WHERE { GRAPH ?g { ?s ?p ?o } } "
-                              "GROUP BY ?g ORDER BY ?g").solutions:
-            stats.graphs[row["g"].value] = int(row["n"].value)
-        counts = next(iter(self.query(_COUNTS_QUERY).solutions))
-        stats.classes = int(counts["classes"].value)
-        stats.properties = int(counts["properties"].value)
-        stats.typed_entities = int(counts["entities"].value)
-        return stats
+        return read_stats(self.query, self._default_graph_size())
+
+    @holding("reading")
+    def default_graph_size(self) -> int:
+        """The triples of the store's default graph (as opposed to its named graphs)."""
+        return self._default_graph_size()
+
+    def _default_graph_size(self) -> int:
+        return sum(1 for _ in self.store.quads_for_pattern(None, None, None, DefaultGraph()))
 
     def rdflib_dataset(self) -> "rdflib.Dataset":
         """An rdflib ``Dataset`` over the same store (through oxrdflib), for rdflib and pyshacl.
@@ -546,18 +353,3 @@ class KnowledgeGraph:
 
 
 _ANY_BLANK = "ASK { GRAPH ?g { ?s ?p ?o } FILTER(isBlank(?s) || isBlank(?o)) }"
-
-_COUNTS_QUERY = """
-SELECT (COUNT(DISTINCT ?class) AS ?classes) (COUNT(DISTINCT ?property) AS ?properties)
-       (COUNT(DISTINCT ?entity) AS ?entities)
-WHERE {
-  { ?class a ?classType . VALUES ?classType { owl:Class rdfs:Class } FILTER(isIRI(?class)) }
-  UNION { ?any a ?class }
-  UNION { ?property a ?propertyType .
-          VALUES ?propertyType { rdf:Property owl:ObjectProperty owl:DatatypeProperty
-                                 owl:AnnotationProperty } }
-  UNION { ?s ?property ?o }
-  UNION { ?entity a ?type . FILTER(isIRI(?entity)) }
-}
-"""
-

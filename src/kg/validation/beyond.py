@@ -27,7 +27,7 @@ from .entail import View
 from .lint import SHAPES_NS
 from .literals import literal_problems
 from .validate import SH, Finding
-from ..store.delta import Delta
+from ..delta import Delta
 from ..terms import to_ox, to_rdflib
 
 LEXICAL_FORM = SHAPES_NS + "LexicalFormCheck"

@@ -50,7 +50,7 @@ from rdflib import URIRef, Variable
 
 from ..errors import UsageError
 from ..namespaces import compact
-from ..store.delta import Delta
+from ..delta import Delta
 from ..terms import to_ox, to_rdflib
 from .entail import View
 from .lint import SHAPES_NS

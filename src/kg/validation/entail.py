@@ -26,7 +26,7 @@ from typing import Iterable, Iterator
 from pyoxigraph import DefaultGraph, Literal, Quad, Store, Variable
 
 from ..namespaces import DOMAIN, RANGE, RDF_TYPE, SUBCLASS, SUBPROPERTY
-from ..store.delta import Delta
+from ..delta import Delta
 
 #: Predicates whose triples make up the schema; a change to them changes every entailment.
 SCHEMA_PREDICATES = frozenset({SUBCLASS, SUBPROPERTY, DOMAIN, RANGE})

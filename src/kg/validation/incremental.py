@@ -34,7 +34,7 @@ import rdflib
 from pyoxigraph import Literal, NamedNode, Store
 from rdflib import Graph
 
-from ..store.delta import Delta
+from ..delta import Delta
 from ..namespaces import GRAPHS, compact
 from .entail import RDF_TYPE, SCHEMA_PREDICATES, Schema, View
 from .scope import Scope, analyse

@@ -33,7 +33,7 @@ from rdflib.term import Node
 
 from ..config import Config
 from ..errors import EXIT_FAILURE, EXIT_OK, InputSyntaxError, UsageError
-from ..store.graph import bundle_root
+from ..store.sources import bundle_root
 
 SH = Namespace("http://www.w3.org/ns/shacl#")
 

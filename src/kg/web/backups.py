@@ -12,7 +12,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, json
 
 from ..store import backup as copies
-from .app import get_config, get_engine, get_store
+from .extensions import get_config, get_engine, get_store
 from ..errors import NotFoundError
 from .shared import writer_agent
 

@@ -15,11 +15,11 @@ import uuid
 
 from flask import Blueprint, Response, request
 
-from .app import get_engine, get_writer
+from .extensions import get_engine, get_writer
 from ..errors import NotFoundError, UsageError
 from ..sparql.formats import QUAD_FORMATS, RDF_INPUT_FORMATS
 from ..namespaces import GRAPH_NS, GRAPHS
-from ..store.graph import Source, read_sources
+from ..store.sources import Source, read_sources
 from .shared import outcome_response, rdf_body, stream_answer, writer_agent
 
 bp = Blueprint("graphstore", __name__)

@@ -16,8 +16,8 @@ import re
 
 from flask import Blueprint, Response, request
 
-from .app import get_config, get_engine, get_store
-from ..sparql.describe import entity_quads_query, entity_query, ontology_query, void_description
+from .extensions import get_config, get_engine, get_reader
+from .content.describe import entity_quads_query, entity_query, ontology_query, void_description
 from ..errors import NotFoundError
 from ..sparql.formats import ResultKind
 from ..namespaces import ID_NS, ONTOLOGY_IRI
@@ -69,7 +69,7 @@ def ontology(version: str | None = None) -> Response:
 @bp.route("/.well-known/void")
 def void() -> Response:
     """The VoID description of the dataset."""
-    return rdf_response(void_description(get_store(), get_config(), get_engine()),
+    return rdf_response(void_description(get_reader(), get_config()),
                         request.headers.get("Accept"), request.args.get("format"))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, jsonify, render_template, url_for
 
 from ..network import cooperation_network, network_data
-from .app import get_store
+from .extensions import get_reader
 from .pages import href
 
 bp = Blueprint("network", __name__)
@@ -18,7 +18,7 @@ bp = Blueprint("network", __name__)
 @bp.route("/network")
 def network_page() -> Response:
     """The page: filters, the picture (drawn by static/js/network.js) and the agents listed."""
-    graph = cooperation_network(get_store())
+    graph = cooperation_network(get_reader())
     agents = sorted(({"iri": node, **data} for node, data in graph.nodes(data=True)),
                     key=lambda agent: agent["label"].lower())
     body = render_template("network.html", agents=agents, links=graph.number_of_edges(),
@@ -31,7 +31,7 @@ def network_page() -> Response:
 @bp.route("/network.json")
 def network_json() -> Response:
     """The network as node-link JSON, each node with ``href``, its page on this server."""
-    data = network_data(cooperation_network(get_store()))
+    data = network_data(cooperation_network(get_reader()))
     for node in data["nodes"]:
         node["href"] = href(node["id"])
     response = jsonify(data)

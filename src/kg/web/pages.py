@@ -1,7 +1,7 @@
 """The web pages for people: query editor, entity pages, ontology, map, validation, dataset.
 
 Pages are Jinja2 templates with autoescaping; no page carries an inline script (the
-Content-Security-Policy set in :mod:`kg.web.app` forbids them), and data reaches scripts only as
+Content-Security-Policy set in :mod:`kg.web.headers` forbids them), and data reaches scripts only as
 JSON in ``data-`` attributes or fetched from a JSON route. The linked-data and SPARQL routes
 call :func:`entity_page`, :func:`ontology_page` and :func:`query_page` when content
 negotiation picks HTML.
@@ -15,14 +15,15 @@ from flask import Blueprint, Response, current_app, jsonify, render_template, re
 from werkzeug.datastructures import MultiDict
 
 from .content import geo, ontodoc, present
-from .app import csp_nonce, get_config, get_engine, get_store, get_writer
-from ..sparql.describe import DATASET, void_description
+from .extensions import get_config, get_reader, get_writer
+from .headers import csp_nonce
+from .content.describe import DATASET, void_description
 from ..errors import InputSyntaxError, NotAcceptableError, NotFoundError, UsageError
 from .content.examples import examples
 from ..sparql.formats import HTML, RDF_INPUT_FORMATS, ResultKind, by_name, for_path, negotiate
 from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, compact
 from ..validation.report import as_json
-from ..store.graph import Source
+from ..store.sources import Source
 from .shared import rdf_response
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
@@ -108,7 +109,7 @@ def query_page(query: str | None = None, params: MultiDict | None = None) -> Res
 
 def entity_page(iri: str) -> Response:
     """The page of the entity ``iri`` (404 when the store says nothing about it)."""
-    view = present.describe(get_store(), iri)
+    view = present.describe(get_reader(), iri)
     if view is None:
         raise NotFoundError(f"no entity <{iri}> in this knowledge graph")
     slug = iri[len(ID_NS):]
@@ -122,10 +123,10 @@ def entity_page(iri: str) -> Response:
 
 def ontology_page() -> Response:
     """The documentation of the ontology, with its class diagram."""
-    doc = ontodoc.document(get_store())
+    doc = ontodoc.document(get_reader())
     if doc is None:
         raise NotFoundError(f"the ontology <{ONTOLOGY_IRI}> is not loaded in this store")
-    return _page("ontology.html", doc=doc, diagram=ontodoc.diagram(get_store()))
+    return _page("ontology.html", doc=doc, diagram=ontodoc.diagram(get_reader()))
 
 
 # -- the map -----------------------------------------------------------------------------
@@ -133,7 +134,7 @@ def ontology_page() -> Response:
 @bp.route("/map")
 def map_page() -> Response:
     """The map of the places of the cooperation links, coloured by heading."""
-    kg = get_store()
+    kg = get_reader()
     places = geo.places(kg)
     return _page("map.html", places=places, headings=geo.headings(kg),
                  shapes=url_for("pages.static", filename="vendor/countries.json"),
@@ -143,7 +144,7 @@ def map_page() -> Response:
 @bp.route("/map.json")
 def map_data() -> Response:
     """The places of the map as JSON (read by static/js/map.js)."""
-    kg = get_store()
+    kg = get_reader()
     places = [{**place.as_json(), "href": href(place.iri)} for place in geo.places(kg)]
     response = jsonify({"headings": [{"key": key, "label": label}
                                      for key, label in geo.headings(kg)], "places": places})
@@ -215,10 +216,10 @@ def dataset() -> Response:
     RDF clients get the VoID description by content negotiation.
     """
     if not wants_page(ResultKind.GRAPH, request.args.get("format")):
-        return rdf_response(void_description(get_store(), get_config(), get_engine()),
+        return rdf_response(void_description(get_reader(), get_config()),
                             request.headers.get("Accept"), request.args.get("format"))
-    kg = get_store()
-    void = void_description(kg, get_config(), get_engine())
+    kg = get_reader()
+    void = void_description(kg, get_config())
     figures = {t.predicate.value.rsplit("#", 1)[-1]: int(t.object.value) for t in void
                if t.subject == DATASET and t.predicate.value.rsplit("#", 1)[-1] in
                ("triples", "entities", "classes", "properties")}

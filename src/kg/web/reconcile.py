@@ -18,7 +18,8 @@ import threading
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from .app import csp_nonce, frameable, get_engine, get_store
+from .extensions import get_engine, get_reader
+from .headers import csp_nonce, frameable
 from ..errors import UsageError
 from ..namespaces import ID_NS, ONTOLOGY_NS
 from .content.reconcile import DEFAULT_TYPES, Reconciler
@@ -35,7 +36,7 @@ def _reconciler() -> Reconciler:
     version = get_engine().version
     with _LOCK:
         if state.get("version") != version:
-            state["index"], state["version"] = Reconciler(get_store()), version
+            state["index"], state["version"] = Reconciler(get_reader()), version
         return state["index"]
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, json, request
 
-from .app import get_writer
-from ..store.graph import Source, read_sources
+from .extensions import get_writer
+from ..store.sources import Source, read_sources
 from .shared import outcome_response, rdf_body, report_response, writer_agent
 
 bp = Blueprint("review", __name__)

@@ -23,27 +23,10 @@ from granian.server import Server
 from ..config import Config
 from ..writes.auth import Credential, load_credentials, redact
 from .limits import MAX_REQUEST_LINE
+from .routes import urls
 
 log = logging.getLogger("kg")
 access = logging.getLogger("kg.access")
-
-def routes(config: Config) -> list[tuple[str, str]]:
-    """(URL, what it serves) for every route, for the start-up log and the README.
-
-    >>> routes(Config(port=7878))[0]
-    ('http://127.0.0.1:7878/sparql', 'SPARQL 1.1 query endpoint (GET/POST; service description without a query)')
-    """
-    base = config.public_url
-    return [(base + "sparql",
-             "SPARQL 1.1 query endpoint (GET/POST; service description without a query)"),
-            (base + "id/<slug>", "entity descriptions (linked data)"),
-            (base + "ontology", "the ontology"),
-            (base + ".well-known/void", "VoID description of the dataset"),
-            (base + "reconcile", "Reconciliation Service API (OpenRefine)"),
-            (base + "data", "SPARQL 1.1 Graph Store HTTP Protocol (writes need --update-token)"),
-            (base + "validate", "validation of RDF against the shapes and the graph (POST)"),
-            (base + "review", "the writes kept for review (needs --update-token)"),
-            (base, "web pages: query editor, entity pages, /ontology, /map, /dataset")]
 
 
 class AccessLog:
@@ -79,7 +62,7 @@ def build_app(config: Config, _target: str = ""):
     from .app import create_app
 
     app = create_app(config)
-    for url, what in routes(config):
+    for url, what in urls(config):
         log.info("serving %s  (%s)", url, what)
     app.wsgi_app = AccessLog(app.wsgi_app, load_credentials(config))
     return app

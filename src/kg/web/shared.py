@@ -10,17 +10,17 @@ from typing import Iterable
 from flask import Response, json, request
 from pyoxigraph import Triple, serialize
 
-from .app import get_config, get_credentials, get_writer
+from .extensions import get_credentials, get_writer
 from ..writes.auth import authenticate, refuse_url_credentials
-from ..store.delta import Delta
+from ..delta import Delta
 from ..engine import Engine
 from ..sparql.answer import Answer
 from ..sparql.request import QueryRequest
-from ..errors import TooLargeError, UnsupportedMediaTypeError, UsageError
+from ..errors import UnsupportedMediaTypeError, UsageError
 from ..sparql.formats import RDF_INPUT_FORMATS, Format, ResultKind, negotiate
 from ..validation.validate import ValidationResult
 from ..writes.writer import Outcome
-from ..sparql.describe import SD, VOID
+from .content.describe import SD, VOID
 from ..namespaces import PREFIXES
 
 _PREFIXES = {**PREFIXES, "sd": SD, "void": VOID}
@@ -105,24 +105,14 @@ def writer_agent() -> str:
     return authenticate(request.headers.get("Authorization"), credentials)
 
 
-def read_body(limit: int | None = None) -> bytes:
-    """The request body, refused (413) beyond the size limit, chunked or not."""
-    # Werkzeug cuts a chunked body at MAX_CONTENT_LENGTH without a word, and the truncated
-    # text would then be used: read the raw stream here and refuse what goes past the limit
-    limit = get_config().max_body_size if limit is None else limit
-    declared = request.content_length
-    if declared is not None and declared > limit:
-        raise TooLargeError(f"the request body is {declared} bytes; at most {limit} are "
-                            "accepted")
-    stream = request.stream
-    data = bytearray()
-    while len(data) <= limit:
-        chunk = stream.read(min(65536, limit + 1 - len(data)))
-        if not chunk:
-            return bytes(data)
-        data += chunk
-    raise TooLargeError(f"the request body is over {limit} bytes; at most {limit} are "
-                        "accepted")
+def read_body() -> bytes:
+    """The request body, whole. Its size is checked once, by the :class:`~kg.web.limits.Limits`
+    middleware (declared and chunked bodies alike): past ``max_body_size`` reading raises
+    TooLargeError (413), so a body is never cut short and used."""
+    stream, chunks = request.stream, []
+    while chunk := stream.read(65536):
+        chunks.append(chunk)
+    return b"".join(chunks)
 
 
 def rdf_body(choices: Iterable[Format] = RDF_INPUT_FORMATS) -> tuple[Format, bytes]:

@@ -24,8 +24,8 @@ from urllib.parse import unquote_to_bytes
 from flask import Blueprint, Response, request
 from werkzeug.datastructures import MultiDict
 
-from .app import get_config, get_engine, get_store, get_writer
-from ..sparql.describe import service_description
+from .extensions import get_config, get_engine, get_reader, get_writer
+from .content.describe import service_description
 from ..errors import UnsupportedMediaTypeError, UsageError
 from ..sparql.formats import FORMAT_PARAMETERS, ResultKind
 from . import pages
@@ -60,7 +60,7 @@ def endpoint() -> Response:
     if not queries:
         if request.method == "POST":
             raise UsageError("no query in the request: send `query` in the form or the body")
-        return rdf_response(service_description(get_store(), get_config(), get_engine()),
+        return rdf_response(service_description(get_reader(), get_config()),
                             request.headers.get("Accept"), formats)
     engine = get_engine()
     return query_response(engine, engine.request(

@@ -14,9 +14,9 @@ from __future__ import annotations
 from flask import Blueprint, Response, request
 from pyoxigraph import NamedNode
 
-from .app import get_writer
+from .extensions import get_writer
 from ..errors import UsageError
-from ..store.graph import Source
+from ..store.sources import Source
 from .shared import rdf_body, report_response
 
 bp = Blueprint("validation", __name__)

@@ -18,7 +18,7 @@ from pyoxigraph import Literal, NamedNode, RdfFormat, Triple, serialize
 
 from .. import reasoning
 from ..namespaces import GRAPHS, PREFIXES, RDF_TYPE
-from ..store.graph import KnowledgeGraph, Source
+from ..store import KnowledgeGraph, Source
 from .client import (OWL_SAMEAS, RDFS_LABEL, SCHEMA_DESCRIPTION, WD, WDT, Item,
                        WikidataClient)
 

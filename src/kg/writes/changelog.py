@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 from pyoxigraph import Literal, NamedNode, Quad, Store
 
-from ..store.delta import Delta
+from ..delta import Delta
 from ..namespaces import AGENT_NS, CHANGE_NS, GRAPHS, ONTOLOGY_NS, PREFIXES, REVIEW_NS
 
 _RDF, _RDFS, _XSD = PREFIXES["rdf"], PREFIXES["rdfs"], PREFIXES["xsd"]

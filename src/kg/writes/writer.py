@@ -31,7 +31,7 @@ from rdflib import Graph
 
 from . import changelog
 from ..config import Config
-from ..store.delta import Delta, effective
+from ..delta import Delta, effective
 from ..errors import (LoadRefusedError, NotFoundError, ProtectedGraphError, QueryEvaluationError,
                      UsageError, ValidationFailedError)
 from ..engine import Engine
@@ -43,7 +43,8 @@ from ..sparql import pinned
 from ..validation.incremental import Checker
 from ..namespaces import CHANGE_NS, CURATED_GRAPHS, GRAPHS, REVIEW_NS, SERVER_GRAPHS
 from ..validation.report import render
-from ..store.graph import KnowledgeGraph, Source, read_sources
+from ..store.graph import KnowledgeGraph
+from ..store.sources import Source, read_sources
 from ..store.lock import holding
 from .lane import WriteLane
 from ..sparql.update import update_delta

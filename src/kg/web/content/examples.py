@@ -12,7 +12,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ...config import Config
-from ...store.graph import bundle_root
+from ...store.sources import bundle_root
 
 
 @dataclass(frozen=True)

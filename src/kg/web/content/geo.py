@@ -33,7 +33,7 @@ from pathlib import Path
 from pyoxigraph import NamedNode
 
 from ...namespaces import PREFIXES
-from ...store.graph import KnowledgeGraph
+from .reader import Reader
 
 #: The shapes file built by web-assets/build.mjs.
 SHAPES = Path(__file__).parents[1] / "static" / "vendor" / "countries.json"
@@ -159,7 +159,7 @@ _WHERE = """SELECT ?place (SAMPLE(?name) AS ?label) (SAMPLE(?type) AS ?class)
 } GROUP BY ?place"""
 
 
-def places(kg: KnowledgeGraph) -> list[Place]:
+def places(kg: Reader) -> list[Place]:
     """Every place that hosts or benefits from a cooperation link, and every city the sheet
     names, with its headings and, for a place the map cannot draw, the reason."""
     counts = _headings(kg, _PLACES)
@@ -185,7 +185,7 @@ def places(kg: KnowledgeGraph) -> list[Place]:
     return found
 
 
-def _headings(kg: KnowledgeGraph, query: str, *,
+def _headings(kg: Reader, query: str, *,
               every_place: bool = False) -> dict[str, dict[str, int]]:
     # place -> heading -> links, from a query of (?place ?section ?links) rows; a place none
     # of whose links is under a heading is kept (with no heading) only if ``every_place``
@@ -213,7 +213,7 @@ def _unplaced(item: str | None, point, iso: str | None) -> str:
             "yet (`kg link --refresh` fetches them)")
 
 
-def headings(kg: KnowledgeGraph) -> list[tuple[str, str]]:
+def headings(kg: Reader) -> list[tuple[str, str]]:
     """(heading, label) in the fact sheet's order, labelled by the map legend's groups."""
     rows = kg.query("SELECT ?group ?label { ?group a fip:LegendGroup ; skos:prefLabel ?label "
                     "FILTER(LANG(?label) = 'en') }").solutions

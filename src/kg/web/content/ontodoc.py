@@ -17,7 +17,7 @@ from pyoxigraph import NamedNode
 
 from ...namespaces import GRAPHS, ONTOLOGY_IRI, ONTOLOGY_NS, PREFIXES, compact
 from .present import Value, labels_of, value_of
-from ...store.graph import KnowledgeGraph
+from .reader import Reader
 
 _G = f"<{GRAPHS['ontology']}>"
 _HEADER = ("dcterms:title", "dcterms:description", "owl:versionInfo", "owl:versionIRI",
@@ -64,7 +64,7 @@ class OntologyDoc:
     schemes: list[Scheme]
 
 
-def document(kg: KnowledgeGraph) -> OntologyDoc | None:
+def document(kg: Reader) -> OntologyDoc | None:
     """The documentation of the loaded ontology; None when it is not loaded."""
     header_rows = list(kg.query(f"""SELECT ?p ?o WHERE {{ GRAPH {_G} {{
         <{ONTOLOGY_IRI}> ?p ?o VALUES ?p {{ {' '.join(_HEADER)} }} }} }}""").solutions)
@@ -102,7 +102,7 @@ _TERMS = {
 }
 
 
-def _terms(kg: KnowledgeGraph, what: str) -> list[Term]:
+def _terms(kg: Reader, what: str) -> list[Term]:
     pattern, relations = _TERMS[what]
     rows = kg.query(f"""SELECT ?t ?k (SAMPLE(?l) AS ?label) (SAMPLE(?d) AS ?definition)
         (SAMPLE(?c) AS ?comment) WHERE {{ GRAPH {_G} {{
@@ -134,7 +134,7 @@ def _terms(kg: KnowledgeGraph, what: str) -> list[Term]:
     return sorted(terms.values(), key=lambda t: t.anchor.lower())
 
 
-def _schemes(kg: KnowledgeGraph) -> list[Scheme]:
+def _schemes(kg: Reader) -> list[Scheme]:
     rows = list(kg.query(f"""SELECT ?scheme ?concept ?broader WHERE {{ GRAPH {_G} {{
         ?scheme a skos:ConceptScheme . ?concept skos:inScheme ?scheme .
         OPTIONAL {{ ?concept skos:broader ?broader . ?broader skos:inScheme ?scheme }}
@@ -191,7 +191,7 @@ class Diagram:
     arrows: tuple[Arrow, ...]
 
 
-def diagram(kg: KnowledgeGraph, *, width: int = 960, height: int = 720) -> Diagram:
+def diagram(kg: Reader, *, width: int = 960, height: int = 720) -> Diagram:
     """Lay out the classes linked by the ontology's object properties.
 
     Edges are the ``fip:`` object properties with a declared domain and range; the class

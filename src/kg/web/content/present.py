@@ -16,7 +16,7 @@ from pyoxigraph import BlankNode, Literal, NamedNode
 
 from ...namespaces import ID_NS, PREFIXES, compact
 from ...reasoning import INFERRED
-from ...store.graph import KnowledgeGraph
+from .reader import Reader
 
 _XSD_STRING = PREFIXES["xsd"] + "string"
 _LANG_STRING = PREFIXES["rdf"] + "langString"
@@ -106,7 +106,7 @@ def _iri(iri: str) -> str:
     return f"<{iri}>"
 
 
-def labels_of(kg: KnowledgeGraph, iris) -> dict[str, str]:
+def labels_of(kg: Reader, iris) -> dict[str, str]:
     """The best label of each IRI: English rdfs:label, then skos:prefLabel, then any."""
     iris = sorted({iri for iri in iris if _IRI_SAFE.fullmatch(iri)})
     if not iris:
@@ -138,7 +138,7 @@ def value_of(term, labels: dict[str, str], *, inferred: bool = False) -> Value:
     return Value("literal", str(term), inferred=inferred)
 
 
-def describe(kg: KnowledgeGraph, iri: str) -> EntityView | None:
+def describe(kg: Reader, iri: str) -> EntityView | None:
     """The view of the entity ``iri``, or None when the store says nothing about it."""
     node = _iri(iri)
     out = list(kg.query(f"SELECT ?p ?o WHERE {{ {node} ?p ?o }}").solutions)
@@ -184,7 +184,7 @@ def _labels(rows) -> dict[str, list[str]]:
     return labels
 
 
-def _quotes(kg: KnowledgeGraph, node: str) -> list[Quote]:
+def _quotes(kg: Reader, node: str) -> list[Quote]:
     rows = kg.query(f"""SELECT DISTINCT ?sentence ?position ?text ?section WHERE {{
         {{ {node} prov:wasDerivedFrom ?sentence }} UNION {{ {node} fip:mentionedIn ?sentence }}
         UNION {{ ?assertion rdf:subject {node} ; prov:wasDerivedFrom ?sentence }}
@@ -207,7 +207,7 @@ _ROLES = {"provider": "fip:provider", "type": "fip:cooperationType",
           "domain": "fip:thematicDomain"}
 
 
-def cooperation(kg: KnowledgeGraph, iri: str) -> list[Cooperation]:
+def cooperation(kg: Reader, iri: str) -> list[Cooperation]:
     """The cooperation links ``iri`` takes part in, or is, or that happen within it.
 
     A link is found when the entity (or a place inside it, or an organisation based there)
@@ -257,7 +257,7 @@ def cooperation(kg: KnowledgeGraph, iri: str) -> list[Cooperation]:
     return sentences
 
 
-def agent_names(kg: KnowledgeGraph, iris) -> dict[str, str]:
+def agent_names(kg: Reader, iris) -> dict[str, str]:
     """Short names of agents for sentences: ``Mongolia (NEMA)``, ``France``, ``UNODC``.
 
     An organisation based in a country (directly or through the organisation it is a unit

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 from ...errors import NotFoundError, UsageError
 from ...namespaces import ID_NS, PREFIXES, compact
-from ...store.graph import KnowledgeGraph
+from .reader import Reader
 from ...wikidata.textmatch import normalise, similarity
 
 #: Scores at or above this, with the next candidate this far behind, are a ``match``.
@@ -58,13 +58,14 @@ class Reconciler:
     """An index of the graph's named entities, classes and properties, built once.
 
     >>> from kg import Config
+    >>> from kg import KnowledgeGraph
     >>> r = Reconciler(KnowledgeGraph.open(Config.load({}, environ={})))
     >>> best = r.reconcile({"query": "Direction de la coopération de sécurité et de défense"})["result"][0]
     >>> best["id"], best["match"]
     ('dcsd', True)
     """
 
-    def __init__(self, kg: KnowledgeGraph) -> None:
+    def __init__(self, kg: Reader) -> None:
         self.entities: dict[str, _Entity] = {}
         self.labels: dict[str, str] = {}  # class or property IRI -> English label
         self.classes: set[str] = set()
@@ -182,7 +183,7 @@ class Reconciler:
     def _entity(self, iri: str) -> _Entity:
         return self.entities.setdefault(iri, _Entity(iri))
 
-    def _index(self, kg: KnowledgeGraph) -> None:
+    def _index(self, kg: Reader) -> None:
         for row in kg.query(_TYPES).solutions:
             iri, cls = row["e"].value, row["t"].value
             if row["d"].value == "true":

@@ -5,17 +5,18 @@
 * the VoID description (https://www.w3.org/TR/void/) at ``/.well-known/void``;
 * the queries that describe one entity, or the ontology, for linked-data dereferencing.
 
-The counts come from the store and are cached per dataset version.
+The counts are queried through the engine and cached per dataset version.
 """
 
 from __future__ import annotations
 
 from pyoxigraph import BlankNode, Literal, NamedNode, Triple
 
-from ..config import Config
-from ..namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, RDF_TYPE
-from ..reasoning import INFERRED, RULES
-from ..store.graph import KnowledgeGraph
+from ...config import Config
+from ...namespaces import BASE, GRAPHS, ID_NS, ONTOLOGY_IRI, PREFIXES, RDF_TYPE
+from ...reasoning import INFERRED, RULES
+from ..routes import SPARQL
+from .reader import EngineReader, Reader
 
 SD = "http://www.w3.org/ns/sparql-service-description#"
 VOID = "http://rdfs.org/ns/void#"
@@ -80,14 +81,14 @@ def ontology_query() -> str:
     return f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH <{GRAPHS['ontology']}> {{ ?s ?p ?o }} }}"
 
 
-def service_description(kg: KnowledgeGraph, config: Config, engine) -> list[Triple]:
+def service_description(kg: EngineReader, config: Config) -> list[Triple]:
     """The ``sd:Service`` of the endpoint, with its default dataset and named graphs."""
-    return _cached(("sd", id(kg), engine.version, config.public_url),
+    return _cached(("sd", id(kg), kg.engine.version, config.public_url),
                    lambda: _service_description(kg, config))
 
 
-def _service_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
-    endpoint = _node(config.public_url + "sparql")
+def _service_description(kg: EngineReader, config: Config) -> list[Triple]:
+    endpoint = _node(config.public_url + SPARQL.path)
     sd = lambda term: _node(SD + term)  # noqa: E731 - a local shorthand
     triples = [Triple(endpoint, RDF_TYPE, sd("Service")),
                Triple(endpoint, sd("endpoint"), endpoint),
@@ -115,21 +116,21 @@ def _service_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
     return triples
 
 
-def void_description(kg: KnowledgeGraph, config: Config, engine) -> list[Triple]:
+def void_description(kg: EngineReader, config: Config) -> list[Triple]:
     """The VoID dataset: triples per named graph, class and property partitions, license,
     endpoint, and the owl:sameAs linkset to Wikidata."""
-    return _cached(("void", id(kg), engine.version, config.public_url),
+    return _cached(("void", id(kg), kg.engine.version, config.public_url),
                    lambda: _void_description(kg, config))
 
 
-def _void_description(kg: KnowledgeGraph, config: Config) -> list[Triple]:
+def _void_description(kg: EngineReader, config: Config) -> list[Triple]:
     void = lambda term: _node(VOID + term)  # noqa: E731 - a local shorthand
     stats = kg.stats()
     triples = [Triple(DATASET, RDF_TYPE, void("Dataset")),
                Triple(DATASET, _node(_DCT + "title"), Literal(
                    "France's security and police cooperation in the Indo-Pacific", language="en")),
                Triple(DATASET, _node(_DCT + "license"), _node(_license(kg))),
-               Triple(DATASET, void("sparqlEndpoint"), _node(config.public_url + "sparql")),
+               Triple(DATASET, void("sparqlEndpoint"), _node(config.public_url + SPARQL.path)),
                Triple(DATASET, void("uriSpace"), Literal(ID_NS)),
                Triple(DATASET, void("vocabulary"), _node(ONTOLOGY_IRI)),
                Triple(DATASET, void("triples"), Literal(stats.triples)),
@@ -189,7 +190,7 @@ def _inferred_subset(graphs: dict[str, int]) -> list[Triple]:
     return triples
 
 
-def _license(kg: KnowledgeGraph) -> str:
+def _license(kg: Reader) -> str:
     # the license the ontology header declares, so that it is stated once
     rows = list(kg.query(f"SELECT ?l {{ <{ONTOLOGY_IRI}> dcterms:license ?l }} LIMIT 1")
                 .solutions)

@@ -22,7 +22,7 @@ from typing import Iterable
 
 from pyoxigraph import BlankNode, DefaultGraph, Quad, RdfFormat, Store, parse, serialize
 
-from ..errors import StoreError
+from .errors import StoreError
 
 
 @dataclass(frozen=True)
