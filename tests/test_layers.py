@@ -1,5 +1,5 @@
 """One floor per package: kg's modules import only from their own floor or the floors below,
-and never in a circle.
+and never in a circle; and none is longer than :data:`MAX_LINES`.
 
 The floors, bottom up, are the table :data:`FLOORS`. Every ``import`` counts, those inside
 functions too (a late import is how a cycle hides) and those under ``if TYPE_CHECKING:``
@@ -178,6 +178,17 @@ def test_no_import_cycle():
 
 def test_no_import_runs_up_the_floors():
     assert upward(imports(SOURCES, "kg"), FLOORS) == []
+
+
+#: The most lines a module of kg may have: past it, a module holds more than one concern
+#: and is split (issue 15: a newcomer reads the house in ten minutes).
+MAX_LINES = 350
+
+
+def test_every_module_is_at_most_max_lines_long():
+    long = {name: lines for name, path in modules(SOURCES, "kg").items()
+            if (lines := len(path.read_text().splitlines())) > MAX_LINES}
+    assert long == {}, f"modules over {MAX_LINES} lines: split them by concern"
 
 
 def test_web_app_imports_nothing_late():

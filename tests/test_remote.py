@@ -365,7 +365,7 @@ def test_validation_over_a_mirror_gives_the_embedded_verdicts(kg):
     from kg.delta import Delta
     from kg.validation.incremental import Checker
     from kg.namespaces import SERVER_GRAPHS
-    from kg.store.remote import Mirror
+    from kg.store.mirror import Mirror
     from test_shapes import CASE_FILES, case_graph
 
     local = Store()

@@ -7,8 +7,6 @@ union of all graphs as their default graph. Nothing here knows about HTTP.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import IO, TYPE_CHECKING, Sequence
 
 from pyoxigraph import (BlankNode, DefaultGraph, Literal, NamedNode, Quad, RdfFormat, Store,
@@ -21,12 +19,13 @@ from ..errors import StoreError, UsageError
 from ..namespaces import GRAPHS
 from ..sparql import execute as sparql
 from ..sparql.federation import ServicePolicy
-from ..sparql.formats import QUAD_FORMATS, RDF_INPUT_FORMATS, Format, by_name, for_path
+from ..sparql.formats import Format
 from ..sparql.request import QueryLimits, make_request
 from .lock import ReadWriteLock, holding
 from .export import write_dataset
-from .sources import (BUNDLED_SOURCES, ProgressCallback, Source, bundle_root, bundled_files, drain,
-                      read, read_sources, release_memory)
+from .loading import bulk_load, bulk_sized, load_remote
+from .sources import (BUNDLED_SOURCES, ProgressCallback, Source, bundle_root, bundled_files,
+                      read_sources, release_memory)
 from .stats import Stats, read_stats
 
 if TYPE_CHECKING:
@@ -123,8 +122,8 @@ class KnowledgeGraph:
             raise UsageError(f"<{graph}> is computed by the reasoner and cannot be loaded "
                              f"into; load into another graph (default {GRAPHS['user']})")
         target = NamedNode(graph or GRAPHS["user"])
-        if reason and self._bulk_sized(sources):
-            return self._bulk_load(sources, target, format, progress)
+        if reason and bulk_sized(self, sources):
+            return bulk_load(self, sources, target, format, progress)
         # every source parses before anything reaches the store
         staging = read_sources(sources, graph=target.value, format=format, progress=progress)
         inferred = NamedNode(reasoning.INFERRED)
@@ -139,7 +138,7 @@ class KnowledgeGraph:
         added = [quad for quad in staging if quad not in self.store] if incremental else []
         if reason and not incremental and hasattr(self.store, "add_document") \
                 and not staging.query(_ANY_BLANK):
-            return self._load_remote(staging)
+            return load_remote(self, staging)
         before = len(self.store)
         try:
             self.store.load(staging.dump(format=RdfFormat.N_QUADS), RdfFormat.N_QUADS)
@@ -151,60 +150,6 @@ class KnowledgeGraph:
             reasoning.recompute(self)
         return len(self.store) - before
 
-    def _load_remote(self, staging: Store) -> int:
-        """Load into a remote store while the reasoner works on a local copy of what the
-        server will then hold — its quads before, and the file's — instead of reading every
-        quad back from it afterwards. (Not for a file with blank nodes: the server names
-        them anew, so the copy would not match; :func:`kg.reasoning.recompute` reads it
-        back.)"""
-        before = len(self.store)
-        document = staging.dump(format=RdfFormat.N_QUADS)
-        staging.extend(self.store.all_quads())
-        with ThreadPoolExecutor(1, thread_name_prefix="kg-load") as sending:
-            sent = sending.submit(self.store.add_document, document)
-            try:
-                reasoning.recompute(self, copy=staging, before_writing=sent.result)
-            finally:
-                sent.result()  # an error sending the file is the one to report
-        return len(self.store) - before
-
-    def _bulk_sized(self, sources: Sequence[Source]) -> bool:
-        # on disk, from files, and large: staging through memory would cost more than the load
-        if self.config.data_dir is None or self.config.store or any(
-                s.data is not None or s.name == "-"
-                for s in sources):
-            return False
-        try:
-            return sum(Path(s.name).stat().st_size for s in sources) >= self.bulk_load_bytes
-        except OSError:
-            return False  # the normal path reports the unreadable file
-
-    def _bulk_load(self, sources: Sequence[Source], target: NamedNode, format: str | None,
-                   progress: ProgressCallback | None) -> int:
-        """Load large files straight into the on-disk store with Oxigraph's bulk loader.
-
-        Still all or nothing: with several files, each is parsed first (a syntax error
-        stops before anything is written); a single file is checked by the loader itself,
-        which writes its sorted files into the store only once the whole input parsed.
-        Quads addressed to the inferred graph are set right by the full recomputation of
-        the inferred graph that follows.
-        """
-        formats = [by_name(format, RDF_INPUT_FORMATS) if format else for_path(s.name)
-                   for s in sources]
-        if len(sources) > 1:
-            for source, fmt in zip(sources, formats):
-                read(source, lambda stream, fmt=fmt: drain(stream, fmt), progress)
-                progress = None  # the bytes were counted once
-        before = len(self.store)
-        for source, fmt in zip(sources, formats):
-            try:
-                read(source, lambda stream, fmt=fmt: self.store.bulk_load(
-                    stream, fmt.engine, to_graph=None if fmt in QUAD_FORMATS else target),
-                    progress)
-            except OSError as exc:
-                raise StoreError(f"cannot write to the store: {exc}") from exc
-        reasoning.recompute(self)
-        return len(self.store) - before
 
     # -- SPARQL ----------------------------------------------------------------------------
 

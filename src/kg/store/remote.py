@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import logging
 import socket
-import uuid
 import urllib.parse
 from typing import IO, Iterable, Iterator, Sequence
 
-from pyoxigraph import (BlankNode, DefaultGraph, Literal, NamedNode, Quad, QueryResultsFormat, RdfFormat,
+from pyoxigraph import (BlankNode, DefaultGraph, NamedNode, Quad, QueryResultsFormat, RdfFormat,
                         Store, Triple, parse, parse_query_results, serialize)
 
 from ..errors import KGError, QueryTimeoutError
 from ..sparql.guard import read
 from .dialect import Dialect, dialect_for
 from .http import Client, Reply
+from .staging import Staging, update_operations
 
 log = logging.getLogger("kg")
 
@@ -176,20 +176,20 @@ class RemoteStore:
         added, removed = list(added), list(removed)
         size = self.batch or self.dialect.batch
         if len(added) <= size:
-            operations = _operations(removed, added, self.dialect.block)
+            operations = update_operations(removed, added, self.dialect.block)
             if operations:
                 self.update(" ;\n".join(operations))
             return
         if self.dialect.graph_store and not removed:
             self._post_dataset(added)
             return
-        staging = _Staging(added)
+        staging = Staging(added)
         try:
             for number, part in enumerate(staging.batches(size), 1):
-                self.update(" ;\n".join(_operations((), part, self.dialect.block)))
+                self.update(" ;\n".join(update_operations((), part, self.dialect.block)))
                 log.info("sent %d of %d batches (%d quads) to the store at %s",
                          number, staging.count(size), len(part), self.update_url)
-            self.update(" ;\n".join(_operations(removed, (), self.dialect.block) +
+            self.update(" ;\n".join(update_operations(removed, (), self.dialect.block) +
                                      staging.moves()))
         except (KGError, OSError):
             self._drop(staging)
@@ -204,7 +204,7 @@ class RemoteStore:
         self._graphs = None
         self._request(url, body, _NQUADS, "*/*", self.write_timeout).close()
 
-    def _drop(self, staging: "_Staging") -> None:
+    def _drop(self, staging: Staging) -> None:
         try:
             self.update(" ;\n".join(staging.drops()))
         except KGError as exc:  # the first error is the one to report
@@ -316,158 +316,3 @@ def _names_dataset(text: str) -> bool:
     """Whether a query is an ASK or names its own dataset (FROM): left unscoped."""
     request = read(text)
     return request.form == "ASK" or "FROM" in request.keywords
-
-
-def _operations(removed: Iterable[Quad], added: Iterable[Quad], block: int) -> list[str]:
-    """The update operations that remove then add quads: DELETE DATA and INSERT DATA, their
-    GRAPH blocks of at most ``block`` triples (0: any number). Quads with a blank node are
-    added by one ``INSERT {…} WHERE {}``: a blank node stands for a new node there, the same
-    one throughout the template, where some servers (Virtuoso) refuse it in INSERT DATA."""
-    removed, added = list(removed), list(added)
-    blank = [q for q in added if _has_blank(q)]
-    ground = [q for q in added if not _has_blank(q)]
-    operations = [f"DELETE DATA {{ {_data(removed, block)} }}"] if removed else []
-    if ground:
-        operations.append(f"INSERT DATA {{ {_data(ground, block)} }}")
-    if blank:
-        operations.append(f"INSERT {{ {_data(blank, block)} }} WHERE {{}}")
-    return operations
-
-
-def _has_blank(quad: Quad) -> bool:
-    return isinstance(quad.subject, BlankNode) or isinstance(quad.object, BlankNode)
-
-
-def _data(quads: Iterable[Quad], block: int = 0) -> str:
-    """Quads as the body of INSERT DATA / DELETE DATA (N-Triples syntax, by graph, in GRAPH
-    blocks of at most ``block`` triples)."""
-    graphs: dict[str, list[str]] = {}
-    for quad in quads:
-        graph = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
-        graphs.setdefault(graph, []).append(f"{quad.subject} {quad.predicate} {quad.object} .")
-    parts = []
-    for graph, lines in graphs.items():
-        size = block or len(lines)
-        for start in range(0, len(lines), size):
-            text = " ".join(lines[start:start + size])
-            parts.append(f"GRAPH {graph} {{ {text} }}" if graph else text)
-    return " ".join(parts)
-
-
-class _Staging:
-    """Where a large write waits until its last request: one staging graph per target graph,
-    named ``urn:x-kg:staging:<random>:<n>``."""
-
-    def __init__(self, quads: list[Quad]) -> None:
-        self.quads = quads
-        token = uuid.uuid4().hex
-        self.graphs: dict[str, str] = {}  # target (as written in SPARQL; "" default) -> staging
-        for quad in quads:
-            target = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
-            if target not in self.graphs:
-                self.graphs[target] = f"<urn:x-kg:staging:{token}:{len(self.graphs)}>"
-
-    def _staged(self, quad: Quad) -> Quad:
-        target = "" if isinstance(quad.graph_name, DefaultGraph) else str(quad.graph_name)
-        return Quad(quad.subject, quad.predicate, quad.object,
-                    NamedNode(self.graphs[target][1:-1]))
-
-    def batches(self, size: int) -> Iterator[list[Quad]]:
-        """The quads in their staging graphs, ``size`` at a time; those with a blank node
-        all in the last batch (a blank node is one node within one request only)."""
-        ground, blank = [], []
-        for quad in self.quads:
-            (blank if _has_blank(quad) else ground).append(quad)
-        for start in range(0, len(ground), size):
-            yield [self._staged(q) for q in ground[start:start + size]]
-        if blank:
-            yield [self._staged(q) for q in blank]
-
-    def count(self, size: int) -> int:
-        """How many batches :meth:`batches` makes (for progress)."""
-        return -(-len(self.quads) // size)
-
-    def moves(self) -> list[str]:
-        """The operations that move every staged quad into its graph."""
-        return [f"ADD {staging} TO {target or 'DEFAULT'} ; DROP SILENT GRAPH {staging}"
-                for target, staging in self.graphs.items()]
-
-    def drops(self) -> list[str]:
-        """The operations that drop the staging graphs."""
-        return [f"DROP SILENT GRAPH {staging}" for staging in self.graphs.values()]
-
-
-class Mirror:
-    """A local copy of the parts of a remote store that one validation reads.
-
-    The validator (:mod:`kg.validation.incremental`, :mod:`kg.validation.entail`,
-    :mod:`kg.validation.lint`) reads the store around a change pattern by pattern; over HTTP
-    each read would be a request. A mirror
-    fetches, the first time a node is read, every quad about it (as subject, or as object)
-    in one CONSTRUCT-like SELECT that keeps the graph names, then answers that node's
-    patterns locally; a predicate-only pattern (the schema: subclass, domain...) fetches that
-    predicate's quads, a graph-only pattern that graph's. Whole-store queries go to the
-    server. A mirror lives for one write: it is not kept up to date.
-    """
-
-    def __init__(self, remote: RemoteStore) -> None:
-        self.remote, self.local = remote, Store()
-        self._fetched: set[tuple] = set()
-        self._graphs: list | None = None
-
-    def _fetch(self, key: tuple, where: str) -> None:
-        if key in self._fetched:
-            return
-        self._fetched.add(key)
-        rows = self.remote.query(f"SELECT ?s ?p ?o ?g WHERE {{ GRAPH ?g {{ {where} }} }}")
-        self.local.extend(Quad(row["s"], row["p"], row["o"], row["g"]) for row in rows)
-
-    def quads_for_pattern(self, subject=None, predicate=None, object=None, graph_name=None):
-        """The quads matching the pattern, fetched first if they were not yet."""
-        # blank nodes cannot be named in a request: data about them is not mirrored
-        if isinstance(subject, NamedNode):
-            self._fetch(("s", subject), f"{subject} ?p ?o BIND({subject} AS ?s)")
-        elif isinstance(object, NamedNode) or isinstance(object, Literal) and \
-                self.remote.dialect.can_match(object):
-            self._fetch(("o", object), f"?s ?p {object} BIND({object} AS ?o)")
-        elif isinstance(object, Literal):  # a literal the server cannot be asked about
-            return iter(())
-        elif isinstance(graph_name, NamedNode):
-            self._fetch(("g", graph_name), f"?s ?p ?o FILTER(?g = {graph_name})")
-        elif isinstance(predicate, NamedNode):
-            self._fetch(("p", predicate), f"?s {predicate} ?o BIND({predicate} AS ?p)")
-        else:
-            return iter(self.remote.quads_for_pattern(subject, predicate, object, graph_name))
-        return self.local.quads_for_pattern(subject, predicate, object, graph_name)
-
-    def __contains__(self, quad: Quad) -> bool:
-        return next(iter(self.quads_for_pattern(quad.subject, quad.predicate, quad.object,
-                                                quad.graph_name)), None) is not None
-
-    def named_graphs(self) -> list:
-        """The server's named graphs (asked once)."""
-        if self._graphs is None:
-            self._graphs = self.remote.named_graphs()
-        return self._graphs
-
-    def contains_named_graph(self, graph) -> bool:
-        """Whether the server has that named graph."""
-        return graph in self.named_graphs()
-
-    def query(self, text: str, *, substitutions: dict | None = None, **options):
-        """A whole-store query, asked of the server (``substitutions`` as a VALUES block)."""
-        if substitutions:
-            names = " ".join(f"?{variable.value}" for variable in substitutions)
-            terms = " ".join(str(term) for term in substitutions.values())
-            text += f"\nVALUES ({names}) {{ ({terms}) }}"
-        return self.remote.query(text, **options)
-
-    def dump(self, *args, **kwargs):
-        """The whole store, from the server."""
-        return self.remote.dump(*args, **kwargs)
-
-    def __iter__(self):
-        return iter(self.remote)
-
-    def __len__(self) -> int:
-        return len(self.remote)

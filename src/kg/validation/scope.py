@@ -27,9 +27,10 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import count
 
 from pyoxigraph import NamedNode
-from rdflib import RDF, BNode, Graph, Namespace, URIRef, Variable
+from rdflib import RDF, RDFS, BNode, Graph, Namespace, URIRef, Variable
 from rdflib.collection import Collection
 from rdflib.paths import AlternativePath, InvPath, MulPath, NegatedPath, Path, SequencePath
 
@@ -112,7 +113,6 @@ def _targeting_shapes(shapes: Graph) -> set:
                       SH.target):
         found.update(shapes.subjects(predicate, None))
     # implicit class targets: a shape that is also a class targets its instances
-    from rdflib import RDFS
     for shape in set(shapes.subjects(RDF.type, SH.NodeShape)) | set(
             shapes.subjects(RDF.type, SH.PropertyShape)):
         if (shape, RDF.type, RDFS.Class) in shapes:
@@ -148,7 +148,6 @@ class _Walker:
     # -- targets ---------------------------------------------------------------------------
 
     def targets(self, shape) -> None:
-        from rdflib import RDFS
         if any(self.g.objects(shape, SH.targetClass)) or (shape, RDF.type, RDFS.Class) in self.g:
             self.read(RDF.type, True, 0)
         for predicate in self.g.objects(shape, SH.targetSubjectsOf):
@@ -267,12 +266,6 @@ class _Walker:
         if isinstance(path, URIRef):
             self.read(path, forward, depth)
             return 1
-        if isinstance(path, Variable):
-            if forward:
-                self.any_forward = True
-            else:
-                self.any_backward = True
-            return 1
         if isinstance(path, InvPath):
             return self._sparql_path(path.arg, depth, not forward)
         if isinstance(path, AlternativePath):
@@ -289,7 +282,7 @@ class _Walker:
             if path.mod != "?":
                 self._walk(steps)
             return hops
-        if isinstance(path, (NegatedPath, Path)):
+        if isinstance(path, (Variable, NegatedPath, Path)):  # a variable, a negation: any
             if forward:
                 self.any_forward = True
             else:
@@ -333,8 +326,6 @@ def triple_patterns(node):
 def grouped_triple_patterns(node):
     """Every triple pattern of :func:`triple_patterns` with the block it is written in
     (a number): the patterns of one block match together, in one solution."""
-    from itertools import count
-
     return _grouped(node, count())
 
 

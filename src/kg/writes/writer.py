@@ -5,7 +5,7 @@ Store Protocol, the review queue) and behind ``kg update`` and ``kg review``. Un
 so that concurrent writes are serialised and each is validated against the store it is
 committed to, a write:
 
-1. computes its :class:`~kg.store.delta.Delta` against the store (nothing written yet);
+1. computes its :class:`~kg.delta.Delta` against the store (nothing written yet);
 2. is refused (403) if it touches a curated graph without ``allow_curated_writes``, or the
    server's own graphs (change log, review queue);
 3. is validated incrementally (:class:`kg.validation.incremental.Checker`) against the graph as it would
@@ -20,9 +20,7 @@ A refused or failed write leaves the store exactly as it was.
 
 from __future__ import annotations
 
-import http.client
 import threading
-import urllib.parse
 from dataclasses import dataclass
 from typing import Callable, Iterable
 
@@ -32,10 +30,8 @@ from rdflib import Graph
 from . import changelog
 from ..config import Config
 from ..delta import Delta, effective
-from ..errors import (LoadRefusedError, NotFoundError, ProtectedGraphError, QueryEvaluationError,
-                     UsageError, ValidationFailedError)
+from ..errors import ProtectedGraphError, UsageError, ValidationFailedError
 from ..engine import Engine
-from ..sparql.formats import RDF_INPUT_FORMATS, for_path
 from ..sparql.guard import check_query
 from ..sparql.request import QueryLimits
 from ..validation.entail import Schema
@@ -46,7 +42,9 @@ from ..validation.report import render
 from ..store.graph import KnowledgeGraph
 from ..store.sources import Source, read_sources
 from ..store.lock import holding
+from .fetch import load_addresses, load_quads
 from .lane import WriteLane
+from .review import ReviewQueue
 from ..sparql.update import update_delta
 from ..validation.findings import combined
 from ..validation.validate import ValidationResult, load_turtle
@@ -54,8 +52,6 @@ from ..validation.validate import ValidationResult, load_turtle
 ON_INVALID = ("reject", "quarantine")
 USER = GRAPHS["user"]
 _EXCLUDE = frozenset(NamedNode(g) for g in SERVER_GRAPHS)
-_LOAD_LIMIT = 16 * 1024 * 1024  # bytes a LOAD may read
-_LOAD_TIMEOUT = 10.0  # seconds a LOAD waits to connect, and for each read
 
 
 @dataclass(frozen=True)
@@ -71,8 +67,9 @@ class Outcome:
     result: ValidationResult | None = None
 
 
-class Writer:
-    """Validated, serialised writes to a knowledge graph (see the module docstring)."""
+class Writer(ReviewQueue):
+    """Validated, serialised writes to a knowledge graph (see the module docstring); the
+    review queue's methods are in :class:`kg.writes.review.ReviewQueue`."""
 
     def __init__(self, kg: KnowledgeGraph, *, config: Config | None = None,
                  checker: Checker | None = None, engine: Engine | None = None,
@@ -100,11 +97,11 @@ class Writer:
 
     def _reading(self):
         """The store a validation reads: the embedded one, or, over a remote server (a
-        --store URL), a :class:`kg.store.remote.Mirror` of it that fetches each node read once
+        --store URL), a :class:`kg.store.mirror.Mirror` of it that fetches each node read once
         instead of sending a request per look-up."""
         if isinstance(self.kg.store, Store):
             return self.kg.store
-        from ..store.remote import Mirror
+        from ..store.mirror import Mirror
 
         return Mirror(self.kg.store)
 
@@ -232,47 +229,6 @@ class Writer:
         target = NamedNode(graph or USER)
         return next(iter(self.kg.store.quads_for_pattern(None, None, None, target)), None) is not None
 
-    # -- the review queue --------------------------------------------------------------------
-
-    @holding("reading", "kg.lock")
-    def pending(self) -> list[changelog.Pending]:
-        """The changes waiting for review, oldest first."""
-        return changelog.pending_changes(self.kg.store)
-
-    @holding("reading", "kg.lock")
-    def pending_change(self, pending_id: str) -> changelog.Pending:
-        """One pending change; NotFoundError if there is none with this id."""
-        found = changelog.pending_change(self.kg.store, pending_id)
-        if found is None:
-            raise NotFoundError(f"no pending change {pending_id!r}; `kg review list` lists them")
-        return found
-
-    @holding("reading", "kg.lock")
-    def recheck(self, pending_id: str) -> tuple[Delta, ValidationResult]:
-        """A pending change as it would apply now, validated against the graph as it is now."""
-        pending = self.pending_change(pending_id)
-        delta = effective(self.kg.store, pending.delta.added, pending.delta.removed)
-        return delta, self.check(delta)
-
-    def accept(self, pending_id: str, *, agent: str,
-               replacement: Iterable[Quad] | None = None) -> Outcome:
-        """Commit a pending change (its added triples replaced by ``replacement``, the fixed
-        version, if given) if it now validates; 422 with the report otherwise."""
-        pending = self.pending_change(pending_id)
-        added = pending.delta.added if replacement is None else frozenset(replacement)
-        with self.kg.lock.reading():
-            record = frozenset(changelog.pending_quads(self.kg.store, pending_id))
-        return self._write(lambda store: effective(store, added, pending.delta.removed),
-                           agent=agent, description=f"review: accepted {pending.description} "
-                           f"sent by {pending.agent}", used=pending_id, also_remove=record)
-
-    def discard(self, pending_id: str) -> None:
-        """Drop a pending change from the review queue."""
-        self.pending_change(pending_id)
-        with self._lock, self.kg.lock.writing():
-            self._commit(Delta(removed=frozenset(changelog.pending_quads(self.kg.store,
-                                                                         pending_id))))
-
     # -- the one path of every write ---------------------------------------------------------
 
     def _write(self, compute: Callable[[Store], Delta], **options) -> Outcome:
@@ -338,69 +294,13 @@ class Writer:
     # -- LOAD ----------------------------------------------------------------------------------
 
     def load_addresses(self, iri: str) -> tuple[str, ...]:
-        """The addresses a ``LOAD <iri>`` fetches from: an http(s) URL of a host in
-        --load-allowlist, its name resolved once and every address public (an address
-        written in the URL is the operator's choice). Raises LoadRefusedError otherwise.
-
-        The fetch connects to these addresses only (:mod:`kg.sparql.pinned`): a DNS answer
-        that changes afterwards cannot lead it to a loopback or private address.
-        """
-        parts = urllib.parse.urlsplit(iri)
-        host = (parts.hostname or "").lower()
-        hostport = f"{host}:{parts.port}" if parts.port else host
-        if parts.scheme not in ("http", "https") or not (
-                host in self.allowlist or hostport in self.allowlist):
-            raise LoadRefusedError(
-                f"LOAD <{iri}> is refused: only http(s) URLs of the hosts in --load-allowlist "
-                f"({', '.join(self.allowlist) or 'none'}) are fetched, never file: URLs")
-        literal = pinned.literal_address(host)
-        if literal:  # an operator who means a private address writes the address itself
-            return (literal,)
-        addresses = self._resolve(host)
-        bad = pinned.first_non_public(addresses)
-        if bad:
-            raise LoadRefusedError(
-                f"LOAD <{iri}> is refused: {host} resolves to {bad}, a non-public address")
-        return addresses
+        """The addresses a ``LOAD <iri>`` fetches from, checked against --load-allowlist
+        (see :func:`kg.writes.fetch.load_addresses`); LoadRefusedError otherwise."""
+        return load_addresses(iri, self.allowlist, self._resolve)
 
     def _load(self, iri: str, silent: bool) -> list[Quad]:
-        """Fetch a LOAD source from an allowed host (never file:, never redirected)."""
-        addresses = self.load_addresses(iri)
-        try:
-            data, media_type = _fetch(iri, addresses)
-            fmt = next((f for f in RDF_INPUT_FORMATS if media_type in f.media_types), None)
-            name = urllib.parse.urlsplit(iri).path or "document"
-            staging = read_sources([Source(name, data)], graph=USER,
-                                   format=fmt.name if fmt else for_path(name).name)
-        except (UsageError, QueryEvaluationError):
-            if silent:
-                return []
-            raise
-        return list(staging)
-
-
-def _fetch(iri: str, addresses: tuple[str, ...]) -> tuple[bytes, str]:
-    """The body and media type of ``iri`` fetched from ``addresses``; QueryEvaluationError
-    when it cannot be fetched, redirects (not followed: it could lead anywhere), answers
-    an error or is too large."""
-    accept = ", ".join(f.media_type for f in RDF_INPUT_FORMATS)
-    try:
-        with pinned.request(iri, addresses, headers={"Accept": accept},
-                            timeout=_LOAD_TIMEOUT) as response:
-            if 300 <= response.status < 400:
-                raise QueryEvaluationError(
-                    f"LOAD <{iri}> failed: redirected to {response.getheader('Location')} "
-                    "(redirects are not followed)")
-            if response.status >= 400:
-                raise QueryEvaluationError(f"LOAD <{iri}> failed: HTTP {response.status} "
-                                           f"{response.reason}")
-            data = response.read(_LOAD_LIMIT + 1)
-            media_type = response.headers.get_content_type()
-    except (OSError, http.client.HTTPException) as exc:
-        raise QueryEvaluationError(f"LOAD <{iri}> failed: {exc}") from None
-    if len(data) > _LOAD_LIMIT:
-        raise QueryEvaluationError(f"LOAD <{iri}>: the document is over {_LOAD_LIMIT} bytes")
-    return data, media_type
+        # the loader :func:`kg.sparql.update.update_delta` calls for each LOAD of an update
+        return load_quads(iri, silent, self.allowlist, self._resolve)
 
 
 def _turtle():
