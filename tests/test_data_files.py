@@ -4,6 +4,7 @@ Run: ``python -m pytest tests/test_data_files.py -q``
 """
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -99,11 +100,28 @@ def union(ontology, data):
     return ontology + data
 
 
-def _seed_text():
-    for candidate in SEED_CANDIDATES:
+def seed_text(candidates=SEED_CANDIDATES, environ=os.environ) -> str:
+    """The fact sheet's text, or a skip when it is not there: a failure with
+    KG_REQUIRE_SEED=1 or in CI (as KG_REQUIRE_W3C does for the W3C suites), so CI never
+    passes by skipping."""
+    for candidate in candidates:
         if candidate.is_file():
             return candidate.read_text(encoding="utf-8")
-    pytest.skip(f"seed text {SEED_NAME} not found next to the repository")
+    message = f"seed text {SEED_NAME} not found next to the repository (../shared/seeds)"
+    if environ.get("KG_REQUIRE_SEED") == "1" or environ.get("CI"):
+        pytest.fail(message + " — KG_REQUIRE_SEED=1 (or CI) makes it mandatory", pytrace=False)
+    pytest.skip(message)
+
+
+@pytest.mark.parametrize("environ", [{"KG_REQUIRE_SEED": "1"}, {"CI": "true"}])
+def test_a_missing_seed_text_fails_when_it_is_required(tmp_path, environ):
+    with pytest.raises(pytest.fail.Exception, match="mandatory"):
+        seed_text([tmp_path / SEED_NAME], environ)
+
+
+def test_a_missing_seed_text_skips_otherwise(tmp_path):
+    with pytest.raises(pytest.skip.Exception):
+        seed_text([tmp_path / SEED_NAME], {})
 
 
 def _normalise(text: str) -> str:
@@ -211,7 +229,7 @@ def test_hierarchy_triples_are_reified(union):
 
 
 def test_sentences_are_verbatim_and_ordered(union):
-    seed = _normalise(_seed_text())
+    seed = _normalise(seed_text())
     sentences = list(union.subjects(RDF.type, FIP.SourceSentence))
     assert len(sentences) >= 90
     positions = []

@@ -1,5 +1,5 @@
 """One table of settings: name, default, help. It feeds the CLI flags, the ``KG_*``
-environment variables and the README, so a setting is declared once.
+environment variables and the manual (docs/configuration.md), so a setting is declared once.
 
 Precedence: a flag given on the command line (or a key in the mapping passed to
 ``create_app``), then the environment variable ``KG_<NAME>``, then the default.

@@ -6,7 +6,7 @@ into exit codes or HTTP responses.
 
 from __future__ import annotations
 
-#: Exit codes of the ``kg`` command (documented in the README).
+#: Exit codes of the ``kg`` command (documented in docs/querying.md, under the ``kg`` command).
 EXIT_OK = 0
 EXIT_FAILURE = 1  # a query or validation failure
 EXIT_USAGE = 2  # bad usage or unreadable input

@@ -1,11 +1,10 @@
 """Queries in workers, each under a deadline: the executor ``kg serve`` uses.
 
 pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so each
-query runs in a worker of a :class:`~kg.engine.pool.WorkerPool`: in memory a thread of the
-query host (a process forked from the server with its data), on disk a process of its own.
-The caller waits with a deadline; past it the worker's process is killed (SIGKILL frees the
-CPU at once) and replaced in the background, and the caller gets QueryTimeoutError (503).
-In memory that stops the host's other threads too: the queries they were answering run
+query runs in a worker of a :class:`~kg.engine.pool.WorkerPool` (what a worker is, in memory
+and on disk: :mod:`kg.engine.pool`). The caller waits with a deadline; past it the worker's
+process is killed (SIGKILL frees the CPU at once) and replaced in the background, and the
+caller gets QueryTimeoutError (503); in memory the queries of the host's other threads run
 again on the new host, within their own deadlines, so short queries keep being answered. A
 worker writes the complete answer before the caller sees a byte. A crash in the parser
 (deep nesting overflows its stack) only ends a worker's process.

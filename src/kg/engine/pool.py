@@ -1,10 +1,9 @@
 """The query workers' life cycle: start, replace, and keep each worker's data up to date.
 
-pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so
-queries run outside the server process, where they can be stopped by ending a process. This
-module keeps the workers: the engine (:mod:`kg.engine.isolated`, which adds the queries,
-deadlines and the heavy-query cap) takes an idle worker from the pool and gives it back, or
-has it replaced when it was stopped.
+Queries run outside the server process, where a runaway one is stopped by ending a
+process (why, and the deadlines and the heavy-query cap: :mod:`kg.engine.isolated`). This
+module keeps the workers: the executor takes an idle worker from the pool and gives it
+back, or has it replaced when it was stopped.
 
 **In memory (Linux): one host, one more copy at most.** The workers are the threads of one
 query host (:class:`~kg.engine.process.Host`), forked from the server process under the
@@ -21,7 +20,7 @@ the server writes to, which Oxigraph forbids), off Linux it parses a snapshot.
 Writes go through the process owning the store; each change bumps a version number and
 each worker brings its view up to date before its next query, all at once (a worker
 answers one query at a time, so it never shows half a change): it receives the changes
-(:class:`~kg.store.delta.Delta` as N-Quads) made since its version and applies them to its
+(:class:`~kg.delta.Delta` as N-Quads) made since its version and applies them to its
 view (in memory) or its checkpoint (on disk) — a write never makes a worker load the data
 again — or, too far behind, is replaced.
 """

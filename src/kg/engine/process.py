@@ -151,12 +151,8 @@ class WorkerProcess(Worker):
 
 class Host:
     """A process forked from this one with the data, answering on one thread per slot
-    (:class:`Slot`): the one copy of the data the queries read, in memory on Linux.
-
-    Reading makes the host copy the pages it reads (Oxigraph's in-memory store counts
-    references where it reads), so its memory grows to at most one copy of the data,
-    however many slots answer at once. A runaway query is stopped by killing the host:
-    the queries its other slots were answering are run again on the host that replaces it.
+    (:class:`Slot`): the one copy of the data the queries read, in memory on Linux (why
+    it holds at most one copy, and what stopping it does: :mod:`kg.engine.pool`).
     """
 
     def __init__(self, pid: int) -> None:

@@ -1,6 +1,6 @@
 """What a SPARQL server used as the store (``--store``) does differently, and how kg meets it.
 
-Each difference was found by running the server (the README's ``--store`` section lists them).
+Each difference was found by running the server (docs/production.md lists them, under ``--store``).
 A :class:`Dialect` is chosen from the ``Server`` header of the server's first answer:
 Virtuoso's, or the standard one that Oxigraph's server (and any conformant server) needs.
 """

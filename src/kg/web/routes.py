@@ -1,6 +1,6 @@
 """The routes a client can start from, in one table: the server's start-up log, the 404
 answer and the service description read it, and a test checks it against the app's URL map
-(so that the README and the manual can be checked against it too)."""
+(so that the manual, docs/querying.md, can be checked against it too)."""
 
 from __future__ import annotations
 
