@@ -1,6 +1,6 @@
 """HTTP requests made to the addresses a host name was checked at, never to a second answer.
 
-``SERVICE`` (through :mod:`kg.sparql.relay`) and ``LOAD`` (:meth:`kg.writes.writer.Writer`)
+``SERVICE`` (through :mod:`kg.sparql.relay`) and ``LOAD`` (through :mod:`kg.writes.fetch`)
 fetch URLs whose host must not be a loopback, private or otherwise reserved address.
 Checking the name and then letting an HTTP client resolve it again when it connects would
 leave a window: a hostile DNS server can answer a public address to the check and a
