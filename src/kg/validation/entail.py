@@ -6,7 +6,7 @@ because of the class hierarchy. Incremental validation needs the same entailment
 hundred triples, fast, so :class:`Schema` keeps the schema (``rdfs:subClassOf``,
 ``rdfs:subPropertyOf``, ``rdfs:domain``, ``rdfs:range``) as closed lookup tables and applies
 the RDFS instance rules (rdfs2, rdfs3, rdfs7, rdfs9) to given triples. :class:`View` reads the
-store through a :class:`~kg.store.delta.Delta` not yet committed, over the data graphs only.
+store through a :class:`~kg.delta.Delta` not yet committed, over the data graphs only.
 
 >>> from pyoxigraph import NamedNode as N
 >>> RDFS_ = "http://www.w3.org/2000/01/rdf-schema#"

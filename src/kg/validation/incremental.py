@@ -1,7 +1,7 @@
 """Incremental SHACL validation of a change: only where the change can alter the verdict.
 
 :meth:`Checker.check` answers "what does this change break or leave lacking?" for a
-:class:`~kg.store.delta.Delta` not yet committed, in the context of the whole graph:
+:class:`~kg.delta.Delta` not yet committed, in the context of the whole graph:
 
 1. **Focus nodes.** The subjects of the triples the change adds or removes (with the triples
    RDFS entails from them); their objects when a shape reads that predicate backwards from

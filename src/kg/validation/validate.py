@@ -2,7 +2,7 @@
 
 A thin facade over pySHACL. The data graph is checked against the bundled shapes
 (``shapes/*.ttl``, found beside ``ontology/`` and ``data/``, see
-:func:`kg.store.graph.bundle_root`) with RDFS inference over the bundled ontology, so a
+:func:`kg.store.sources.bundle_root`) with RDFS inference over the bundled ontology, so a
 ``fip:Directorate`` is checked as the ``org:Organization`` it is. The result is a small
 frozen object that the CLI and the HTTP layer turn into exit codes and responses; nothing
 here knows about either.
