@@ -323,6 +323,7 @@ def test_the_tour_has_examples():
 RUNNABLE = [block for block in command_blocks() if block.runnable]
 
 
+@pytest.mark.slow  # kg commands in subprocesses, a server for the curl blocks
 @pytest.mark.parametrize("block", RUNNABLE, ids=lambda block: block.id)
 def test_the_command_block_runs_as_the_manual_shows(block, scratch, request):
     if block.tour:
@@ -365,6 +366,7 @@ def build(folder: Path, site: Path) -> subprocess.CompletedProcess:
         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
 
 
+@pytest.mark.slow  # mkdocs builds the whole site
 def test_the_manual_builds_with_no_warning(tmp_path):
     done = build(ROOT, tmp_path / "site")
     assert done.returncode == 0, done.stderr
@@ -375,6 +377,7 @@ def test_the_manual_builds_with_no_warning(tmp_path):
     assert "KnowledgeGraph" in reference and "Writer" in reference  # mkdocstrings ran
 
 
+@pytest.mark.slow
 def test_a_broken_link_or_anchor_fails_the_build(tmp_path):
     copy = tmp_path / "project"
     copy.mkdir()
