@@ -35,6 +35,7 @@ import kg
 from kg.cli import main
 from kg.config import SETTINGS
 from kg.namespaces import GRAPHS
+from kg.web.routes import ROUTES
 
 ROOT = Path(__file__).resolve().parents[1]
 README_PATH = ROOT / "README.md"
@@ -56,6 +57,14 @@ def test_every_command_is_in_the_manual(command):
 def test_every_setting_is_on_the_configuration_page(setting):
     page = _page("configuration.md")
     assert f"`{setting.flag}`" in page and f"`{setting.env_var}`" in page
+
+
+@pytest.mark.parametrize("route", [r for r in ROUTES if r.path], ids=lambda route: route.path)
+def test_every_route_of_the_table_is_in_the_manual(route):
+    """kg.web.routes is the one table of routes; the manual's tables of routes (the
+    protocols, the pages) name each of them."""
+    manual = _page("querying.md") + _page("web-interface.md")
+    assert re.search(rf"[ `]/{re.escape(route.path)}(?![\w-])", manual), route.path
 
 
 @pytest.mark.parametrize("graph", sorted(GRAPHS.values()))
