@@ -70,6 +70,15 @@ class Client:
         self._idle = threading.local()  # per thread: {(scheme, netloc): HTTPConnection}
         self._open: set[http.client.HTTPConnection] = set()  # kept ones, of every thread
         weakref.finalize(self, _close_all, self._open)
+        self._proxies: dict[tuple, bool] = {}  # (scheme, host): whether a proxy is configured
+
+    def _proxied(self, parts: urllib.parse.SplitResult) -> bool:
+        # read once per host: urllib reads the proxies from the whole environment each time
+        key = (parts.scheme, parts.hostname)
+        if key not in self._proxies:
+            self._proxies[key] = parts.scheme in urllib.request.getproxies() and \
+                not urllib.request.proxy_bypass(parts.hostname or "")
+        return self._proxies[key]
 
     def close(self) -> None:
         """Close the connections kept open (a thread may open new ones afterwards)."""
@@ -85,7 +94,7 @@ class Client:
             headers["Content-Type"] = content_type
         parts = urllib.parse.urlsplit(url)
         try:
-            if keep and parts.scheme in ("http", "https") and not _proxied(parts):
+            if keep and parts.scheme in ("http", "https") and not self._proxied(parts):
                 response, release = self._kept(parts, method, body, headers, timeout)
             else:
                 request = urllib.request.Request(url, body, method=method, headers=headers)
@@ -162,11 +171,6 @@ def _close_all(connections: set) -> None:
     for connection in list(connections):
         connection.close()
     connections.clear()
-
-
-def _proxied(parts: urllib.parse.SplitResult) -> bool:
-    return parts.scheme in urllib.request.getproxies() and \
-        not urllib.request.proxy_bypass(parts.hostname or "")
 
 
 def _ignore(complete: bool) -> None:

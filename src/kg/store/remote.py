@@ -13,6 +13,7 @@ default graph, as the embedded store does (Oxigraph: ``--union-default-graph``).
 
 from __future__ import annotations
 
+import functools
 import logging
 import socket
 import urllib.parse
@@ -91,10 +92,9 @@ class RemoteStore:
         if scoped and self.dialect.system_graphs and not (default_graphs or named_graphs) \
                 and not _names_dataset(text):
             default_graphs = named_graphs = self.project_graphs() or [_NOTHING]
-        form = [("query", text)] + \
-            [("default-graph-uri", g) for g in default_graphs] + \
-            [("named-graph-uri", g) for g in named_graphs]
-        return self._request(self.query_url, urllib.parse.urlencode(form).encode(),
+        form = urllib.parse.urlencode({"query": text}) + \
+            _dataset_form(tuple(default_graphs), tuple(named_graphs))
+        return self._request(self.query_url, form.encode(),
                              "application/x-www-form-urlencoded", accept, timeout, keep=True)
 
     def close(self) -> None:
@@ -310,6 +310,15 @@ class RemoteStore:
 
     def __repr__(self) -> str:
         return f"RemoteStore({self.query_url!r})"
+
+
+@functools.lru_cache(maxsize=64)
+def _dataset_form(default_graphs: tuple[str, ...], named_graphs: tuple[str, ...]) -> str:
+    """The protocol's dataset parameters, form-encoded once for each dataset (on Virtuoso
+    every query names the project's graphs)."""
+    form = [("default-graph-uri", g) for g in default_graphs] + \
+        [("named-graph-uri", g) for g in named_graphs]
+    return "&" + urllib.parse.urlencode(form) if form else ""
 
 
 def _names_dataset(text: str) -> bool:
