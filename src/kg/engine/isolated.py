@@ -88,6 +88,7 @@ class IsolatedExecutor:
             reply = worker.conn.recv()
         except (EOFError, OSError) as exc:
             if pool.stopped_for_another(worker):
+                worker.close()
                 raise _StoppedForAnother() from exc
             worker.kill()  # if it is not quite gone yet (its exit code is kept meanwhile)
             code = worker.exit_code()

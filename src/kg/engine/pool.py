@@ -121,7 +121,7 @@ class WorkerPool:
         self._forget(host.pid)
         while True:  # its idle slots are gone with it
             try:
-                self.idle.get_nowait()
+                self.idle.get_nowait().close()
             except queue.Empty:
                 break
         self._in_background(self._start_host)
@@ -209,6 +209,7 @@ class WorkerPool:
                     raise
         if host is not None:
             self._replace_host(host)
+            worker.close()
             try:
                 return self.idle.get(timeout=_STARTUP_TIMEOUT)
             except queue.Empty:
@@ -225,6 +226,8 @@ class WorkerPool:
         host = worker.host
         if host is None or host is self.host:
             self.idle.put(worker)
+        else:
+            worker.close()
 
     def replace(self, worker: Worker) -> None:
         """Stop a worker (in memory: its host, every slot with it) and start another in the
@@ -232,6 +235,7 @@ class WorkerPool:
         host = worker.host
         if host is not None:
             self._replace_host(host)
+            worker.close()
             return
         self._discard(worker)
 
@@ -289,9 +293,11 @@ class WorkerPool:
             host.kill()
         while True:
             try:
-                self.idle.get_nowait().kill()
+                worker = self.idle.get_nowait()
             except queue.Empty:
                 break
+            worker.kill()
+            worker.close()
         shutil.rmtree(self.spool_dir, ignore_errors=True)
         if self._checkpoint_dir is not None:
             shutil.rmtree(self._checkpoint_dir, ignore_errors=True)

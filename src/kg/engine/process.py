@@ -109,7 +109,10 @@ class Worker:
             raise errors.EngineError(f"a query worker ended while loading the data: {reply[1]}")
         self.version = version
 
-    def _close(self) -> None:
+    def close(self) -> None:
+        """Let go of its pipe and its CPU-time file: by the thread that holds the worker
+        only (closed under another thread's read, a pipe fails with a TypeError, and a
+        reused descriptor number would be read as this one)."""
         if self._stat is not None:
             os.close(self._stat)
             self._stat = None
@@ -146,7 +149,7 @@ class WorkerProcess(Worker):
         """End the process at once (SIGKILL frees its CPU) and close the pipe."""
         self._process.kill()
         self._process.join(5)
-        self._close()
+        self.close()
 
 
 class Host:
@@ -229,8 +232,7 @@ class Host:
                 self._status = os.waitpid(self.pid, 0)[1]
             except (ProcessLookupError, ChildProcessError):
                 self._status = 0
-            for slot in self.slots:
-                slot._close()
+            # its slots' pipes now end: each is closed by the thread that holds it
             for conn in self._starting:
                 conn.close()
 
