@@ -39,6 +39,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.server.connections += 1
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        closing = self.server.close_after  # as the request came: the test sets it between two
         body = self.rfile.read(int(self.headers["Content-Length"]))
         self.server.requests.append((self.command, self.headers["Content-Type"], body))
         answer = b"" if self.headers["Content-Type"] == "application/sparql-update" else _ASK_TRUE
@@ -48,7 +49,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Server", "test")
         self.end_headers()
         self.wfile.write(answer)
-        if self.server.close_after:
+        if closing:
             self.close_connection = True
 
     def log_message(self, *args) -> None:
