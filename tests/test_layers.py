@@ -3,8 +3,8 @@ and never in a circle; and none is longer than :data:`MAX_LINES`.
 
 The floors, bottom up, are the table :data:`FLOORS`. Every ``import`` counts, those inside
 functions too (a late import is how a cycle hides) and those under ``if TYPE_CHECKING:``
-(an annotation names what a module depends on), with one exception: a cycle made only of
-type-checking imports never runs, so cycles are sought among the imports that execute.
+(an annotation names what a module depends on: a module that needs only the shape of a
+type from above declares it as a ``Protocol`` instead).
 """
 
 from __future__ import annotations
@@ -43,12 +43,11 @@ FLOORS: dict[str, int] = {
 
 @dataclass(frozen=True)
 class Import:
-    """One import statement of a module: who, whom, where, and whether it runs."""
+    """One import statement of a module: who, whom, where."""
 
     module: str
     target: str
     line: int
-    runs: bool  # False under ``if TYPE_CHECKING:``
 
 
 def modules(root: Path, package: str) -> dict[str, Path]:
@@ -67,24 +66,13 @@ def imports(root: Path, package: str) -> list[Import]:
     for name, path in known.items():
         tree = ast.parse(path.read_text(), str(path))
         is_package = path.name == "__init__.py"
-        for node, runs in _import_nodes(tree):
+        for node in ast.walk(tree):
+            if not isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
             for target in _targets(node, name, is_package, known):
                 if target != name and target.split(".")[0] == package:
-                    found.append(Import(name, target, node.lineno, runs))
+                    found.append(Import(name, target, node.lineno))
     return list(dict.fromkeys(found))  # ``from x import a, b``: once
-
-
-def _import_nodes(tree: ast.AST, runs: bool = True):
-    for node in ast.iter_child_nodes(tree):
-        if isinstance(node, (ast.Import, ast.ImportFrom)):
-            yield node, runs
-        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-            for child in node.body:
-                yield from _import_nodes(ast.Module(body=[child], type_ignores=[]), False)
-            for child in node.orelse:
-                yield from _import_nodes(ast.Module(body=[child], type_ignores=[]), runs)
-        else:
-            yield from _import_nodes(node, runs)
 
 
 def _targets(node, name: str, is_package: bool, known: dict[str, Path]) -> list[str]:
@@ -125,13 +113,12 @@ def upward(found: list[Import], floors: dict[str, int]) -> list[str]:
 
 
 def cycles(found: list[Import]) -> list[list[str]]:
-    """The import cycles among the imports that run: each a list of modules that reach one
-    another (a strongly connected component, Tarjan), largest first."""
+    """The import cycles: each a list of modules that reach one another (a strongly
+    connected component, Tarjan), largest first."""
     graph: dict[str, set[str]] = {}
     for i in found:
-        if i.runs:
-            graph.setdefault(i.module, set()).add(i.target)
-            graph.setdefault(i.target, set())
+        graph.setdefault(i.module, set()).add(i.target)
+        graph.setdefault(i.target, set())
     index: dict[str, int] = {}
     low: dict[str, int] = {}
     stack: list[str] = []
@@ -211,7 +198,7 @@ def _package(root: Path, files: dict[str, str]) -> None:
 @pytest.fixture
 def synthetic(tmp_path) -> Path:
     """A package ``p`` with two floors, a cycle hidden in a function, an upward import, and
-    a cycle made of a type-checking import only (which never runs)."""
+    a cycle through a type-checking import."""
     _package(tmp_path, {
         "p/__init__.py": "",
         "p/low/__init__.py": "",
@@ -227,8 +214,9 @@ def synthetic(tmp_path) -> Path:
     return tmp_path
 
 
-def test_the_checker_finds_a_cycle_hidden_in_a_function(synthetic):
-    assert cycles(imports(synthetic, "p")) == [["p.low.a", "p.low.b"]]
+def test_the_checker_finds_a_cycle_hidden_in_a_function_or_an_annotation(synthetic):
+    assert sorted(cycles(imports(synthetic, "p"))) == [["p.low.a", "p.low.b"],
+                                                      ["p.low.d", "p.low.e"]]
 
 
 def test_the_checker_finds_an_import_up_the_floors(synthetic):

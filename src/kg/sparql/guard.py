@@ -15,12 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterator
+from typing import Iterator, Protocol
 
 from ..errors import ForbiddenFeatureError, QueryTooComplexError, TooLargeError
 
-if TYPE_CHECKING:
-    from .federation import ServicePolicy
+class ServicePolicy(Protocol):
+    """What the guard asks of a :class:`kg.sparql.federation.ServicePolicy`: the query with
+    its SERVICE IRIs rewritten, or refused."""
+
+    def rewrite(self, text: str) -> str: ...
 
 #: Keywords refused, with the reason given to the client.
 FORBIDDEN = {

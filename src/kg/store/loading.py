@@ -8,17 +8,22 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import Protocol, Sequence
 
 from pyoxigraph import NamedNode, RdfFormat, Store
 
 from .. import reasoning
+from ..config import Config
 from ..errors import StoreError
 from ..sparql.formats import QUAD_FORMATS, RDF_INPUT_FORMATS, by_name, for_path
 from .sources import ProgressCallback, Source, drain, read
 
-if TYPE_CHECKING:
-    from .graph import KnowledgeGraph
+class KnowledgeGraph(Protocol):
+    """What loading reads of a :class:`kg.store.graph.KnowledgeGraph`, which calls it."""
+
+    store: Store
+    config: Config
+    bulk_load_bytes: int
 
 
 def bulk_sized(kg: KnowledgeGraph, sources: Sequence[Source]) -> bool:

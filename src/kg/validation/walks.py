@@ -11,7 +11,7 @@ of a class) is refused: :func:`walk` and :func:`reach` return None.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import rdflib
 from pyoxigraph import BlankNode, Literal
@@ -20,8 +20,14 @@ from rdflib import Variable
 from ..terms import to_ox
 from .entail import View
 
-if TYPE_CHECKING:
-    from .checks import Check
+class Check(Protocol):
+    """What a walk reads of a :class:`kg.validation.checks.Check`: its triple patterns,
+    the block each is written in, those inside ``GRAPH``, and its one-use variables."""
+
+    patterns: tuple[tuple, ...]
+    blocks: tuple[int, ...]
+    graphed: frozenset[tuple]
+    leaves: frozenset[str]
 
 
 def walk(check: Check, view: View, root: Variable, touched: set) -> set | None:

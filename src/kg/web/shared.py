@@ -19,7 +19,7 @@ from ..sparql.request import QueryRequest
 from ..errors import UnsupportedMediaTypeError, UsageError
 from ..sparql.formats import RDF_INPUT_FORMATS, Format, ResultKind, negotiate
 from ..validation.validate import ValidationResult
-from ..writes.writer import Outcome
+from ..writes.outcome import Outcome
 from .content.describe import SD, VOID
 from ..namespaces import PREFIXES
 

@@ -26,7 +26,8 @@ from .textmatch import best_match
 from .client import WD, Item, WikidataClient, qid
 
 if TYPE_CHECKING:
-    from ..writes.writer import Outcome, Writer
+    from ..writes.outcome import Outcome
+    from ..writes.writer import Writer
 
 #: Below this label similarity a link is reported as suspicious.
 LABEL_THRESHOLD = 0.75

@@ -13,10 +13,10 @@ from . import changelog
 from ..delta import Delta, effective
 from ..errors import NotFoundError
 from ..store.lock import holding
+from .outcome import Outcome
 
 if TYPE_CHECKING:
     from ..validation.validate import ValidationResult
-    from .writer import Outcome
 
 
 class ReviewQueue:

@@ -21,7 +21,6 @@ A refused or failed write leaves the store exactly as it was.
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
 from typing import Callable, Iterable
 
 from pyoxigraph import DefaultGraph, NamedNode, Quad, Store
@@ -44,6 +43,7 @@ from ..store.sources import Source, read_sources
 from ..store.lock import holding
 from .fetch import load_addresses, load_quads
 from .lane import WriteLane
+from .outcome import Outcome
 from .review import ReviewQueue
 from ..sparql.update import update_delta
 from ..validation.findings import combined
@@ -52,19 +52,6 @@ from ..validation.validate import ValidationResult, load_turtle
 ON_INVALID = ("reject", "quarantine")
 USER = GRAPHS["user"]
 _EXCLUDE = frozenset(NamedNode(g) for g in SERVER_GRAPHS)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What became of a write: ``committed``, ``unchanged`` (nothing to do) or ``quarantined``."""
-
-    status: str
-    added: int = 0
-    removed: int = 0
-    #: The change-log record of a committed write, or the pending change of a quarantined one.
-    iri: str | None = None
-    #: The validation result (warnings of a committed write, violations of a quarantined one).
-    result: ValidationResult | None = None
 
 
 class Writer(ReviewQueue):
