@@ -95,10 +95,6 @@ def test_every_failure_is_documented_in_the_readme(report):
     assert failing <= documented, f"undocumented failures: {sorted(failing - documented)}"
 
 
-@needs_suites
-def test_the_run_is_fast_enough_for_ci(report):
-    assert report.seconds < 180
-
 
 @needs_suites
 def test_every_suite_is_run(report):
