@@ -4,10 +4,14 @@ server answers the next request. Runaway queries do not hold up short ones."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import socket
 import threading
 import time
 import urllib.parse
+from pathlib import Path
 
 import pytest
 
@@ -198,3 +202,65 @@ def test_clients_behind_a_trusted_proxy_are_counted_apart(make_app, hops, forwar
     finally:
         release.set()
         first.join(10)
+
+
+def _descendants(pid: int) -> set[int]:
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_bytes()
+            except OSError:  # ended meanwhile
+                continue
+            children.setdefault(int(stat.rsplit(b")", 1)[1].split()[1]), []).append(int(entry))
+    found, todo = set(), [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_bytes().rsplit(b")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _running(pid: int) -> bool:
+    try:
+        return b"zombie" not in Path(f"/proc/{pid}/status").read_bytes()
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads the process tree from /proc")
+@pytest.mark.parametrize("stop", ["SIGTERM to the server", "SIGKILL to the store's owner"])
+@pytest.mark.parametrize("storage", ["memory", "disk"])
+def test_a_server_gone_while_a_runaway_runs_leaves_no_process_behind(tmp_path, storage, stop):
+    args = ("--data-dir", str(tmp_path / "data")) if storage == "disk" else ()
+    kg = KGServer(tmp_path, *args, env={"KG_TIMEOUT": "300"}).wait()
+
+    def runaway():
+        with contextlib.suppress(OSError):  # no answer: the server is gone first
+            http_get(kg.url + "sparql?" + urllib.parse.urlencode({"query": RUNAWAY}), timeout=5)
+
+    try:
+        threading.Thread(target=runaway, daemon=True).start()
+        deadline = time.monotonic() + 60
+        while not any(_cpu_seconds(pid) > 1 for pid in _descendants(kg.process.pid)):
+            assert time.monotonic() < deadline, "the runaway query never started"
+            time.sleep(0.1)
+        processes = _descendants(kg.process.pid)
+        if stop.startswith("SIGTERM"):
+            kg.stop()
+        else:  # the process that forked the workers: granian's worker, the server's child
+            os.kill(min(processes), signal.SIGKILL)
+    finally:
+        kg.stop()
+    deadline = time.monotonic() + 60
+    while alive := {pid for pid in processes if _running(pid)}:
+        assert time.monotonic() < deadline, f"still running: {sorted(alive)}"
+        time.sleep(0.2)

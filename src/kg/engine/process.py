@@ -24,7 +24,7 @@ from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
 from .. import errors
-from .worker import answer_on_threads, main as worker_main
+from .worker import answer_on_threads, process_main
 
 try:
     _TICKS = os.sysconf("SC_CLK_TCK")
@@ -134,7 +134,7 @@ class WorkerProcess(Worker):
     def start(cls, context, spool_dir: str) -> "WorkerProcess":
         """A worker process of its own, without data yet."""
         conn, child = context.Pipe()
-        process = context.Process(target=worker_main, args=(child, spool_dir),
+        process = context.Process(target=process_main, args=(child, spool_dir, os.getpid()),
                                   daemon=True, name="kg-query-worker")
         process.start()
         child.close()
@@ -178,6 +178,7 @@ class Host:
         sockets, the pipes of an earlier host) is closed before it answers anything.
         """
         pipes = [Pipe() for _ in range(slots)]
+        server = os.getpid()
         gc.freeze()  # the collector would write to every object's page in the host
         try:
             with warnings.catch_warnings():
@@ -194,7 +195,7 @@ class Host:
         if pid == 0:
             try:
                 _become_worker(keep={theirs.fileno() for _, theirs in pipes})
-                answer_on_threads([theirs for _, theirs in pipes], spool_dir, store)
+                answer_on_threads([theirs for _, theirs in pipes], spool_dir, store, server)
             finally:
                 os._exit(0)
         gc.unfreeze()

@@ -10,7 +10,9 @@ Nothing here knows about HTTP.
 from __future__ import annotations
 
 import os
+import select
 import threading
+import time
 from typing import Any
 
 from pyoxigraph import RdfFormat, Store
@@ -46,6 +48,47 @@ def open_store(source: dict[str, Any], store: Store | None = None) -> Store:
     return store
 
 
+def end_with(owner: int) -> None:
+    """Exit this process as soon as process ``owner`` (the server that owns the store) ends.
+
+    A worker busy with a runaway query never reads its pipe again, so the pipe cannot tell it
+    that the server is gone: without this, a server killed (or stopped while its own exit was
+    cut short) left a worker burning a core for ever. Not the parent: a worker of its own is
+    the forkserver's child, and the forkserver lives as long as any of its children does.
+    """
+    try:
+        handle: int | None = os.pidfd_open(owner)
+    except ProcessLookupError:
+        os._exit(0)
+    except (AttributeError, OSError):  # no pidfd (not Linux, or before 5.3): ask every second
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            select.select([handle], [], [])  # readable once the process has ended
+        else:
+            while _alive(owner):
+                time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="kg-owner-watch", daemon=True).start()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):  # gone, or its number is someone else's
+        return False
+    return True
+
+
+def process_main(conn, spool_dir: str, owner: int) -> None:
+    """A worker process of its own (:class:`kg.engine.process.WorkerProcess`): :func:`main`,
+    for as long as the server ``owner`` lives."""
+    end_with(owner)
+    main(conn, spool_dir)
+
+
 def main(conn, spool_dir: str, store: Store | None = None) -> None:
     """The worker process: load the data it is sent (or start with ``store``: forked by the
     server, it holds the server's data), then answer queries until EOF."""
@@ -73,10 +116,11 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
             conn.send(("fault", f"{type(exc).__name__}: {exc}"))
 
 
-def answer_on_threads(conns: list, spool_dir: str, store: Store) -> None:
+def answer_on_threads(conns: list, spool_dir: str, store: Store, owner: int) -> None:
     """The query host (:class:`kg.engine.process.Host`): :func:`main` on one thread per
     pipe, over one ``store``, each thread first telling its id (its CPU time and priority
-    are watched and set per thread). Returns when every pipe is closed.
+    are watched and set per thread). Returns when every pipe is closed, exits when the
+    server ``owner`` ends.
 
     Each runs on a thread started here, never on the thread that forked the host: the
     random generator Oxigraph names blank nodes with is per thread, and the forking
@@ -86,6 +130,7 @@ def answer_on_threads(conns: list, spool_dir: str, store: Store) -> None:
         conn.send(("started", threading.get_native_id()))
         main(conn, spool_dir, store)
 
+    end_with(owner)
     threads = [threading.Thread(target=answer, args=(conn,), name="kg-query-slot")
                for conn in conns]
     for thread in threads:
