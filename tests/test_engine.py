@@ -14,6 +14,7 @@ from helpers import RUNAWAY, engine_for
 from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
                        QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
                        QueryTooComplexError, ResultTooLargeError, TooLargeError)
+from kg.namespaces import PREFIXES
 from kg.sparql.guard import check_query, read
 
 
@@ -244,6 +245,9 @@ def test_large_answers_are_spooled_to_a_file_and_removed(bundled):
 
 # -- the guard -----------------------------------------------------------------------------
 
+#: What clients send with every query: every prefix of the project, declared in full.
+PROLOGUE = "".join(f"PREFIX {prefix}: <{iri}>\n" for prefix, iri in PREFIXES.items())
+
 @pytest.mark.parametrize("text", [
     "SELECT * " + "{" * 2000 + "}" * 2000,
     "SELECT * { FILTER(" + "(" * 2000 + "1" + ")" * 2000 + ") }",
@@ -263,9 +267,20 @@ def test_deep_nesting_is_refused_before_parsing(text):
     ("LOAD <file:///etc/passwd>", {"LOAD"}),
     ('SELECT ?service { ?service rdfs:label "SERVICE LOAD" } # SERVICE', set()),
     ("SELECT * { ?s ex:service ?o }", set()),
+    # the prologue is read in one match: what follows it is scanned as before
+    (PROLOGUE + "SELECT * { SERVICE <http://x/> { ?s ?p ?o } }", {"SERVICE"}),
+    ("PREFIX service: <http://e/> #SERVICE\nBASE <http://e/>\nPREFIX:<http://e/>"
+     "\nSELECT * { service: ?p ?o }", set()),
+    ("PREFIX x: <http://e/> SERVICE <http://x/> { ?s ?p ?o }", {"SERVICE"}),
+    ("PREFIX x: <http://e/\\u003E SERVICE <http://x/> { } }", {"SERVICE"}),
 ])
 def test_scanner_finds_keywords_that_fetch_urls(text, found):
     assert read(text).forbidden == found
+
+
+def test_the_prologue_neither_nests_nor_hides_the_form():
+    shape = read(PROLOGUE + "PREFIX p: <http://e/((((>\n# {{{\nASK { ?s ?p ?o }")
+    assert shape.form == "ASK" and shape.depth == 1
 
 
 def test_guard_limits():

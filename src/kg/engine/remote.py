@@ -76,7 +76,7 @@ class RemoteExecutor:
         # a format the server does not write as the standard says is asked as one it does
         accept = fmt.media_type if dialect.writes(fmt.media_type) else \
             _NTRIPLES if kind is ResultKind.GRAPH else _JSON
-        reply = store.send(text, accept, timeout=self.timeout, **graphs)
+        reply = store.send(text, accept, timeout=self.timeout, shape=request.shape, **graphs)
         head = reply.read(SPOOL_MEMORY + 1)
         if len(head) > SPOOL_MEMORY:  # large: pass the rest through as it comes
             rest = _Rest(head, reply)

@@ -47,6 +47,12 @@ _TOKEN = re.compile(r'''
   | (?P<punct>[;.,:])
 ''', re.VERBOSE | re.DOTALL)
 _ESCAPE = re.compile(r"\\u([0-9A-Fa-f]{4})|\\U([0-9A-Fa-f]{8})")
+# The prologue (PREFIX and BASE declarations, spaces, comments) read in one match: clients
+# send dozens of declarations with every query, and token by token they were most of the
+# scan. An IRI there nests nothing and no keyword hides in it (the parser reads an IRIREF).
+_PROLOGUE = re.compile(r"""(?:\s+|\#[^\n\r]*
+    |(?i:PREFIX)\s*(?:[A-Za-z][\w\-.]*)?:\s*<[^<>"{}|^`\\\x00-\x20]*>
+    |(?i:BASE)\s*<[^<>"{}|^`\\\x00-\x20]*>)*""", re.VERBOSE)
 
 
 def unescape(text: str) -> str:
@@ -136,7 +142,7 @@ def _read(text: str) -> Shape:
     depth = deepest = 0
     found: set[str] = set()
     form = None
-    for match in _TOKEN.finditer(text):
+    for match in _TOKEN.finditer(text, _PROLOGUE.match(text).end()):
         kind = match.lastgroup
         token = match.group()
         if kind in ("bracket", "iri"):

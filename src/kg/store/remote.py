@@ -23,7 +23,7 @@ from pyoxigraph import (BlankNode, DefaultGraph, NamedNode, Quad, QueryResultsFo
                         Store, Triple, parse, parse_query_results, serialize)
 
 from ..errors import KGError, QueryTimeoutError
-from ..sparql.guard import read
+from ..sparql.guard import Shape, read
 from .dialect import Dialect, dialect_for
 from .http import Client, Reply
 from .staging import Staging, update_operations
@@ -80,7 +80,7 @@ class RemoteStore:
 
     def send(self, text: str, accept: str, *, default_graphs: Sequence[str] = (),
              named_graphs: Sequence[str] = (), timeout: float | None = None,
-             scoped: bool = True) -> Reply:
+             scoped: bool = True, shape: Shape | None = None) -> Reply:
         """POST a query as the SPARQL 1.1 Protocol says; the answer unread. A client
         error (4xx) raises the KGError that fits, with the server's message.
 
@@ -88,9 +88,10 @@ class RemoteStore:
         is given the project's graphs as its default and named graphs (``scoped``), so that
         it sees what the embedded store would hold; not an ASK, which Virtuoso 7.2 answers
         wrongly once a request names a dataset (true for a graph that does not exist).
+        ``shape``: what the guard read of the query already (else it is read here).
         """
         if scoped and self.dialect.system_graphs and not (default_graphs or named_graphs) \
-                and not _names_dataset(text):
+                and not _names_dataset(shape or read(text)):
             default_graphs = named_graphs = self.project_graphs() or [_NOTHING]
         form = urllib.parse.urlencode({"query": text}) + \
             _dataset_form(tuple(default_graphs), tuple(named_graphs))
@@ -321,7 +322,6 @@ def _dataset_form(default_graphs: tuple[str, ...], named_graphs: tuple[str, ...]
     return "&" + urllib.parse.urlencode(form) if form else ""
 
 
-def _names_dataset(text: str) -> bool:
+def _names_dataset(shape: Shape) -> bool:
     """Whether a query is an ASK or names its own dataset (FROM): left unscoped."""
-    request = read(text)
-    return request.form == "ASK" or "FROM" in request.keywords
+    return shape.form == "ASK" or "FROM" in shape.keywords
