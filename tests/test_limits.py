@@ -264,3 +264,15 @@ def test_a_server_gone_while_a_runaway_runs_leaves_no_process_behind(tmp_path, s
     while alive := {pid for pid in processes if _running(pid)}:
         assert time.monotonic() < deadline, f"still running: {sorted(alive)}"
         time.sleep(0.2)
+
+
+def test_a_stopped_server_leaves_no_spool_folder_nor_checkpoint_behind(tmp_path):
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    kg = KGServer(tmp_path, "--data-dir", str(tmp_path / "data"),
+                  env={"TMPDIR": str(temporary)}).wait()
+    assert _ask(kg.url) == 200
+    assert list(tmp_path.glob(".kg-checkpoints-*")) and list(temporary.glob("kg-spool-*"))
+    kg.stop()
+    assert kg.process.returncode == 0, kg.output()
+    assert not list(tmp_path.glob(".kg-checkpoints-*")) and not list(temporary.glob("kg-spool-*"))

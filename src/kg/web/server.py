@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import multiprocessing.util
 import sys
 import time
 from typing import Callable, Iterable
@@ -61,6 +62,7 @@ class AccessLog:
 def build_app(config: Config, _target: str = ""):
     """The app granian serves (called in its worker process, which owns the store)."""
     from .app import create_app
+    from .extensions import close_app
 
     # a gated write is a long stretch of Python on one thread: with the interpreter's
     # default 5 ms between hand-overs of the GIL, every request thread that wakes up meanwhile
@@ -68,6 +70,10 @@ def build_app(config: Config, _target: str = ""):
     # without; handing over every millisecond, 0.72-0.74)
     sys.setswitchinterval(0.001)
     app = create_app(config)
+    # granian's worker is a multiprocessing child, which ends with os._exit: atexit never
+    # runs there (the query workers' spool folder and checkpoints were left behind at every
+    # stop), multiprocessing's own finalizers do
+    multiprocessing.util.Finalize(app, close_app, args=(app,), exitpriority=10)
     for url, what in urls(config):
         log.info("serving %s  (%s)", url, what)
     app.wsgi_app = AccessLog(app.wsgi_app, load_credentials(config))
