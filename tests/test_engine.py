@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import subprocess
+import sys
 import threading
 import time
 
@@ -14,6 +16,7 @@ from helpers import RUNAWAY, engine_for
 from kg.errors import (EngineError, ForbiddenFeatureError, NotAcceptableError,
                        QueryEvaluationError, QuerySyntaxError, QueryTimeoutError,
                        QueryTooComplexError, ResultTooLargeError, TooLargeError)
+from kg.engine.spool import private_folder
 from kg.namespaces import PREFIXES
 from kg.sparql.guard import check_query, read
 
@@ -309,3 +312,16 @@ def test_a_heavy_query_keeps_its_spooled_answer():
             engine.executor.pool.idle.put(worker)
     finally:
         engine.close()
+
+
+def test_an_engine_removes_the_folders_of_servers_that_have_ended(tmp_path):
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    stale = tmp_path / f"kg-spool-{ended.pid}-x1"
+    live = tmp_path / f"kg-spool-{os.getpid()}-x2"
+    unnamed = tmp_path / "kg-spool-x3"  # from before folders were named after their process
+    for folder in (stale, live, unnamed):
+        (folder / "answer").mkdir(parents=True)
+    made = private_folder("kg-spool-", tmp_path)
+    assert not stale.exists() and live.exists() and unnamed.exists()
+    assert os.path.basename(made).startswith(f"kg-spool-{os.getpid()}-")

@@ -276,3 +276,23 @@ def test_a_stopped_server_leaves_no_spool_folder_nor_checkpoint_behind(tmp_path)
     kg.stop()
     assert kg.process.returncode == 0, kg.output()
     assert not list(tmp_path.glob(".kg-checkpoints-*")) and not list(temporary.glob("kg-spool-*"))
+
+
+def test_a_killed_servers_checkpoints_are_removed_by_the_next_start(tmp_path):
+    data = str(tmp_path / "data")
+    kg = KGServer(tmp_path, "--data-dir", data).wait()
+    assert _ask(kg.url) == 200
+    processes = _descendants(kg.process.pid)
+    kg.kill()  # SIGKILL: nothing of the server runs to remove them
+    left = set(tmp_path.glob(".kg-checkpoints-*"))
+    assert left
+    deadline = time.monotonic() + 60
+    while any(_running(pid) for pid in processes):
+        assert time.monotonic() < deadline, "the killed server's processes still run"
+        time.sleep(0.1)
+    again = KGServer(tmp_path, "--data-dir", data).wait()
+    try:
+        assert _ask(again.url) == 200
+        assert not left & set(tmp_path.glob(".kg-checkpoints-*"))
+    finally:
+        again.stop()

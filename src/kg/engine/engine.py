@@ -19,7 +19,6 @@ the graph's lock (:attr:`KnowledgeGraph.lock`) while it commits and calls
 
 from __future__ import annotations
 
-import tempfile
 import shutil
 from typing import Protocol
 
@@ -30,6 +29,7 @@ from ..sparql.request import QueryLimits, QueryRequest, make_request
 from ..delta import Delta
 from ..store.graph import KnowledgeGraph
 from .cache import ResultCache, fingerprint, new_epoch
+from .spool import private_folder
 
 
 class Executor(Protocol):
@@ -64,7 +64,7 @@ class InProcessExecutor:
     def run(self, request: QueryRequest) -> tuple[Answer, int]:
         """The answer, written by the shared serialiser."""
         if self._spool_dir is None:
-            self._spool_dir = tempfile.mkdtemp(prefix="kg-spool-")
+            self._spool_dir = private_folder("kg-spool-")
         with self.kg.lock.reading():
             return write_answer(self.kg.store, request, self._spool_dir), self.version
 

@@ -32,7 +32,6 @@ import logging
 import os
 import queue
 import shutil
-import tempfile
 import threading
 
 from pyoxigraph import RdfFormat
@@ -41,6 +40,7 @@ from .. import errors
 from ..delta import Delta
 from ..store.graph import KnowledgeGraph
 from .process import CAN_FORK, Host, Worker, WorkerProcess, start_context
+from .spool import private_folder
 
 log = logging.getLogger("kg")
 
@@ -60,7 +60,7 @@ class WorkerPool:
         self.kg = kg
         self.workers = workers
         self.version = 0
-        self.spool_dir = tempfile.mkdtemp(prefix="kg-spool-")
+        self.spool_dir = private_folder("kg-spool-")
         # last in, first out: the worker that answered last answers next, with its caches
         # warm; taking them in turn made each query pay for a cold one (3x the CPU)
         self.idle: queue.LifoQueue[Worker] = queue.LifoQueue()
@@ -171,7 +171,7 @@ class WorkerPool:
         which it opens and brings up to date with the changes, as workers in memory do."""
         if self._checkpoint_dir is None:
             parent = self.kg.config.data_dir.resolve().parent
-            self._checkpoint_dir = tempfile.mkdtemp(prefix=".kg-checkpoints-", dir=parent)
+            self._checkpoint_dir = private_folder(".kg-checkpoints-", parent)
         process.checkpoint = os.path.join(self._checkpoint_dir, f"worker-{process.pid}")
         self.kg.store.backup(process.checkpoint)
         return process.checkpoint
