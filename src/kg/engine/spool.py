@@ -4,6 +4,8 @@ they are sent, and (on disk) the query workers' checkpoints of the store.
 Each is named after the process that made it, so that the next engine to start removes the
 folders of servers that were killed (SIGKILL, a power cut) before they could remove their
 own: a checkpoint holds on to store files the live store has compacted away.
+:func:`process_ended` tells whether such a process has gone (query workers ask it of their
+server where there is no pidfd to wait on).
 """
 
 from __future__ import annotations
@@ -27,26 +29,28 @@ def _sweep(prefix: str, parent: str | os.PathLike[str]) -> None:
     except OSError:  # unreadable: nothing to sweep
         return
     for name in names:
-        pid = name[len(prefix):].split("-", 1)[0]
-        if not (name.startswith(prefix) and pid.isdigit()) or not _ended(int(pid)):
+        if not name.startswith(prefix):
             continue
+        pid = name[len(prefix):].split("-", 1)[0]
         path = os.path.join(parent, name)
         try:
-            if os.stat(path).st_uid != os.getuid():  # another user's: not ours to remove
+            # another user's folder is not ours to remove (and only ours name our processes)
+            if not pid.isdigit() or os.stat(path).st_uid != os.getuid() \
+                    or not process_ended(int(pid)):
                 continue
         except OSError:
             continue
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _ended(pid: int) -> bool:
+def process_ended(pid: int) -> bool:
+    """Whether process ``pid``, one of this user's, has ended (a zombie has: it only waits
+    for its parent to hear of it; a number now another user's is another process)."""
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, PermissionError):
         return True
-    except PermissionError:  # alive, another user's
-        return False
-    try:  # a zombie has ended too: it only waits for its parent to hear of it
+    try:
         with open(f"/proc/{pid}/stat", "rb") as stat:
             return stat.read().rsplit(b")", 1)[1].split()[0] == b"Z"
     except (OSError, IndexError):  # no /proc: alive, as far as can be told

@@ -21,6 +21,7 @@ from ..errors import KGError
 from ..sparql.answer import write_answer
 from ..delta import Delta, commit
 from ..store.sources import release_memory
+from .spool import process_ended
 
 
 def error_message(exc: KGError) -> tuple:
@@ -67,19 +68,11 @@ def end_with(owner: int) -> None:
         if handle is not None:
             select.select([handle], [], [])  # readable once the process has ended
         else:
-            while _alive(owner):
+            while not process_ended(owner):
                 time.sleep(1)
         os._exit(0)
 
     threading.Thread(target=watch, name="kg-owner-watch", daemon=True).start()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):  # gone, or its number is someone else's
-        return False
-    return True
 
 
 def process_main(conn, spool_dir: str, owner: int) -> None:
