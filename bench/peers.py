@@ -409,7 +409,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("size", help="a folder of bench/data (10k, 100k, 1M)")
     parser.add_argument("--servers", default="kg,oxigraph,rdflib-endpoint",
-                        help="comma-separated: kg, oxigraph, rdflib-endpoint, or full names")
+                        help="comma-separated: kg, oxigraph, floor, rdflib-endpoint, or full names")
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=10, help="per throughput measure")
     parser.add_argument("--query-timeout", type=float, default=60)

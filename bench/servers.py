@@ -255,6 +255,10 @@ def servers(data: Path, work: Path, *, which: set[str], compare_src: Path | None
         Server("oxigraph (disk)", "disk",
                [oxigraph, "serve", "--location", str(work / "oxigraph-store"), "--bind",
                 "127.0.0.1:{port}", "--union-default-graph", "--timeout-s", "30"], "/query"),
+        # the floor of kg's stack: Flask on granian over pyoxigraph, nothing of kg's own
+        Server("floor (memory)", "memory",
+               [sys.executable, str(REPO / "bench" / "floor.py"), str(nquads), "--port",
+                "{port}"], "/sparql"),
         Server("rdflib-endpoint", "memory",
                [str(RDFLIB_ENDPOINT), "serve", str(nquads), "--host", "127.0.0.1",
                 "--port", "{port}"], "/"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+from pathlib import Path
 
 import pytest
 from pyoxigraph import NamedNode, Quad, RdfFormat, parse
@@ -197,22 +198,22 @@ def test_hosts_forked_after_a_write_see_it_and_keep_the_deadline(checker):
 
 
 @pytest.mark.slow
-def test_query_workers_on_disk_apply_each_write_to_their_own_checkpoint(checker, tmp_path):
+def test_the_query_host_on_disk_applies_each_write_to_its_own_checkpoint(checker, tmp_path):
     config = Config.load({"data_dir": str(tmp_path / "disk")}, environ={})
     kg = KnowledgeGraph.open(config)
     engine = engine_for(kg, workers=2, timeout=60).start()
     try:
-        pids = {w.pid for w in engine.executor.pool._workers}
-        assert len(list(tmp_path.glob(".kg-checkpoints-*/worker-*"))) == 2  # one each
+        host = engine.executor.pool.host
+        assert len(list(tmp_path.glob(".kg-checkpoints-*/*"))) == 1  # the host's
         writer = Writer(kg, config=config, checker=checker, engine=engine)
         ask = "ASK { fipid:w-link a fip:CooperationLink }"
         for text in (LINK, "DELETE WHERE { fipid:w-link ?p ?o }", LINK):
             writer.update(text, agent="alice")
             expected = b"true}" if text is LINK else b"false}"
             assert all(engine.query(ask).read().endswith(expected) for _ in range(4))
-        # the same workers, on the same copies: a write made none of them open the store again
-        assert {w.pid for w in engine.executor.pool._workers} == pids
-        assert len(list(tmp_path.glob(".kg-checkpoints-*/worker-*"))) == 2
+        # the same host, on the same copy: a write did not make it open the store again
+        assert engine.executor.pool.host is host and not host.stopped
+        assert list(tmp_path.glob(".kg-checkpoints-*/*")) == [Path(host.checkpoint)]
     finally:
         engine.close()
     assert not list(tmp_path.glob(".kg-checkpoints-*"))

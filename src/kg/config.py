@@ -140,9 +140,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("timeout", 30.0, "Seconds a query may run before it is stopped (answer 503).",
             float),
     Setting("workers", 6,
-            "Query workers: in memory (Linux) the threads of one query host forked from "
-            "the server, on disk processes of their own; a runaway query is stopped by "
-            "ending its process. 0: run queries in the server process, without timeouts.",
+            "Query workers: the threads of one query host, a process holding one copy of "
+            "the data (in memory on Linux forked from the server, on disk on its own "
+            "checkpoint of the store); a runaway query is stopped by ending that process. "
+            "0: run queries in the server process, without timeouts.",
             int),
     Setting("heavy_queries", 3,
             "Most queries that may use more than heavy_after seconds of CPU at once; one "

@@ -1,5 +1,6 @@
 """The engine: answers checked query requests through one executor (in this process, in
-worker processes under deadlines, or passed through to a SPARQL server), with a cache."""
+the query host's threads under deadlines, or passed through to a SPARQL server), with a
+cache."""
 
 from .engine import Engine, Executor, InProcessExecutor
 

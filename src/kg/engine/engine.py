@@ -94,7 +94,7 @@ class Engine:
     @classmethod
     def from_config(cls, kg: KnowledgeGraph, config) -> "Engine":
         """The engine ``config`` (a :class:`kg.config.Config`) asks for: passed through to
-        ``--store``, else in ``--workers`` worker processes (0: in this process)."""
+        ``--store``, else in ``--workers`` threads of the query host (0: in this process)."""
         # each executor's module is imported only when it is the one chosen (the isolated
         # one brings multiprocessing's forkserver, which `kg query` never needs)
         if config.store:

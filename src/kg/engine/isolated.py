@@ -1,21 +1,22 @@
 """Queries in workers, each under a deadline: the executor ``kg serve`` uses.
 
 pyoxigraph has no timeout or cancellation and a Python thread cannot be stopped, so each
-query runs in a worker of a :class:`~kg.engine.pool.WorkerPool` (what a worker is, in memory
-and on disk: :mod:`kg.engine.pool`). The caller waits with a deadline; past it the worker's
-process is killed (SIGKILL frees the CPU at once) and replaced in the background, and the
-caller gets QueryTimeoutError (503); in memory the queries of the host's other threads run
-again on the new host, within their own deadlines, so short queries keep being answered. A
-worker writes the complete answer before the caller sees a byte. A crash in the parser
-(deep nesting overflows its stack) only ends a worker's process.
+query runs in a worker of a :class:`~kg.engine.pool.WorkerPool`: a thread of the query
+host, a process apart from the server (what it holds, in memory and on disk:
+:mod:`kg.engine.pool`). The caller waits with a deadline; past it the host is killed
+(SIGKILL frees the CPU at once) and replaced in the background, and the caller gets
+QueryTimeoutError (503); the queries of the host's other threads run again on the new host,
+within their own deadlines, so short queries keep being answered. A worker writes the complete answer
+before the caller sees a byte. A crash in the parser (deep nesting overflows its stack)
+only ends the host.
 
 **Heavy queries do not starve quick ones.** A query that has used more than ``heavy_after``
 seconds of CPU is *heavy*; at most ``heavy_queries`` run at once, and one that turns heavy
 beyond that is stopped at once (503, "busy") instead of at its deadline. A heavy query goes
-on at a lower CPU priority (afterwards its worker gets its priority back; where the server
-may not raise it, a worker process is replaced and a host's thread keeps it), so short
-queries keep the processors. CPU time (the worker thread's own), not elapsed time, decides:
-a query slowed down by a busy machine is never taken for a runaway.
+on at a lower CPU priority (afterwards its thread gets its priority back where the server
+may raise it), so short queries keep the processors. CPU time (the worker thread's own),
+not elapsed time, decides: a query slowed down by a busy machine is never taken for a
+runaway.
 """
 
 from __future__ import annotations
@@ -97,13 +98,11 @@ class IsolatedExecutor:
                                      f"code {code}); the query may be too complex") from exc
         if reply[0] == "ok" and reply[1].path is not None:
             reply[1].path = pool.claim(reply[1].path)
-        if heavy and not _restore_priority(worker.task) and worker.host is None:
-            # it runs at a lower priority now: a fresh process takes its place (at the cost
-            # of opening the store again, which is why the priority is restored where the
-            # server may); a thread of the host keeps it (its host is not stopped for that)
-            pool.replace(worker)
-        else:
-            pool.give_back(worker)
+        if heavy:
+            # where the server may not raise a priority again, the thread keeps the lower
+            # one (its host is not stopped for that)
+            _restore_priority(worker.task)
+        pool.give_back(worker)
         if reply[0] == "error":
             raise rebuild_error(*reply[1:])
         if reply[0] == "fault":
@@ -152,14 +151,13 @@ def _lower_priority(pid: int) -> None:
         pass
 
 
-def _restore_priority(pid: int) -> bool:
-    """Give a worker its normal priority back; False where that is not allowed (raising a
-    priority needs privileges, e.g. CAP_SYS_NICE)."""
+def _restore_priority(pid: int) -> None:
+    """Give a worker its normal priority back, where that is allowed (raising a priority
+    needs privileges, e.g. CAP_SYS_NICE)."""
     try:
         os.setpriority(os.PRIO_PROCESS, pid, 0)
-        return os.getpriority(os.PRIO_PROCESS, pid) == 0
     except (AttributeError, OSError):
-        return False
+        pass
 
 
 class _StoppedForAnother(Exception):

@@ -1,13 +1,15 @@
-"""One query worker process, seen from the engine: its handle and the pipe protocol.
+"""The query host, seen from the engine: its handle, its workers and the pipe protocol.
 
-:class:`WorkerProcess` is the engine's end of one worker (the other end is
-:func:`kg.engine.worker.main`): fork it from this process with the data (in memory), or
-start it on its own and send it its data; wait until it holds it, watch its CPU time and
-private memory, kill it and tell how it ended. Messages on the pipe are tuples:
-``("load", source)`` -> ``("ready", pid)`` or ``("failed", why)``; ``("query", QueryRequest)``
--> ``("ok", Answer)``, ``("error", …)`` (a KGError, rebuilt here by :func:`rebuild_error`) or
-``("fault", text)``. Kept apart from the pool so that what a process is and how it is
-spoken to reads on its own, without the pool's bookkeeping.
+A :class:`Host` is the process the queries run in, one thread per :class:`Worker` (the
+engine's end of a thread; the other end is :func:`kg.engine.worker.main`): fork it from
+this process with the data (in memory), or start it on its own with a source it opens;
+wait until each thread has started, watch each thread's CPU time, kill the host and tell
+how it ended. Messages on a worker's pipe are tuples: ``("started", thread id)`` or
+``("failed", why)`` once; then ``("load", {"deltas": …})`` -> ``("ready", pid)`` or
+``("failed", why)``; ``("query", QueryRequest)`` -> ``("ok", Answer)``, ``("error", …)`` (a
+KGError, rebuilt here by :func:`rebuild_error`) or ``("fault", text)``. Kept apart from the
+pool so that what a host is and how it is spoken to reads on its own, without the pool's
+bookkeeping.
 """
 
 from __future__ import annotations
@@ -24,14 +26,14 @@ from multiprocessing import Pipe
 from multiprocessing.connection import Connection
 
 from .. import errors
-from .worker import answer_on_threads, process_main
+from .worker import answer_on_threads, end_with, host_main
 
 try:
     _TICKS = os.sysconf("SC_CLK_TCK")
 except (AttributeError, ValueError, OSError):  # not a POSIX system
     _TICKS = 0
-#: In memory, workers are forked from the server process, with its data (see
-#: :meth:`WorkerProcess.forked` for why that is safe on Linux)
+#: In memory, the host is forked from the server process, with its data (see
+#: :meth:`Host.forked` for why that is safe on Linux)
 CAN_FORK = sys.platform == "linux"
 
 
@@ -47,11 +49,11 @@ def rebuild_error(name: str, message: str, attributes: dict) -> errors.KGError:
 
 
 def start_context():
-    """How workers that load their own data are started (on disk: a fork would share the
+    """How a host that opens its own data is started (on disk: a fork would share the
     store's open files and RocksDB's threads; in memory off Linux): a forkserver, or spawn
     where there is none."""
     # a forkserver starts a fresh interpreter; preloading the worker module makes each
-    # worker start in milliseconds
+    # host start in milliseconds
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(["kg.engine.worker"])
@@ -59,14 +61,133 @@ def start_context():
     return multiprocessing.get_context("spawn")
 
 
+class Host:
+    """A process answering queries on one thread per :class:`Worker`, over one copy of the
+    data whatever the number of workers (why one, and what stopping it does:
+    :mod:`kg.engine.pool`): forked from this process with its store (in memory on Linux),
+    or started on its own with a source it opens (on disk its own checkpoint of the store;
+    in memory off Linux a snapshot).
+    """
+
+    def __init__(self, pid: int, process=None) -> None:
+        self.pid = pid
+        self.workers: list[Worker] = []
+        self.version: int | None = None
+        self.stopped = False  #: killed by the engine (its workers' other queries may run again)
+        self.lock = threading.Lock()  # one worker at a time brings the data up to date
+        self.checkpoint: str | None = None  #: on disk: its own copy of the store
+        self.snapshot: str | None = None  #: in memory off Linux: the file it parses at start
+        self._process = process  # started on its own: its multiprocessing handle
+        self._starting: list[Connection] = []  # pipes of threads not yet heard from
+        self._status: int | None = None
+
+    @classmethod
+    def forked(cls, store, spool_dir: str, workers: int) -> "Host":
+        """A host forked from this process, holding ``store`` as it is now, on pages shared
+        with this process until either writes them; call :meth:`wait_ready` next.
+
+        Call it holding the store's lock for writing (:attr:`KnowledgeGraph.lock`): a fork
+        copies only the calling thread, and any lock another thread held inside the store
+        would stay held in the host for ever. The host's other inherited state (the server's
+        sockets, the pipes of an earlier host) is closed before it answers anything.
+        """
+        pipes = [Pipe() for _ in range(workers)]
+        server = os.getpid()
+        gc.freeze()  # the collector would write to every object's page in the host
+        try:
+            with warnings.catch_warnings():
+                # Python 3.12+ warns that a fork of a threaded process may deadlock in the
+                # child: the store's lock, held here, is what rules that out
+                warnings.simplefilter("ignore", DeprecationWarning)
+                pid = os.fork()
+        except OSError:
+            gc.unfreeze()
+            for ours, theirs in pipes:
+                ours.close()
+                theirs.close()
+            raise
+        if pid == 0:
+            try:
+                _become_worker(keep={theirs.fileno() for _, theirs in pipes})
+                end_with(server)
+                answer_on_threads([theirs for _, theirs in pipes], spool_dir, store)
+            finally:
+                os._exit(0)
+        gc.unfreeze()
+        return cls(pid)._expect([ours for ours, _ in pipes], [theirs for _, theirs in pipes])
+
+    @classmethod
+    def started(cls, context, source: dict, spool_dir: str, workers: int) -> "Host":
+        """A host started on its own (by ``context``: see :func:`start_context`) that opens
+        ``source`` (``{"path": checkpoint}`` or ``{"nquads_file": snapshot}``); call
+        :meth:`wait_ready` next."""
+        pipes = [context.Pipe() for _ in range(workers)]
+        process = context.Process(
+            target=host_main, args=([theirs for _, theirs in pipes], source, spool_dir,
+                                    os.getpid()), daemon=True, name="kg-query-host")
+        process.start()
+        return cls(process.pid, process)._expect([ours for ours, _ in pipes],
+                                                 [theirs for _, theirs in pipes])
+
+    def _expect(self, ours: list[Connection], theirs: list[Connection]) -> "Host":
+        for conn in theirs:
+            conn.close()
+        self._starting = ours
+        return self
+
+    def wait_ready(self, timeout: float) -> None:
+        """Wait until every thread has told its id, and make its :class:`Worker`
+        (EngineError if one did not, or the host could not open its data)."""
+        for conn in self._starting:
+            try:
+                if not conn.poll(timeout):
+                    raise errors.EngineError("the query host did not start in time")
+                message = conn.recv()
+            except (EOFError, OSError) as exc:
+                self.kill()
+                hint = ("; a script starting the engine needs an `if __name__ == '__main__':` "
+                        "guard" if self._process is not None else "")
+                raise errors.EngineError(f"the query host ended as it started (exit code "
+                                         f"{self.exit_code()}){hint}") from exc
+            if message[0] != "started":
+                self.kill()
+                raise errors.EngineError(f"the query host could not open the data: {message[1]}")
+            self.workers.append(Worker(conn, self, message[1]))
+        self._starting = []
+
+    def exit_code(self) -> int | str:
+        """How the host ended, once it has (after :meth:`kill`)."""
+        if self._process is not None:
+            return self._process.exitcode if self._process.exitcode is not None else "unknown"
+        return "unknown" if self._status is None else os.waitstatus_to_exitcode(self._status)
+
+    def kill(self) -> None:
+        """End the host at once (SIGKILL frees its CPU), every worker with it."""
+        self.stopped = True
+        if self._process is not None:
+            self._process.kill()
+            self._process.join(5)
+        elif self._status is None:
+            try:
+                os.kill(self.pid, signal.SIGKILL)  # our child: its pid is ours until collected
+                self._status = os.waitpid(self.pid, 0)[1]
+            except (ProcessLookupError, ChildProcessError):
+                self._status = 0
+        # its workers' pipes now end: each is closed by the thread that holds it
+        for conn in self._starting:
+            conn.close()
+
+
 class Worker:
-    """The engine's end of one worker: its pipe, a wait for its answer, its CPU time."""
+    """The engine's end of one answering thread of a :class:`Host`: its pipe, a wait for
+    its answer, its CPU time and priority (its thread's); its version and its end are the
+    host's."""
 
-    #: the query host it is a thread of (in memory on Linux); None: a process of its own
-    host: "Host | None" = None
-
-    def __init__(self, conn: Connection, stat: str) -> None:
+    def __init__(self, conn: Connection, host: "Host", thread: int) -> None:
         self.conn = conn
+        self.host = host
+        self.pid, self.task = host.pid, thread  # task: what a CPU priority is set on
+        stat = f"/proc/{host.pid}/task/{thread}/stat"
         self.cpu_at_rest: float | None = None  #: its CPU time when it last went idle
         # set up once: waiting for each answer and reading the CPU time cost no more calls
         self._answered = select.poll()
@@ -90,23 +211,21 @@ class Worker:
             return None
         return (int(fields[11]) + int(fields[12])) / _TICKS  # utime, stime: fields 14, 15
 
-    def load(self, source: dict, version: int, timeout: float) -> None:
-        """Send the worker its data (``{"nquads_file"|"path"|"deltas": …}``) and wait until
-        it holds ``version``."""
+    def apply(self, deltas: list, version: int, timeout: float) -> None:
+        """Have the worker's thread apply ``deltas`` (the changes since the host's version,
+        as N-Quads) and wait until the host holds ``version``."""
         try:
-            self.conn.send(("load", source))
+            self.conn.send(("load", {"deltas": deltas}))
             if not self.conn.poll(timeout):
-                raise errors.EngineError("a query worker did not load the data in time")
+                raise errors.EngineError("a query worker did not take a change in time")
             reply = self.conn.recv()
         except (EOFError, OSError) as exc:
             self.kill()
-            raise errors.EngineError(
-                f"a query worker ended while loading the data (exit code "
-                f"{self.exit_code()}); a script starting the engine needs an "
-                "`if __name__ == '__main__':` guard") from exc
+            raise errors.EngineError(f"the query host ended while taking a change (exit code "
+                                     f"{self.exit_code()})") from exc
         if reply[0] != "ready":
             self.kill()
-            raise errors.EngineError(f"a query worker ended while loading the data: {reply[1]}")
+            raise errors.EngineError(f"the query host could not take a change: {reply[1]}")
         self.version = version
 
     def close(self) -> None:
@@ -117,135 +236,6 @@ class Worker:
             os.close(self._stat)
             self._stat = None
         self.conn.close()
-
-
-class WorkerProcess(Worker):
-    """A worker process of its own, which loads its data itself (on disk, its own checkpoint
-    of the store; in memory off Linux, a snapshot)."""
-
-    def __init__(self, conn: Connection, process) -> None:
-        super().__init__(conn, f"/proc/{process.pid}/stat")
-        self.pid = self.task = process.pid  # task: what a CPU priority is set on
-        self._process = process
-        self.version: int | None = None
-        self.checkpoint: str | None = None  #: on disk: its own copy of the store
-
-    @classmethod
-    def start(cls, context, spool_dir: str) -> "WorkerProcess":
-        """A worker process of its own, without data yet."""
-        conn, child = context.Pipe()
-        process = context.Process(target=process_main, args=(child, spool_dir, os.getpid()),
-                                  daemon=True, name="kg-query-worker")
-        process.start()
-        child.close()
-        return cls(conn, process)
-
-    def exit_code(self) -> int | str:
-        """How the worker ended, once it has (after :meth:`kill`)."""
-        self._process.join(1)
-        return self._process.exitcode
-
-    def kill(self) -> None:
-        """End the process at once (SIGKILL frees its CPU) and close the pipe."""
-        self._process.kill()
-        self._process.join(5)
-        self.close()
-
-
-class Host:
-    """A process forked from this one with the data, answering on one thread per slot
-    (:class:`Slot`): the one copy of the data the queries read, in memory on Linux (why
-    it holds at most one copy, and what stopping it does: :mod:`kg.engine.pool`).
-    """
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.slots: list[Slot] = []
-        self.version: int | None = None
-        self.stopped = False  #: killed by the engine (its slots' other queries may run again)
-        self.lock = threading.Lock()  # one slot at a time brings the data up to date
-        self._starting: list[Connection] = []  # pipes of threads not yet heard from
-        self._status: int | None = None
-
-    @classmethod
-    def forked(cls, store, spool_dir: str, slots: int) -> "Host":
-        """A host forked from this process, holding ``store`` as it is now, on pages shared
-        with this process until either writes them; call :meth:`wait_ready` next.
-
-        Call it holding the store's lock for writing (:attr:`KnowledgeGraph.lock`): a fork
-        copies only the calling thread, and any lock another thread held inside the store
-        would stay held in the host for ever. The host's other inherited state (the server's
-        sockets, the pipes of an earlier host) is closed before it answers anything.
-        """
-        pipes = [Pipe() for _ in range(slots)]
-        server = os.getpid()
-        gc.freeze()  # the collector would write to every object's page in the host
-        try:
-            with warnings.catch_warnings():
-                # Python 3.12+ warns that a fork of a threaded process may deadlock in the
-                # child: the store's lock, held here, is what rules that out
-                warnings.simplefilter("ignore", DeprecationWarning)
-                pid = os.fork()
-        except OSError:
-            gc.unfreeze()
-            for ours, theirs in pipes:
-                ours.close()
-                theirs.close()
-            raise
-        if pid == 0:
-            try:
-                _become_worker(keep={theirs.fileno() for _, theirs in pipes})
-                answer_on_threads([theirs for _, theirs in pipes], spool_dir, store, server)
-            finally:
-                os._exit(0)
-        gc.unfreeze()
-        host = cls(pid)
-        for ours, theirs in pipes:
-            theirs.close()
-            host._starting.append(ours)
-        return host
-
-    def wait_ready(self, timeout: float) -> None:
-        """Wait until every thread has told its id, and make its :class:`Slot`
-        (EngineError if one did not)."""
-        for conn in self._starting:
-            try:
-                if not conn.poll(timeout):
-                    raise errors.EngineError("the query host did not start in time")
-                _, thread = conn.recv()
-            except (EOFError, OSError) as exc:
-                self.kill()
-                raise errors.EngineError(f"the query host ended as it started (exit code "
-                                         f"{self.exit_code()})") from exc
-            self.slots.append(Slot(conn, self, thread))
-        self._starting = []
-
-    def exit_code(self) -> int | str:
-        """How the host ended, once it has (after :meth:`kill`)."""
-        return "unknown" if self._status is None else os.waitstatus_to_exitcode(self._status)
-
-    def kill(self) -> None:
-        """End the host at once (SIGKILL frees its CPU), every slot with it."""
-        self.stopped = True
-        if self._status is None:
-            try:
-                os.kill(self.pid, signal.SIGKILL)  # our child: its pid is ours until collected
-                self._status = os.waitpid(self.pid, 0)[1]
-            except (ProcessLookupError, ChildProcessError):
-                self._status = 0
-            # its slots' pipes now end: each is closed by the thread that holds it
-            for conn in self._starting:
-                conn.close()
-
-
-class Slot(Worker):
-    """One answering thread of a :class:`Host`: a worker as the engine sees it; its CPU
-    time and priority are its thread's, its version and its end the host's."""
-
-    def __init__(self, conn: Connection, host: Host, thread: int) -> None:
-        super().__init__(conn, f"/proc/{host.pid}/task/{thread}/stat")
-        self.host = host
-        self.pid, self.task = host.pid, thread  # task: what a CPU priority is set on
 
     @property
     def version(self) -> int | None:

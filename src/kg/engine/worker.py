@@ -1,10 +1,10 @@
-"""What a query worker does: run one query, write its complete answer.
+"""What the query host does: answer on one thread per worker, write complete answers.
 
-A worker answers :class:`~kg.sparql.request.QueryRequest` objects one at a time with
-:func:`kg.sparql.answer.write_answer` (the serialiser every caller shares), so that a
-runaway query is stopped by ending its process. :func:`main` is a worker's loop: a process
-of its own, or one thread of the query host (:func:`answer_on_threads`).
-Nothing here knows about HTTP.
+A worker (one thread of the host) answers :class:`~kg.sparql.request.QueryRequest` objects
+one at a time with :func:`kg.sparql.answer.write_answer` (the serialiser every caller
+shares); a runaway query is stopped by ending the host's process. :func:`main` is a
+worker's loop, :func:`answer_on_threads` the host's; :func:`host_main` opens the data of a
+host started on its own. Nothing here knows about HTTP.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import os
 import select
 import threading
 import time
-from typing import Any
 
 from pyoxigraph import RdfFormat, Store
 
@@ -31,21 +30,15 @@ def error_message(exc: KGError) -> tuple:
     return ("error", type(exc).__name__, exc.message, attributes)
 
 
-def open_store(source: dict[str, Any], store: Store | None = None) -> Store:
-    """The worker's own view of the data: an N-Quads snapshot (bytes or a file), its own
-    checkpoint of the on-disk store (a copy it may write: the changes are applied to it), or
-    ``store`` brought up to date with the changes in ``source["deltas"]``."""
+def open_store(source: dict[str, str]) -> Store:
+    """A started host's own view of the data: its own checkpoint of the on-disk store
+    (``{"path": …}``, a copy it may write: the changes are applied to it), or an N-Quads
+    snapshot it parses (``{"nquads_file": …}``)."""
     if "path" in source:
         return Store(source["path"])
-    if "deltas" in source and store is not None:
-        for added, removed in source["deltas"]:
-            commit(store, Delta.from_nquads(added, removed))
-        return store
     store = Store()
-    if "nquads_file" in source:
-        store.load(path=source["nquads_file"], format=RdfFormat.N_QUADS)
-    else:
-        store.load(source["nquads"], RdfFormat.N_QUADS)
+    store.load(path=source["nquads_file"], format=RdfFormat.N_QUADS)
+    release_memory()  # hand back the parser's memory
     return store
 
 
@@ -75,16 +68,24 @@ def end_with(owner: int) -> None:
     threading.Thread(target=watch, name="kg-owner-watch", daemon=True).start()
 
 
-def process_main(conn, spool_dir: str, owner: int) -> None:
-    """A worker process of its own (:class:`kg.engine.process.WorkerProcess`): :func:`main`,
-    for as long as the server ``owner`` lives."""
+def host_main(conns: list, source: dict[str, str], spool_dir: str, owner: int) -> None:
+    """A host started on its own (:meth:`kg.engine.process.Host.started`): open ``source``,
+    then :func:`answer_on_threads`, for as long as the server ``owner`` lives."""
     end_with(owner)
-    main(conn, spool_dir)
+    try:
+        store = open_store(source)
+    except (OSError, SyntaxError, ValueError) as exc:
+        # a snapshot removed before it was opened (the engine is closing), a checkpoint
+        # that cannot be opened: the engine says why and starts no query here
+        for conn in conns:
+            conn.send(("failed", f"{type(exc).__name__}: {exc}"))
+        return
+    answer_on_threads(conns, spool_dir, store)
 
 
-def main(conn, spool_dir: str, store: Store | None = None) -> None:
-    """The worker process: load the data it is sent (or start with ``store``: forked by the
-    server, it holds the server's data), then answer queries until EOF."""
+def main(conn, spool_dir: str, store: Store) -> None:
+    """One answering thread of the host: apply the changes it is sent to ``store`` (shared
+    by the host's threads), answer the queries, until EOF."""
     while True:
         try:
             message = conn.recv()
@@ -92,11 +93,11 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
             return
         if message[0] == "load":
             try:
-                store = _load(message[1], store)
+                for added, removed in message[1]["deltas"]:
+                    commit(store, Delta.from_nquads(added, removed))
             except (OSError, SyntaxError, ValueError) as exc:
-                # a snapshot removed before it was opened (a newer one replaced it, or the
-                # engine is closing), a change it cannot read: its data may be half updated,
-                # so it says why and ends, and the engine starts another
+                # a change it cannot read: its data may be half updated, so it says why
+                # and ends, and the engine starts another host
                 conn.send(("failed", f"{type(exc).__name__}: {exc}"))
                 return
             conn.send(("ready", os.getpid()))
@@ -109,11 +110,10 @@ def main(conn, spool_dir: str, store: Store | None = None) -> None:
             conn.send(("fault", f"{type(exc).__name__}: {exc}"))
 
 
-def answer_on_threads(conns: list, spool_dir: str, store: Store, owner: int) -> None:
+def answer_on_threads(conns: list, spool_dir: str, store: Store) -> None:
     """The query host (:class:`kg.engine.process.Host`): :func:`main` on one thread per
     pipe, over one ``store``, each thread first telling its id (its CPU time and priority
-    are watched and set per thread). Returns when every pipe is closed, exits when the
-    server ``owner`` ends.
+    are watched and set per thread). Returns when every pipe is closed.
 
     Each runs on a thread started here, never on the thread that forked the host: the
     random generator Oxigraph names blank nodes with is per thread, and the forking
@@ -123,17 +123,9 @@ def answer_on_threads(conns: list, spool_dir: str, store: Store, owner: int) -> 
         conn.send(("started", threading.get_native_id()))
         main(conn, spool_dir, store)
 
-    end_with(owner)
-    threads = [threading.Thread(target=answer, args=(conn,), name="kg-query-slot")
+    threads = [threading.Thread(target=answer, args=(conn,), name="kg-query-worker")
                for conn in conns]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-
-
-def _load(source: dict[str, Any], store: Store | None) -> Store:
-    store = open_store(source, store)
-    if "deltas" not in source:  # a whole snapshot was parsed: hand back the parser's memory
-        release_memory()
-    return store
