@@ -301,23 +301,24 @@ def test_guard_limits():
         check_query("SELECT * { SERVICE <http://e/> {} }", max_length=100, max_nesting=10)
 
 
-def test_a_heavy_query_keeps_its_spooled_answer():
-    """A query that turned heavy has its worker replaced after it answers: the answer it
-    spooled to a file must survive the replacement."""
+def test_a_heavy_query_keeps_its_spooled_answer_and_its_thread_its_priority():
+    """A query that turned heavy goes on at a lower priority: the answer it spooled to a
+    file survives, and afterwards its thread has its priority back, in the same host."""
     kg = KnowledgeGraph.open(Config.load({}, environ={}), load_bundled=False)
     kg.load([Source("many.nt", b"".join(b"<http://e/s%d> <http://e/p> <http://e/o%d> .\n" % (i, i)
                                          for i in range(2000)))])
     engine = engine_for(kg, workers=1, timeout=30, max_rows=10**6, heavy_after=0.0).start()
-    pid = engine.executor.pool.idle.queue[0].pid
+    host = engine.executor.pool.host
     try:
         answer = engine.query("SELECT ?a ?b WHERE { ?a <http://e/p> ?x . ?b <http://e/p> ?y } "
                               "LIMIT 600000", accept="text/tab-separated-values")
         assert answer.path is not None  # spooled: over 1 MB
         assert answer.read().count(b"\n") == 600001
-        if os.geteuid() == 0:  # allowed to raise the priority again: the worker is kept
-            worker = engine.executor.pool.idle.get(timeout=10)
-            assert worker.pid == pid and os.getpriority(os.PRIO_PROCESS, pid) == 0
-            engine.executor.pool.idle.put(worker)
+        worker = engine.executor.pool.idle.get(timeout=10)
+        assert worker.host is host and not host.stopped
+        if os.geteuid() == 0:  # allowed to raise a priority again
+            assert os.getpriority(os.PRIO_PROCESS, worker.task) == 0
+        engine.executor.pool.idle.put(worker)
     finally:
         engine.close()
 
