@@ -109,35 +109,35 @@ class IsolatedExecutor:
             raise errors.EngineError(f"the query engine failed: {reply[1]}")
         return reply[1], worker.version
 
-    def _wait(self, process: Worker, deadline: float) -> bool:
-        """Wait until ``process`` answers; stop it at the deadline, or as soon as it turns
+    def _wait(self, worker: Worker, deadline: float) -> bool:
+        """Wait until ``worker`` answers; stop it at the deadline, or as soon as it turns
         heavy while every heavy slot is taken. Returns whether it turned heavy."""
         heavy = False
-        started, cpu_before = time.monotonic(), process.cpu_at_rest
+        started, cpu_before = time.monotonic(), worker.cpu_at_rest
         if cpu_before is None:  # a new worker: its CPU time was never read
-            cpu_before = process.cpu_seconds()
+            cpu_before = worker.cpu_seconds()
         try:
-            while not process.answered(min(_CHECK, deadline - time.monotonic())):
+            while not worker.answered(min(_CHECK, deadline - time.monotonic())):
                 if time.monotonic() >= deadline:
-                    self.pool.replace(process)
+                    self.pool.replace(worker)
                     raise errors.QueryTimeoutError(
                         f"the query was stopped after {self.timeout:g} s (the timeout of "
                         "this endpoint); narrow it or add a LIMIT")
                 if heavy:
                     continue
-                cpu = process.cpu_seconds()
+                cpu = worker.cpu_seconds()
                 used = (time.monotonic() - started if cpu is None or cpu_before is None
                         else cpu - cpu_before)
                 if used > self.heavy_after:
                     if not self._heavy.acquire(blocking=False):
-                        self.pool.replace(process)
+                        self.pool.replace(worker)
                         raise errors.BusyError(
                             f"the query was stopped after {self.heavy_after:g} s of CPU: "
                             f"{self.heavy_queries} long queries are running already (the "
                             "most this endpoint runs at once, so that short queries keep "
                             "being answered); retry later, or narrow it")
                     heavy = True
-                    _lower_priority(process.task)
+                    _lower_priority(worker.task)
         finally:
             if heavy:
                 self._heavy.release()

@@ -5,7 +5,7 @@ engine's end of a thread; the other end is :func:`kg.engine.worker.main`): fork 
 this process with the data (in memory), or start it on its own with a source it opens;
 wait until each thread has started, watch each thread's CPU time, kill the host and tell
 how it ended. Messages on a worker's pipe are tuples: ``("started", thread id)`` or
-``("failed", why)`` once; then ``("load", {"deltas": …})`` -> ``("ready", pid)`` or
+``("failed", why)`` once; then ``("apply", deltas)`` -> ``("ready", pid)`` or
 ``("failed", why)``; ``("query", QueryRequest)`` -> ``("ok", Answer)``, ``("error", …)`` (a
 KGError, rebuilt here by :func:`rebuild_error`) or ``("fault", text)``. Kept apart from the
 pool so that what a host is and how it is spoken to reads on its own, without the pool's
@@ -215,7 +215,7 @@ class Worker:
         """Have the worker's thread apply ``deltas`` (the changes since the host's version,
         as N-Quads) and wait until the host holds ``version``."""
         try:
-            self.conn.send(("load", {"deltas": deltas}))
+            self.conn.send(("apply", deltas))
             if not self.conn.poll(timeout):
                 raise errors.EngineError("a query worker did not take a change in time")
             reply = self.conn.recv()

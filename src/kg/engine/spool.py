@@ -1,10 +1,10 @@
 """Folders the engine keeps while it runs: the spool, where answers over 1 MB wait until
-they are sent, and (on disk) the query workers' checkpoints of the store.
+they are sent, and (on disk) the query host's checkpoints of the store.
 
 Each is named after the process that made it, so that the next engine to start removes the
 folders of servers that were killed (SIGKILL, a power cut) before they could remove their
 own: a checkpoint holds on to store files the live store has compacted away.
-:func:`process_ended` tells whether such a process has gone (query workers ask it of their
+:func:`process_ended` tells whether such a process has gone (a query host asks it of its
 server where there is no pidfd to wait on).
 """
 

@@ -45,10 +45,11 @@ def open_store(source: dict[str, str]) -> Store:
 def end_with(owner: int) -> None:
     """Exit this process as soon as process ``owner`` (the server that owns the store) ends.
 
-    A worker busy with a runaway query never reads its pipe again, so the pipe cannot tell it
-    that the server is gone: without this, a server killed (or stopped while its own exit was
-    cut short) left a worker burning a core for ever. Not the parent: a worker of its own is
-    the forkserver's child, and the forkserver lives as long as any of its children does.
+    A host busy with a runaway query never reads that thread's pipe again, so the pipe cannot
+    tell it that the server is gone: without this, a server killed (or stopped while its own
+    exit was cut short) left its host burning a core for ever. Not the parent: a host started
+    on its own is the forkserver's child, and the forkserver lives as long as any of its
+    children does.
     """
     try:
         handle: int | None = os.pidfd_open(owner)
@@ -91,9 +92,9 @@ def main(conn, spool_dir: str, store: Store) -> None:
             message = conn.recv()
         except EOFError:  # the engine closed the pipe: shut down
             return
-        if message[0] == "load":
+        if message[0] == "apply":
             try:
-                for added, removed in message[1]["deltas"]:
+                for added, removed in message[1]:
                     commit(store, Delta.from_nquads(added, removed))
             except (OSError, SyntaxError, ValueError) as exc:
                 # a change it cannot read: its data may be half updated, so it says why
